@@ -1,0 +1,214 @@
+"""Turn the official sources into the processed bundle the app, CLI and tests read.
+
+The bundle is written into a temporary directory beside its final place and renamed into place
+only when complete, so a failed build never leaves half a bundle (and keeps the previous one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from explorer import __version__
+from explorer.bundle import boundaries as geo
+from explorer.bundle.pcn import assign_lsoas_to_pcns, registration_shares
+from explorer.bundle.population import carry_age_sex
+from explorer.bundle.store import BOUNDARY_FILES, LEVELS, REGION_CODES, TABLE_FILES
+from explorer.config import REGIONS, Settings
+from explorer.errors import ExplorerError
+from explorer.sources import readers
+from explorer.sources.fetch import cached_source, optional_cached_source, source_record
+from explorer.sources.registry import IMD_DOMAINS, SOURCES
+from explorer.synth.practices import PRACTICE_MAP_FILE, REGISTRATIONS_FILE, generate_gp_files, write_gp_files
+
+BOUNDARY_SOURCE = {"london": "lsoa_boundaries_bgc", "england": "lsoa_boundaries_bsc"}
+SIMPLIFY_TOLERANCE_M = {"london": 15.0, "england": 50.0}
+
+
+def _region_filter(lookup: pd.DataFrame, region: str) -> pd.Series:
+    if region == "london":
+        return lookup["lad_code"].str.startswith("E09")
+    return lookup["lsoa21cd"].str.startswith("E01")
+
+
+def build_lsoa_table(settings: Settings, region: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The LSOA attribute table, the age-sex table, and the count of LSOAs given England's age profile."""
+    lookup = readers.read_icb_lookup(cached_source(settings, "lsoa_icb_lookup"))
+    lookup = lookup[_region_filter(lookup, region)]
+    known21 = set(lookup["lsoa21cd"])
+    lsoa11 = readers.read_lsoa11_lookup(cached_source(settings, "lsoa11_lsoa21_lookup"))
+    imd = readers.read_imd(cached_source(settings, "imd2025"), known_lsoa21=None,
+                           known_lsoa11=set(lsoa11["lsoa11cd"]))
+    ethnic = readers.read_census_ethnicity(cached_source(settings, "census_ethnicity"))
+    disability = readers.read_census_disability(cached_source(settings, "census_disability"))
+    ruc = readers.read_rural_urban(cached_source(settings, "rural_urban_2021"))
+    sape = readers.read_sape(cached_source(settings, "sape_mid2020"))
+
+    table = lookup.merge(imd.drop(columns="lsoa21nm"), on="lsoa21cd", how="left", validate="1:1")
+    table = table.merge(ethnic, on="lsoa21cd", how="left", validate="1:1")
+    table = table.merge(disability, on="lsoa21cd", how="left", validate="1:1")
+    table = table.merge(ruc, on="lsoa21cd", how="left", validate="1:1")
+    for name, column in (("IoD 2025", "imd_score"), ("Census 2021 TS021", "ethnic_white"),
+                         ("Census 2021 TS038", "disabled"), ("RUC 2021", "ruc_code")):
+        missing = table.loc[table[column].isna(), "lsoa21cd"]
+        if len(missing):
+            raise ExplorerError(f"{name} has no row for {len(missing)} LSOAs of the {region} build "
+                                f"(e.g. {missing.iloc[0]}): is the file complete?")
+    ethnic_cols = [c for c in table.columns if c.startswith("ethnic_")]
+    table["population"] = table[ethnic_cols].sum(axis=1).astype("int64")
+    table["imd_quintile"] = ((table["imd_decile"] + 1) // 2).astype("int64")
+    table["core20"] = table["imd_decile"] <= 2
+    table = table.rename(columns={
+        "lsoa21cd": "lsoa_code", "lsoa21nm": "lsoa_name", "lad_code": "place_code", "lad_name": "place_name",
+        "icb_code": "ics_code", "icb_name": "ics_name", "icb_ods": "ics_ods_code",
+    })
+    table["ics_name"] = table["ics_name"].str.replace(" Integrated Care Board", " ICB", regex=False)
+    age_sex, england_profile = carry_age_sex(sape, lsoa11, table.set_index("lsoa_code")["population"])
+    return table.sort_values("lsoa_code", ignore_index=True), age_sex, england_profile
+
+
+def _gp_files(settings: Settings, region: str, lsoas: pd.DataFrame, centroids: pd.DataFrame,
+              age_sex: pd.DataFrame, seed: int) -> tuple[Path, Path, bool]:
+    """Real NHS files when we have them, else seeded synthetic ones in the same layout."""
+    real = optional_cached_source(settings, "gp_registrations_lsoa"), optional_cached_source(settings,
+                                                                                              "gp_practice_map")
+    if all(real):
+        return real[0], real[1], False
+    by_sex = age_sex.pivot_table(index="lsoa21cd", columns="sex", values="population", aggfunc="sum")
+    frame = lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code", "place_name": "lad_name",
+                                  "ics_code": "icb_code", "ics_name": "icb_name", "ics_ods_code": "icb_ods"})
+    frame = frame.join(centroids, on="lsoa21cd").join(by_sex, on="lsoa21cd")
+    gp = generate_gp_files(frame, seed=seed)
+    regs, pmap = write_gp_files(gp, settings.data_dir / "synthetic" / region / "gp")
+    return regs, pmap, True
+
+
+def _write_atomically(target: Path, write: callable) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.building-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write(tmp)
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        if target.exists():
+            target.replace(old)
+        tmp.replace(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> dict:
+    """Build one region's bundle; returns its manifest."""
+    if region not in REGIONS:
+        raise ExplorerError(f"unknown region '{region}': choose one of {', '.join(REGIONS)}")
+    started = time.perf_counter()
+    tracemalloc.start()
+    lsoas, age_sex, england_profile = build_lsoa_table(settings, region)
+
+    boundary_source = BOUNDARY_SOURCE[region]
+    shapes = readers.read_boundaries(cached_source(settings, boundary_source), boundary_source)
+    shapes = shapes[shapes["lsoa21cd"].isin(lsoas["lsoa_code"])].sort_values("lsoa21cd", ignore_index=True)
+    if len(shapes) != len(lsoas):
+        missing = sorted(set(lsoas["lsoa_code"]) - set(shapes["lsoa21cd"]))
+        raise ExplorerError(f"{SOURCES[boundary_source].mirror_name} lacks {len(missing)} of the region's LSOAs "
+                            f"(e.g. {missing[:3]}); for England use the BSC boundaries")
+    shapes = shapes.rename(columns={"lsoa21cd": "lsoa_code"}).drop(columns="lsoa21nm")
+    centroids = geo.centroids(shapes).set_index(shapes["lsoa_code"])
+
+    regs_path, map_path, synthetic = _gp_files(settings, region, lsoas, centroids, age_sex, seed)
+    registrations = readers.read_gp_registrations(regs_path)
+    practice_map = readers.read_gp_practice_map(map_path)
+    shares = registration_shares(registrations, practice_map, REGISTRATIONS_FILE)
+    assignment, moved = assign_lsoas_to_pcns(
+        shares, lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code"})
+        .join(centroids, on="lsoa21cd")[["lsoa21cd", "lad_code", "population", "x", "y"]])
+    pcn_names = practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"]
+    lsoas = lsoas.merge(assignment.rename(columns={"lsoa21cd": "lsoa_code"}), on="lsoa_code", validate="1:1")
+    lsoas["pcn_name"] = lsoas["pcn_code"].map(pcn_names)
+    lsoas = lsoas.join(centroids.rename(columns={"x": "bng_x", "y": "bng_y"}), on="lsoa_code")
+
+    simplified = geo.simplify_coverage(shapes, SIMPLIFY_TOLERANCE_M[region])
+    simplified = simplified.merge(lsoas[["lsoa_code", "place_code", "ics_code", "pcn_code"]], on="lsoa_code")
+    layers = {"lsoa": geo.to_web(simplified[["lsoa_code", "geometry"]])}
+    for level in ("place", "ics", "pcn"):
+        layers[level] = geo.to_web(geo.dissolve_coverage(simplified, f"{level}_code"))
+    payload_kb = {level: round(geo.geojson_bytes(layer, f"{level}_code") / 1024, 1)
+                  for level, layer in layers.items()}
+    areas = areas_table(lsoas, region)
+    practices = practice_map.merge(
+        registrations.groupby("practice_code", as_index=False)["patients"].sum(), on="practice_code", how="left")
+    shares = shares.rename(columns={"lsoa21cd": "lsoa_code"})
+
+    def write(directory: Path) -> None:
+        lsoas.to_parquet(directory / TABLE_FILES["lsoa"], index=False)
+        age_sex.rename(columns={"lsoa21cd": "lsoa_code"}).to_parquet(directory / TABLE_FILES["age_sex"], index=False)
+        areas.to_parquet(directory / TABLE_FILES["areas"], index=False)
+        practices.to_parquet(directory / TABLE_FILES["practices"], index=False)
+        shares.to_parquet(directory / TABLE_FILES["pcn_shares"], index=False)
+        for level, layer in layers.items():
+            layer.to_parquet(directory / BOUNDARY_FILES[level], index=False)
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    manifest = {
+        "region": region,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tool_version": __version__,
+        "seed": seed,
+        "build_seconds": round(time.perf_counter() - started, 1),
+        "python_peak_mb": round(peak / 2**20, 1),
+        "counts": {"lsoa": len(lsoas), **{lvl: int(areas["level"].eq(lvl).sum()) for lvl in ("place", "ics", "pcn")},
+                   "practices": int(len(practice_map)), "population": int(lsoas["population"].sum())},
+        "simplify_tolerance_m": SIMPLIFY_TOLERANCE_M[region],
+        "boundary_geojson_kb": payload_kb,
+        "lsoas_given_england_age_profile": england_profile,
+        "lsoas_moved_to_keep_pcns_in_places": moved,
+        "places_straddling_ics": int((lsoas.groupby("place_code")["ics_code"].nunique() > 1).sum()),
+        "gp_registrations": "SYNTHETIC (seeded generator, published layout)" if synthetic else "NHS England",
+        "sources": {name: source_record(settings, name) for name in SOURCES if source_record(settings, name)},
+        "imd_domains": list(IMD_DOMAINS),
+    }
+    _write_atomically(settings.bundle_dir(region), write)
+    return manifest
+
+
+def _majority_parent(lsoas: pd.DataFrame, level: str, parent: str) -> pd.DataFrame:
+    """Each area under the parent holding most of its residents (a few LADs straddle two ICBs)."""
+    weights = lsoas.groupby([f"{level}_code", f"{level}_name", f"{parent}_code"], as_index=False)["population"].sum()
+    top = weights.sort_values([f"{level}_code", "population"], ascending=[True, False]).drop_duplicates(f"{level}_code")
+    return (top.drop(columns="population").set_axis(["area_code", "area_name", "parent_code"], axis=1)
+            .assign(level=level))
+
+
+def areas_table(lsoas: pd.DataFrame, region: str) -> pd.DataFrame:
+    """Every area at every level with its parent: the one hierarchy ICS > place > PCN > LSOA."""
+    region_code, _ = REGION_CODES[region]
+    frames = [
+        lsoas[["ics_code", "ics_name"]].drop_duplicates().set_axis(["area_code", "area_name"], axis=1)
+        .assign(level="ics", parent_code=region_code),
+        _majority_parent(lsoas, "place", "ics"),
+        _majority_parent(lsoas, "pcn", "place"),
+        lsoas[["lsoa_code", "lsoa_name", "pcn_code"]]
+        .set_axis(["area_code", "area_name", "parent_code"], axis=1).assign(level="lsoa"),
+    ]
+    areas = pd.concat(frames, ignore_index=True)[["level", "area_code", "area_name", "parent_code"]]
+    for level in LEVELS:
+        dup = areas[areas["level"] == level]["area_code"].duplicated()
+        if dup.any():
+            raise ExplorerError(f"{level} areas do not nest: {dup.sum()} {level} codes have two parents")
+    return areas
+
+
+def read_boundaries(bundle_dir: Path, level: str) -> gpd.GeoDataFrame:
+    return gpd.read_parquet(bundle_dir / BOUNDARY_FILES[level])

@@ -1,0 +1,78 @@
+"""Loading a built bundle: read once at start-up, then shared read-only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from explorer.config import Settings
+from explorer.errors import DataMissingError
+
+LEVELS = ("ics", "place", "pcn", "lsoa")  # top to bottom
+LEVEL_LABELS = {"ics": "ICS", "place": "Place (local authority)", "pcn": "Primary Care Network", "lsoa": "LSOA"}
+REGION_CODES = {"london": ("E12000007", "London"), "england": ("E92000001", "England")}
+TABLE_FILES = {
+    "lsoa": "lsoa.parquet",
+    "age_sex": "age_sex.parquet",
+    "areas": "areas.parquet",
+    "practices": "practices.parquet",
+    "pcn_shares": "pcn_shares.parquet",
+}
+BOUNDARY_FILES = {level: f"boundaries_{level}.parquet" for level in LEVELS}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A region's processed geography, deprivation and population tables."""
+
+    directory: Path
+    manifest: dict
+    lsoas: pd.DataFrame
+    age_sex: pd.DataFrame
+    areas: pd.DataFrame
+
+    @property
+    def region(self) -> str:
+        return self.manifest["region"]
+
+    @property
+    def region_code(self) -> str:
+        return REGION_CODES[self.region][0]
+
+    @property
+    def region_name(self) -> str:
+        return REGION_CODES[self.region][1]
+
+    def boundaries(self, level: str) -> gpd.GeoDataFrame:
+        return gpd.read_parquet(self.directory / BOUNDARY_FILES[level])
+
+    @cached_property
+    def practices(self) -> pd.DataFrame:
+        return pd.read_parquet(self.directory / TABLE_FILES["practices"])
+
+    @cached_property
+    def pcn_shares(self) -> pd.DataFrame:
+        return pd.read_parquet(self.directory / TABLE_FILES["pcn_shares"])
+
+
+def load_bundle(settings: Settings, region: str) -> Bundle:
+    directory = settings.bundle_dir(region)
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.exists():
+        raise DataMissingError(
+            f"The {region} bundle has not been built ({directory} is missing).\n"
+            f"Run `explorer data build --region {region}` (it needs the public data: `explorer data fetch`, "
+            "or EXPLORER_MIRROR=../shared/data/public on these machines)."
+        )
+    return Bundle(
+        directory=directory,
+        manifest=json.loads(manifest_path.read_text()),
+        lsoas=pd.read_parquet(directory / TABLE_FILES["lsoa"]),
+        age_sex=pd.read_parquet(directory / TABLE_FILES["age_sex"]),
+        areas=pd.read_parquet(directory / TABLE_FILES["areas"]),
+    )

@@ -1,0 +1,148 @@
+"""The `explorer` command: parses arguments and calls the layers below; no logic of its own."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from explorer.config import load_settings
+from explorer.errors import DownloadError, ExplorerError
+
+app = typer.Typer(help="Population Health Explorer: care-plan coverage, deprivation and risk by area.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Fetch public data and build the processed bundle.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+class Region(StrEnum):
+    london = "london"
+    england = "england"
+
+
+class Level(StrEnum):
+    ics = "ics"
+    place = "place"
+    pcn = "pcn"
+    lsoa = "lsoa"
+
+
+class OutputFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+MirrorOption = Annotated[
+    Path | None,
+    typer.Option("--mirror", help="Directory holding copies of the official files (or set EXPLORER_MIRROR).",
+                 show_default=False),
+]
+
+
+def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print an ExplorerError's message (what is wrong, how to fix it) instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ExplorerError as exc:
+            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict | None = None) -> None:
+    if fmt is OutputFormat.csv:
+        frame.to_csv(sys.stdout, index=False, float_format="%.6g")
+    else:
+        payload: dict[str, Any] = {"rows": json.loads(frame.to_json(orient="records", double_precision=6))}
+        payload.update(extra or {})
+        typer.echo(json.dumps(payload, indent=2))
+
+
+@data_app.command("sources")
+def data_sources() -> None:
+    """List the official datasets the tool uses, with publisher, licence and download location."""
+    from explorer.sources.registry import SOURCES
+
+    for source in SOURCES.values():
+        tag = "  [synthetic in the demo: no open copy]" if source.synthetic_fallback else ""
+        typer.echo(f"{source.name}{tag}\n  {source.title}\n  {source.publisher}; {source.licence}\n"
+                   f"  {source.download_url}\n  mirror file: {source.mirror_name}")
+
+
+@data_app.command("fetch")
+@friendly
+def data_fetch(
+    mirror: MirrorOption = None,
+    only: Annotated[list[str] | None, typer.Option(help="Fetch only these sources (repeatable).")] = None,
+    force: Annotated[bool, typer.Option(help="Fetch again even if a verified copy is cached.")] = False,
+) -> None:
+    """Download the public datasets into the user cache (resumable, checksummed), or copy them from a mirror."""
+    from explorer.sources.fetch import HOW_TO_GET_DATA, fetch_source
+    from explorer.sources.registry import PUBLIC_SOURCES, SOURCES
+
+    settings = load_settings(mirror)
+    names = only or list(PUBLIC_SOURCES)
+    unknown = sorted(set(names) - set(SOURCES))
+    if unknown:
+        raise ExplorerError(f"unknown source(s) {', '.join(unknown)}; see `explorer data sources`")
+    failures = []
+    for name in names:
+        try:
+            got = fetch_source(settings, SOURCES[name], force=force)
+            typer.echo(f"ok  {name:24s} {got.size / 1e6:8.1f} MB  sha256 {got.sha256[:12]}  from {got.location}")
+        except DownloadError as exc:
+            failures.append(f"{name}: {exc}")
+    if failures:
+        raise DownloadError("could not fetch:\n  " + "\n  ".join(failures) + "\n" + HOW_TO_GET_DATA)
+    typer.echo(f"cached in {settings.cache_dir / 'sources'}")
+
+
+@data_app.command("build")
+@friendly
+def data_build(
+    region: Annotated[Region, typer.Option(help="Which region to build.")] = Region.london,
+    mirror: MirrorOption = None,
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic GP practices.")] = 20261122,
+) -> None:
+    """Build the processed geography bundle (LSOA table, age-sex population, boundaries per level)."""
+    from explorer.bundle.build import build_bundle
+
+    settings = load_settings(mirror)
+    manifest = build_bundle(settings, region.value, seed=seed)
+    counts = manifest["counts"]
+    typer.echo(
+        f"built {region.value}: {counts['lsoa']:,} LSOAs, {counts['place']} places, {counts['ics']} ICSs, "
+        f"{counts['pcn']} PCNs, {counts['practices']:,} practices, population {counts['population']:,} "
+        f"in {manifest['build_seconds']} s\n  GP registrations: {manifest['gp_registrations']}\n"
+        f"  -> {settings.bundle_dir(region.value)}"
+    )
+
+
+@app.command("summary")
+@friendly
+def summary(
+    level: Annotated[Level, typer.Option(help="Area level.")] = Level.ics,
+    region: Annotated[Region, typer.Option(help="Region whose bundle to read.")] = Region.london,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.csv,
+) -> None:
+    """One row per area: population, LSOA count, IMD 2025 score and deprivation shares."""
+    from explorer.bundle.store import load_bundle
+    from explorer.domain.geography import area_summary
+
+    bundle = load_bundle(load_settings(), region.value)
+    emit(area_summary(bundle.lsoas, bundle.areas, level.value), fmt)
+
+
+if __name__ == "__main__":
+    app()

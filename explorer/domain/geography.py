@@ -1,0 +1,85 @@
+"""The geography hierarchy (ICS > place > PCN > LSOA): roll-ups, drill-down and area summaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+LEVELS = ("ics", "place", "pcn", "lsoa")  # top to bottom
+
+
+def child_level(level: str) -> str | None:
+    i = LEVELS.index(level)
+    return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
+
+
+def parent_level(level: str) -> str | None:
+    i = LEVELS.index(level)
+    return LEVELS[i - 1] if i > 0 else None
+
+
+def check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"unknown level '{level}': choose one of {', '.join(LEVELS)}")
+    return level
+
+
+def children(areas: pd.DataFrame, area_code: str) -> pd.DataFrame:
+    """Areas one level down whose parent is `area_code`."""
+    return areas[areas["parent_code"] == area_code]
+
+
+def ancestry(areas: pd.DataFrame, area_code: str) -> list[tuple[str, str, str]]:
+    """(level, code, name) from the top of the hierarchy down to the area, for breadcrumbs."""
+    indexed = areas.set_index("area_code")
+    chain = []
+    code = area_code
+    while code in indexed.index:
+        row = indexed.loc[code]
+        chain.append((row["level"], code, row["area_name"]))
+        code = row["parent_code"]
+    return chain[::-1]
+
+
+def lsoas_in(lsoas: pd.DataFrame, areas: pd.DataFrame, area_code: str | None) -> pd.DataFrame:
+    """The LSOAs inside an area at any level (all LSOAs for None or the region code)."""
+    if area_code is None:
+        return lsoas
+    level = areas.loc[areas["area_code"] == area_code, "level"]
+    if level.empty:
+        return lsoas
+    return lsoas[lsoas[f"{level.iloc[0]}_code"] == area_code]
+
+
+def weighted_mean(values: pd.Series, weights: pd.Series) -> float:
+    total = weights.sum()
+    return float(np.nan) if total == 0 else float((values * weights).sum() / total)
+
+
+def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str) -> pd.DataFrame:
+    """One row per area: population, LSOA count and deprivation, as MHCLG summarises areas.
+
+    `imd_score` is the population-weighted mean of LSOA IMD scores, and `imd_prop_most_deprived_10pc`
+    the share of the area's LSOAs in national decile 1 (MHCLG's area-summary measures).
+    """
+    check_level(level)
+    key = f"{level}_code"
+    work = lsoas.assign(
+        weighted_score=lsoas["imd_score"] * lsoas["population"],
+        decile1=lsoas["imd_decile"].eq(1),
+        core20_population=lsoas["population"].where(lsoas["core20"], 0),
+    )
+    grouped = work.groupby(key).agg(
+        population=("population", "sum"),
+        lsoa_count=("lsoa_code", "size"),
+        weighted_score=("weighted_score", "sum"),
+        imd_prop_most_deprived_10pc=("decile1", "mean"),
+        core20_population=("core20_population", "sum"),
+    )
+    grouped["imd_score"] = grouped["weighted_score"] / grouped["population"]
+    grouped["core20_population_share"] = grouped["core20_population"] / grouped["population"]
+    names = areas[areas["level"] == level].set_index("area_code")[["area_name", "parent_code"]]
+    summary = names.join(grouped, how="inner").rename_axis("area_code").reset_index()
+    columns = ["area_code", "area_name", "parent_code", "population", "lsoa_count", "imd_score",
+               "imd_prop_most_deprived_10pc", "core20_population_share"]
+    return summary[columns].sort_values("area_code", ignore_index=True)

@@ -1,0 +1,59 @@
+"""Shared fixtures: the public-data mirror and bundles built once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from explorer.bundle.build import build_bundle
+from explorer.bundle.store import Bundle, load_bundle
+from explorer.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _mirror() -> Path | None:
+    for candidate in (os.environ.get("EXPLORER_MIRROR"), REPO.parent / "shared" / "data" / "public"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate).resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    path = _mirror()
+    if path is None:
+        message = "public-data mirror not found: set EXPLORER_MIRROR=../shared/data/public"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI has the mirror: a missing one is an error, not a skip
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Settings:
+    root = tmp_path_factory.mktemp("explorer-home")
+    return Settings(cache_dir=root / "cache", data_dir=root / "data", mirror=mirror)
+
+
+@pytest.fixture(scope="session")
+def london_bundle(settings: Settings) -> Bundle:
+    build_bundle(settings, "london")
+    return load_bundle(settings, "london")
+
+
+@pytest.fixture(scope="session")
+def england_bundle(settings: Settings) -> Bundle:
+    build_bundle(settings, "england")
+    return load_bundle(settings, "england")
+
+
+@pytest.fixture()
+def cli_env(settings: Settings, london_bundle: Bundle, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Environment under which the `explorer` CLI sees the session's bundles."""
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(settings.cache_dir))
+    monkeypatch.setenv("EXPLORER_MIRROR", str(settings.mirror))
+    return settings

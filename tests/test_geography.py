@@ -1,0 +1,49 @@
+"""Area summaries and the hierarchy helpers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from explorer.domain.geography import ancestry, area_summary, child_level, children, lsoas_in
+
+
+def test_summary_has_one_row_per_area_with_the_documented_columns(london_bundle):
+    for level, expected in (("ics", 5), ("place", 33), ("lsoa", 4_994)):
+        table = area_summary(london_bundle.lsoas, london_bundle.areas, level)
+        assert len(table) == expected
+        assert list(table.columns) == ["area_code", "area_name", "parent_code", "population", "lsoa_count",
+                                       "imd_score", "imd_prop_most_deprived_10pc", "core20_population_share"]
+        assert table["population"].sum() == london_bundle.lsoas["population"].sum()
+
+
+def test_imd_score_is_the_population_weighted_mean_and_decile1_share_counts_lsoas(london_bundle):
+    lsoas = london_bundle.lsoas
+    table = area_summary(lsoas, london_bundle.areas, "place").set_index("area_code")
+    hackney = lsoas[lsoas["place_name"] == "Hackney"]
+    code = hackney["place_code"].iloc[0]
+    expected_score = (hackney["imd_score"] * hackney["population"]).sum() / hackney["population"].sum()
+    assert table.loc[code, "imd_score"] == pytest.approx(expected_score)
+    assert table.loc[code, "imd_prop_most_deprived_10pc"] == pytest.approx((hackney["imd_decile"] == 1).mean())
+    core20 = hackney.loc[hackney["imd_decile"] <= 2, "population"].sum() / hackney["population"].sum()
+    assert table.loc[code, "core20_population_share"] == pytest.approx(core20)
+
+
+def test_icb_summaries_agree_with_lsoa_level_aggregation(london_bundle):
+    lsoa_level = area_summary(london_bundle.lsoas, london_bundle.areas, "lsoa")
+    ics = area_summary(london_bundle.lsoas, london_bundle.areas, "ics").set_index("area_code")
+    joined = lsoa_level.merge(london_bundle.lsoas[["lsoa_code", "ics_code"]], left_on="area_code",
+                              right_on="lsoa_code")
+    decile1 = joined.groupby("ics_code")["imd_prop_most_deprived_10pc"].mean()
+    pd.testing.assert_series_equal(decile1, ics["imd_prop_most_deprived_10pc"], check_names=False)
+
+
+def test_drill_down_helpers_walk_the_hierarchy(london_bundle):
+    areas = london_bundle.areas
+    lsoa = london_bundle.lsoas.iloc[100]
+    chain = ancestry(areas, lsoa["lsoa_code"])
+    assert [level for level, _, _ in chain] == ["ics", "place", "pcn", "lsoa"]
+    assert chain[0][1] == lsoa["ics_code"] and chain[2][1] == lsoa["pcn_code"]
+    assert lsoa["place_code"] in set(children(areas, lsoa["ics_code"])["area_code"])
+    assert child_level("pcn") == "lsoa" and child_level("lsoa") is None
+    assert set(lsoas_in(london_bundle.lsoas, areas, lsoa["pcn_code"])["pcn_code"]) == {lsoa["pcn_code"]}
