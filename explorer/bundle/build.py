@@ -148,6 +148,8 @@ def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> di
     practices = practice_map.merge(
         registrations.groupby("practice_code", as_index=False)["patients"].sum(), on="practice_code", how="left")
     shares = shares.rename(columns={"lsoa21cd": "lsoa_code"})
+    practice_shares = (registrations.groupby(["lsoa_code", "practice_code"], as_index=False)["patients"].sum()
+                       .query("lsoa_code in @lsoas.lsoa_code"))
 
     def write(directory: Path) -> None:
         lsoas.to_parquet(directory / TABLE_FILES["lsoa"], index=False)
@@ -155,6 +157,7 @@ def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> di
         areas.to_parquet(directory / TABLE_FILES["areas"], index=False)
         practices.to_parquet(directory / TABLE_FILES["practices"], index=False)
         shares.to_parquet(directory / TABLE_FILES["pcn_shares"], index=False)
+        practice_shares.to_parquet(directory / TABLE_FILES["practice_shares"], index=False)
         for level, layer in layers.items():
             layer.to_parquet(directory / BOUNDARY_FILES[level], index=False)
         (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -22,6 +22,7 @@ TABLE_FILES = {
     "areas": "areas.parquet",
     "practices": "practices.parquet",
     "pcn_shares": "pcn_shares.parquet",
+    "practice_shares": "practice_shares.parquet",  # registered patients per LSOA and practice
 }
 BOUNDARY_FILES = {level: f"boundaries_{level}.parquet" for level in LEVELS}
 
@@ -54,6 +55,10 @@ class Bundle:
     @cached_property
     def practices(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / TABLE_FILES["practices"])
+
+    @cached_property
+    def practice_shares(self) -> pd.DataFrame:
+        return pd.read_parquet(self.directory / TABLE_FILES["practice_shares"])
 
     @cached_property
     def pcn_shares(self) -> pd.DataFrame:

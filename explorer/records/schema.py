@@ -147,4 +147,19 @@ USER_LOGINS = Layout(
     },
 )
 
-LAYOUTS: dict[str, Layout] = {t.name: t for t in (PEOPLE, PLANS, PLAN_REVIEWS, PLAN_VIEWS, USERS, USER_LOGINS)}
+ADMISSIONS = Layout(
+    "admissions",
+    "One row per emergency hospital admission (SUS/HES-like extract), from which people's admission "
+    "history and outcome are derived.",
+    key="admission_id",
+    columns={
+        "admission_id": Column("str", "identifier of the admission (spell)"),
+        "person_id": Column("str", "the person admitted"),
+        "admission_date": Column("date", "date of admission"),
+        "admission_method": Column("str", "emergency admission method (HES ADMIMETH 21-2D)", required=False),
+    },
+)
+
+LAYOUTS: dict[str, Layout] = {
+    t.name: t for t in (PEOPLE, PLANS, PLAN_REVIEWS, PLAN_VIEWS, USERS, USER_LOGINS, ADMISSIONS)
+}
