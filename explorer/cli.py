@@ -20,6 +20,8 @@ app = typer.Typer(help="Population Health Explorer: care-plan coverage, deprivat
                   no_args_is_help=True, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Fetch public data and build the processed bundle.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+users_app = typer.Typer(help="Manage who may sign in to the app, and their roles.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 class Region(StrEnum):
@@ -142,6 +144,46 @@ def summary(
 
     bundle = load_bundle(load_settings(), region.value)
     emit(area_summary(bundle.lsoas, bundle.areas, level.value), fmt)
+
+
+@users_app.command("add")
+@friendly
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help="analyst, commissioner, strategist or social_care.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Add a user (or change an existing user's role and password)."""
+    from explorer.auth.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = add_user(load_settings(), name, role, password)
+    typer.echo(f"user {user.name} has role {user.role.value}")
+
+
+@users_app.command("remove")
+@friendly
+def users_remove(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Remove a user."""
+    from explorer.auth.users import remove_user
+
+    remove_user(load_settings(), name)
+    typer.echo(f"removed {name}")
+
+
+@users_app.command("list")
+@friendly
+def users_list() -> None:
+    """List users and their roles (never passwords)."""
+    from explorer.auth.users import list_users, users_file
+
+    settings = load_settings()
+    for user in list_users(settings):
+        typer.echo(f"{user.name}\t{user.role.value}")
+    typer.echo(f"({users_file(settings)})", err=True)
 
 
 if __name__ == "__main__":
