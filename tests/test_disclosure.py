@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,7 +190,9 @@ def test_apply_policy_controls_counts_and_adds_flags(metric_table: pd.DataFrame)
     assert list(out.columns[: len(metric_table.columns)]) == list(metric_table.columns)
 
 
-def test_apply_policy_recomputes_rate_and_ci_from_rounded_counts(metric_table: pd.DataFrame) -> None:
+def test_apply_policy_recomputes_rate_and_ci_from_rounded_counts(
+    metric_table: pd.DataFrame,
+) -> None:
     seen: list[tuple[list[float], list[float]]] = []
 
     def spy(num: pd.Series, den: pd.Series):
@@ -343,6 +347,31 @@ def test_hierarchy_cascades_upwards_when_a_parent_is_hidden() -> None:
     assert not hidden["ICS"]
 
 
+def test_audit_stops_recovery_by_combining_groups() -> None:
+    # Every row and column passes the structural rule, yet with margins 18, 10 | 8, 13 shown:
+    # (5+3) + (6+7) - (3+7) = 11, so the 7 in row 0 = 18 - 11. Every cell that could help is
+    # already hidden or zero, so the audit hides row r0's total instead.
+    t = pd.DataFrame(
+        {"area_code": np.repeat(["r0", "r1"], 3), "cat": ["x", "y", "z"] * 2,
+         "n": [7, 5, 6, 0, 3, 7]}
+    )
+    groups = [["area_code"], ["cat"]]
+    structural = secondary_suppress(t, "n", groups, audit=False)
+    assert structural.suppressed.tolist() == [True, True, True, False, True, True]
+    assert not structural.total_hidden(["area_code"], ["r0"])
+    audited = secondary_suppress(t, "n", groups)
+    assert audited.total_hidden(["area_code"], ["r0"])
+    assert audited.suppressed[structural.suppressed].all()  # only ever adds
+    assert audited.hidden_totals > structural.hidden_totals
+    assert audited.unaudited == 0
+
+
+def test_audit_skips_blocks_above_the_size_cap_and_says_so() -> None:
+    t = pd.DataFrame({"g": ["A"] * 12, "n": [3] * 12})
+    assert secondary_suppress(t, "n", [["g"]], max_audit_cells=5).unaudited == 12
+    assert secondary_suppress(t, "n", [["g"]]).unaudited == 0
+
+
 def test_hierarchy_from_columns_and_duplicate_rows() -> None:
     t = pd.DataFrame({"area_code": ["a", "b"], "parent_code": ["P", "P"], "n": [3, 30]})
     h = Hierarchy.from_columns(t, "area_code", "parent_code")
@@ -418,42 +447,88 @@ COUNT = st.one_of(st.just(0), st.integers(1, 7), st.integers(8, 400))
 PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _groups_with_totals(
+@dataclass(frozen=True)
+class Group:
+    """One additive relation as an attacker sees it: total = sum of members."""
+
+    members: np.ndarray
+    total_row: int | None  # the row holding the total, or None if published elsewhere
+    total_nonzero: bool
+    total_shown: bool
+
+
+def _all_groups(
     table: pd.DataFrame,
     raw: np.ndarray,
     hidden: np.ndarray,
-    count_col_hidden_totals: frozenset,
+    hidden_totals: frozenset,
     groups: list[list[str]],
     hierarchy: Hierarchy | None,
-) -> list[tuple[np.ndarray, bool, bool]]:
-    """Every additive group as (member positions, total shown?, total non-zero?)."""
-    policy = DisclosurePolicy()
+) -> list[Group]:
+    """Every additive group in the table, rebuilt independently of the implementation."""
+
+    def virtual(cols: tuple, key: tuple, pos: np.ndarray) -> Group:
+        total = raw[pos].sum()
+        small = 1 <= total <= DisclosurePolicy().threshold
+        return Group(pos, None, total > 0, not small and (cols, key) not in hidden_totals)
+
     out = []
     for cols in groups:
         for key, pos in table.groupby(cols, sort=False).indices.items():
-            key = key if isinstance(key, tuple) else (key,)
-            total = raw[pos].sum()
-            shown = not (1 <= total <= policy.threshold) and (
-                (tuple(cols), key) not in count_col_hidden_totals
-            )
-            out.append((pos, shown, total > 0))
+            out.append(virtual(tuple(cols), key if isinstance(key, tuple) else (key,), pos))
     if hierarchy is not None:
         keys = [hierarchy.column, *hierarchy.by]
         row_of = {k: i for i, k in enumerate(table[keys].itertuples(index=False, name=None))}
         parent = table[hierarchy.column].map(hierarchy.parent_of)
         for key, pos in table.assign(__p=parent).groupby(["__p", *hierarchy.by]).indices.items():
             key = key if isinstance(key, tuple) else (key,)
-            total = raw[pos].sum()
             if key in row_of:
                 i = row_of[key]
-                assert raw[i] == total  # fixture sanity: parents are sums of children
-                shown = not hidden[i]
+                assert raw[i] == raw[pos].sum()  # fixture sanity: parents are sums of children
+                out.append(Group(pos, i, raw[i] > 0, not hidden[i]))
             else:
-                shown = not (1 <= total <= policy.threshold) and (
-                    (tuple(keys), key) not in count_col_hidden_totals
-                )
-            out.append((pos, shown, total > 0))
+                out.append(virtual(tuple(keys), key, pos))
     return out
+
+
+def _check_no_differencing(groups: list[Group], raw: np.ndarray, hidden: np.ndarray) -> None:
+    for g in groups:
+        hidden_nonzero = int(np.count_nonzero(hidden[g.members] & (raw[g.members] > 0)))
+        if g.total_shown:
+            # The attack: shown total minus every other shown member isolates the one hidden cell.
+            assert hidden_nonzero != 1, f"cell recoverable by differencing in group {g.members}"
+        # Stronger form: the total is one more unknown of the same linear constraint.
+        unknowns = hidden_nonzero + int(g.total_nonzero and not g.total_shown)
+        assert unknowns != 1, f"group {g.members}: exactly one unknown"
+
+
+def _exactly_recoverable(groups: list[Group], raw: np.ndarray, hidden: np.ndarray) -> list[int]:
+    """Hidden non-zero rows whose value is fixed by the whole system of shown values.
+
+    Unknowns are the hidden non-zero rows plus every hidden non-zero total; a row is
+    recoverable iff its unit vector lies in the row space of the constraint matrix.
+    """
+    rows = [int(i) for i in np.flatnonzero(hidden & (raw > 0))]
+    col = {("row", r): j for j, r in enumerate(rows)}
+    for k, g in enumerate(groups):
+        if g.total_row is None and g.total_nonzero and not g.total_shown:
+            col[("total", k)] = len(col)
+    a = np.zeros((len(groups), len(col)))
+    for k, g in enumerate(groups):
+        for m in g.members:
+            if ("row", int(m)) in col:
+                a[k, col[("row", int(m))]] += 1
+        total = ("row", g.total_row) if g.total_row is not None else ("total", k)
+        if total in col:
+            a[k, col[total]] -= 1
+    rank = np.linalg.matrix_rank(a)
+    found = []
+    for j, r in enumerate(rows):
+        e = np.zeros(len(col))
+        e[j] = 1
+        if np.linalg.matrix_rank(np.vstack([a, e])) == rank:
+            found.append(r)
+    return found
 
 
 def _check_emitted_counts(raw: np.ndarray, shown: pd.Series, flag: pd.Series) -> None:
@@ -464,17 +539,6 @@ def _check_emitted_counts(raw: np.ndarray, shown: pd.Series, flag: pd.Series) ->
     assert np.all(vals[raw == 0] == 0), "0 must stay 0"
     assert np.array_equal(np.isnan(vals), flag.to_numpy()), "flag and <NA> disagree"
     assert np.all(flag.to_numpy()[(raw >= 1) & (raw <= 7)]), "a small count was not flagged"
-
-
-def _check_no_differencing(groups: list[tuple[np.ndarray, bool, bool]], raw, hidden) -> None:
-    for pos, total_shown, total_nonzero in groups:
-        hidden_nonzero = int(np.count_nonzero(hidden[pos] & (raw[pos] > 0)))
-        if total_shown:
-            # The attack: shown total minus every other shown member isolates the one hidden cell.
-            assert hidden_nonzero != 1, f"cell recoverable by differencing in group {pos}"
-        # Stronger form: the total is one more unknown of the same linear constraint.
-        unknowns = hidden_nonzero + int(total_nonzero and not total_shown)
-        assert unknowns != 1, f"group {pos}: exactly one unknown"
 
 
 @st.composite
@@ -500,10 +564,10 @@ def test_property_table_no_small_counts_and_no_differencing(table: pd.DataFrame)
     hidden = out["n_suppressed"].to_numpy()
     _check_emitted_counts(raw, out["n"], out["n_suppressed"])
     assert not np.any(hidden & (raw == 0)), "a zero was hidden: it protects nothing"
-    checked = _groups_with_totals(
-        table, raw, hidden, out.attrs["hidden_totals"]["n"], groups, None
-    )
+    checked = _all_groups(table, raw, hidden, out.attrs["hidden_totals"]["n"], groups, None)
     _check_no_differencing(checked, raw, hidden)
+    assert "unaudited" not in out.attrs
+    assert _exactly_recoverable(checked, raw, hidden) == []
 
 
 @st.composite
@@ -543,11 +607,13 @@ def test_property_hierarchy_no_small_counts_and_no_differencing(data) -> None:
         raw = table[col].to_numpy(dtype="float64")
         hidden = out[f"{col}_suppressed"].to_numpy()
         _check_emitted_counts(raw, out[col], out[f"{col}_suppressed"])
-        checked = _groups_with_totals(
+        checked = _all_groups(
             table, raw, hidden, out.attrs["hidden_totals"][col], groups, hierarchy
         )
         assert len(checked) >= len(set(parent_of.values()))  # every parent group was checked
         _check_no_differencing(checked, raw, hidden)
+        assert _exactly_recoverable(checked, raw, hidden) == []
+    assert "unaudited" not in out.attrs
     # a rate is never shown when either of its counts is hidden
     rate_hidden = out["cov_numerator_suppressed"] | out["cov_denominator_suppressed"]
     assert out.loc[rate_hidden, "cov"].isna().all()

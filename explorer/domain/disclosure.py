@@ -10,8 +10,8 @@ Rules (NHS Digital HES convention, OpenSAFELY 2025), applied below national leve
 * totals are summed from unrounded data and then rounded (:func:`controlled_total`);
 * secondary suppression: wherever a suppressed cell could be recovered by subtracting
   the shown cells from a shown total, a complementary cell is hidden too, so that every
-  additive group holds either 0 or at least 2 hidden non-zero cells
-  (:func:`secondary_suppress`).
+  additive group holds either 0 or at least 2 hidden non-zero cells; an audit then checks
+  that no hidden cell can be solved exactly by combining groups (:func:`secondary_suppress`).
 
 Dash callbacks, hovers, tables, CSV downloads, the CLI and exports all call
 :func:`apply_policy` (or the primitives) and finish with :func:`assert_no_small_counts`.
@@ -133,7 +133,7 @@ def is_small(counts: ArrayLike, policy: DisclosurePolicy | None = None) -> pd.Se
 
 
 def _round_to_base(x: np.ndarray, base: int) -> np.ndarray:
-    """Nearest multiple of ``base``, halves up: explicit so it never depends on banker's rounding."""
+    """Nearest multiple of ``base``, halves up: explicit, never banker's rounding."""
     return np.floor(x / base + 0.5) * base
 
 
@@ -237,6 +237,8 @@ class SuppressionResult:
 
     suppressed: pd.Series
     hidden_totals: frozenset[GroupKey]
+    unaudited: int = 0
+    """Hidden cells in groups too large for the exact-recovery audit (structural rule only)."""
 
     def total_hidden(self, columns: Sequence[str], key: Sequence[Any]) -> bool:
         """Whether the total for ``key`` over ``columns`` must be shown as SUPPRESSED."""
@@ -265,7 +267,10 @@ class _Cells:
 
 
 def _add_groups(
-    cells: _Cells, table: pd.DataFrame, raw: np.ndarray, groups: Sequence[Sequence[str]],
+    cells: _Cells,
+    table: pd.DataFrame,
+    raw: np.ndarray,
+    groups: Sequence[Sequence[str]],
     policy: DisclosurePolicy,
 ) -> None:
     for cols in groups:
@@ -356,30 +361,44 @@ class _Protector:
             if cand.size:  # empty only if a given total != sum of its members
                 self.hide(self._pick(cand))
 
-    def audit(self) -> None:
-        """Exact-recovery audit: while some hidden cell is fixed by the linear system of shown
+    def audit(self, max_cells: int) -> int:
+        """Exact-recovery audit: while a hidden cell is fixed by the linear system of shown
         values (e.g. a = T1 - (T2 + T3 - T4) across several groups), hide one more cell near it.
         Ends at the latest when a component's non-zero cells are all hidden (then x -> k*x
-        solves the system, so no non-zero cell is fixed)."""
+        solves the system, so no non-zero cell is fixed). Components of more than
+        ``max_cells`` hidden cells are not audited (dense linear algebra is cubic); returns
+        how many hidden cells were left unaudited."""
+        verified: set[tuple[int, ...]] = set()
         while True:
-            picks = []
+            picks: list[int] = []
+            too_big = 0
             for comp, cons in self._components():
+                key = tuple(comp.tolist())
+                if key in verified:
+                    continue
+                if comp.size > max_cells:
+                    too_big += comp.size
+                    continue
                 fixed = self._fixed_cells(comp, cons)
                 if fixed.size == 0:
+                    verified.add(key)  # same unknowns => same system: stays safe
                     continue
                 target = int(fixed[0])
-                near = np.unique(np.concatenate([self.constraints[ci] for ci in self.member_of[target]]))
+                near = self._cells_of(self.member_of[target])
                 cand = near[~self.hidden[near] & self.nonzero[near]]
                 if cand.size == 0:
-                    every = np.unique(np.concatenate([self.constraints[ci] for ci in cons]))
+                    every = self._cells_of(cons)
                     cand = every[~self.hidden[every] & self.nonzero[every]]
                 if cand.size:
                     picks.append(self._pick(cand))
             if not picks:
-                return
+                return too_big
             for cell in picks:
                 self.hide(cell)
             self.propagate()
+
+    def _cells_of(self, constraint_ids: Sequence[int]) -> np.ndarray:
+        return np.unique(np.concatenate([self.constraints[ci] for ci in constraint_ids]))
 
     def _components(self) -> list[tuple[np.ndarray, list[int]]]:
         """Hidden non-zero cells linked by shared groups, with the groups touching them."""
@@ -412,7 +431,7 @@ class _Protector:
         return [(np.array(sorted(cells)), cons_of.get(root, [])) for root, cells in comps.items()]
 
     def _fixed_cells(self, comp: np.ndarray, cons: list[int]) -> np.ndarray:
-        """Cells of ``comp`` whose value is the same in every solution (null-space rows = 0)."""
+        """Cells of ``comp`` with the same value in every solution: zero rows of the null space."""
         if not cons:
             return comp[:0]  # in no group: nothing relates it to shown values
         col = {int(c): j for j, c in enumerate(comp)}
@@ -423,10 +442,9 @@ class _Protector:
                 j = col.get(int(c))
                 if j is not None:
                     a[i, j] += -1.0 if k == m.size - 1 else 1.0  # members - total = 0
-        _, sv, vt = np.linalg.svd(a)
-        rank = int(np.count_nonzero(sv > 1e-9 * max(1.0, sv.max(initial=0.0))))
-        null = vt[rank:]
-        free = np.abs(null).max(axis=0, initial=0.0) > 1e-9
+        eigval, eigvec = np.linalg.eigh(a.T @ a)
+        null = eigvec[:, eigval <= 1e-9 * max(1.0, float(eigval.max()))]
+        free = np.einsum("ij,ij->i", null, null) > 1e-10  # |projection of e_j on null space|^2
         return comp[~free]
 
 
@@ -439,6 +457,7 @@ def secondary_suppress(
     suppressed: ArrayLike | None = None,
     policy: DisclosurePolicy | None = None,
     audit: bool = True,
+    max_audit_cells: int = 500,
 ) -> SuppressionResult:
     """Primary plus complementary suppression of ``count_col`` over overlapping additive groups.
 
@@ -450,8 +469,9 @@ def secondary_suppress(
 
     In every group (members plus its total) the result hides 0 or >= 2 non-zero cells.
     With ``audit`` (default) it then also hides more until no hidden cell can be solved
-    exactly from the shown values by combining several groups. Zeros are never hidden:
-    a 0 reveals nothing. Disabled policy -> nothing hidden.
+    exactly from the shown values by combining several groups (linked blocks of more than
+    ``max_audit_cells`` hidden cells are skipped and counted in ``unaudited``).
+    Zeros are never hidden: a 0 reveals nothing. Disabled policy -> nothing hidden.
 
     >>> t = pd.DataFrame({"area_code": ["A", "A", "B", "B"], "cat": ["x", "y", "x", "y"],
     ...                   "n": [3, 40, 20, 50]})
@@ -476,13 +496,12 @@ def secondary_suppress(
         _add_hierarchy(cells, table, raw, h, pol)
     protector = _Protector(cells)
     protector.propagate()
-    if audit:
-        protector.audit()
+    unaudited = protector.audit(max_audit_cells) if audit else 0
     hidden = protector.hidden
     n = len(table)
     hidden_totals = frozenset(k for i, k in cells.virtual_keys.items() if hidden[i])
     mask = pd.Series(hidden[:n], index=table.index, name=count_col)
-    return SuppressionResult(mask, hidden_totals)
+    return SuppressionResult(mask, hidden_totals, unaudited)
 
 
 # --------------------------------------------------------------------------- table level
@@ -511,7 +530,9 @@ class RatioSpec:
     multiplied by ``multiplier``. Without ``recompute`` the value is num/den x multiplier
     and CI columns are not allowed. ``standardised=True`` (DSR, SMR) keeps the value and CI
     as given, as HES does, but still hides them when the observed count is suppressed.
-    Columns default to ``<name>_numerator``, ``<name>_denominator``, ``<name>_lower/_upper``.
+    Columns default to ``<name>_numerator``, ``<name>_denominator``, ``<name>_lower/_upper``,
+    except that a standardised spec controls a denominator only if it is named: name it for
+    a DSR (a population count), leave it out for an SMR (expected counts are not people).
     """
 
     name: str
@@ -587,21 +608,33 @@ def apply_policy(
     Count columns (plain counts, numerators, denominators, mean ``n``) are rounded, with
     primary and - when ``groups``/``hierarchy`` are given - secondary suppression applied
     to each; ratios are recomputed from the controlled counts; suppressed values and their
-    CIs become <NA>. A flag column is added per metric and per count column. Totals outside
-    the table that must be hidden are listed in ``result.attrs["hidden_totals"]``
-    (count column -> frozenset of :data:`GroupKey`). A disabled policy returns raw values
-    with all flags False. A plain string is shorthand for ``CountSpec``.
+    CIs become <NA>. A flag column is added per metric and per count column. A disabled
+    policy returns raw values with all flags False. A plain string means ``CountSpec``.
+
+    Totals outside the table that must be hidden are listed in
+    ``result.attrs["hidden_totals"]`` (count column -> frozenset of :data:`GroupKey`);
+    ``attrs["unaudited"]`` appears only if a block was too large for the exact-recovery
+    audit (see :func:`secondary_suppress`). Stack the levels you show (e.g. PCN rows with
+    their LSOA rows) so parent totals are rows that can be hidden:
+
+    >>> t = pd.DataFrame({"area_code": ["P", "a", "b", "c"], "plans": [53, 3, 20, 30]})
+    >>> h = Hierarchy({"a": "P", "b": "P", "c": "P"})
+    >>> apply_policy(t, "plans", hierarchy=h)["plans"].tolist()
+    [55, <NA>, <NA>, 30]
     """
     pol = _policy(policy)
     specs = _normalise_specs(metrics)
     counts = _count_columns(specs)
     missing = [c for c in counts if c not in table.columns]
-    missing += [s.name for s in specs if not isinstance(s, CountSpec) and s.name not in table.columns]
+    missing += [
+        s.name for s in specs if not isinstance(s, CountSpec) and s.name not in table.columns
+    ]
     if missing:
         raise KeyError(f"apply_policy: columns {missing} not in table")
     out = table.copy()
     flags: dict[str, np.ndarray] = {}
     hidden_totals: dict[str, frozenset[GroupKey]] = {}
+    unaudited: dict[str, int] = {}
     if not pol.enabled:
         for spec in specs:
             flags[spec.name] = np.zeros(len(table), dtype=bool)
@@ -613,6 +646,8 @@ def apply_policy(
                 res = secondary_suppress(table, col, groups or (), hierarchy=hierarchy, policy=pol)
                 mask = res.suppressed.to_numpy()
                 hidden_totals[col] = res.hidden_totals
+                if res.unaudited:
+                    unaudited[col] = res.unaudited
             else:
                 mask = _small(_floats(table[col]), pol)
             controlled = control_counts(table[col], pol)
@@ -628,6 +663,8 @@ def apply_policy(
         out[f"{name}_suppressed"] = mask
     if hidden_totals:
         out.attrs["hidden_totals"] = hidden_totals
+    if unaudited:
+        out.attrs["unaudited"] = unaudited
     return out
 
 
