@@ -11,9 +11,9 @@ import geopandas as gpd
 import pandas as pd
 
 from explorer.config import Settings
+from explorer.domain.geography import LEVELS
 from explorer.errors import DataMissingError
 
-LEVELS = ("ics", "place", "pcn", "lsoa")  # top to bottom
 LEVEL_LABELS = {"ics": "ICS", "place": "Place (local authority)", "pcn": "Primary Care Network", "lsoa": "LSOA"}
 REGION_CODES = {"london": ("E12000007", "London"), "england": ("E92000001", "England")}
 TABLE_FILES = {

@@ -15,6 +15,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from explorer.domain.disclosure import DisclosurePolicy
+from explorer.domain.geography import LEVELS
 
 __all__ = [
     "CLINICAL_FIELDS",
@@ -34,7 +35,6 @@ __all__ = [
     "visible_metrics",
 ]
 
-LEVELS: tuple[str, ...] = ("ics", "place", "pcn", "lsoa")
 """Geographic levels, from the largest area to the smallest."""
 
 LEVEL_LABELS: Mapping[str, str] = MappingProxyType(
