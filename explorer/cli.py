@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -129,6 +130,105 @@ def data_build(
         f"in {manifest['build_seconds']} s\n  GP registrations: {manifest['gp_registrations']}\n"
         f"  -> {settings.bundle_dir(region.value)}"
     )
+
+
+@data_app.command("synth")
+@friendly
+def data_synth(
+    region: Annotated[Region, typer.Option(help="Region whose bundle to generate records for.")] = Region.london,
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic people, plans and users.")] = 20261122,
+) -> None:
+    """Generate the seeded synthetic person-level records (people, plans, reviews, views, users, logins)."""
+    from explorer.bundle.store import load_bundle
+    from explorer.records.store import records_dir
+    from explorer.synth.careplans import generate_records
+
+    settings = load_settings()
+    manifest = generate_records(settings, load_bundle(settings, region.value), seed=seed)
+    rows, cal = manifest["rows"], manifest["calibration"]
+    typer.echo(
+        f"generated {region.value} (seed {seed}) in {manifest['generation_seconds']} s: "
+        + ", ".join(f"{n:,} {table}" for table, n in rows.items())
+        + f"\n  active plans {cal['active_plans']:,} (target {cal['active_plans_target']:,.0f}), emergency "
+        f"admission rate {cal['emergency_admission_rate']:.1%}\n  -> {records_dir(settings, region.value)}"
+    )
+
+
+ExtractFile = Annotated[Path, typer.Argument(help="The extract: CSV (UTF-8 or Windows-1252) or Excel .xlsx, "
+                                             "in the layout of docs/import-layouts.md.", show_default=False)]
+ImportRegion = Annotated[Region, typer.Option(help="Region whose records to replace.")]
+ExtractDate = Annotated[
+    datetime | None,
+    typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", show_default=False,
+                 help="Date the extract was taken; no date may be after it (default: today)."),
+]
+
+
+def _import_extract(table: str, file: Path, region: Region, mirror: Path | None, extract_date: datetime | None
+                    ) -> None:
+    from explorer.records.importer import import_extract
+
+    result = import_extract(load_settings(mirror), region.value, table, file,
+                            extract_date=extract_date.date() if extract_date else None)
+    typer.echo(f"imported {result.rows:,} rows of {table} from {file.name} as real data\n  -> {result.path}")
+    for notice in result.notices:
+        typer.echo(f"  note: {notice}")
+
+
+@data_app.command("import-people")
+@friendly
+def data_import_people(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
+                       extract_date: ExtractDate = None) -> None:
+    """Import a people (registration and risk-factor) extract; checked row by row, stored all or nothing."""
+    _import_extract("people", file, region, mirror, extract_date)
+
+
+@data_app.command("import-plans")
+@friendly
+def data_import_plans(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
+                      extract_date: ExtractDate = None) -> None:
+    """Import a care-plan extract: every row is checked; all rows are stored, or none."""
+    _import_extract("plans", file, region, mirror, extract_date)
+
+
+@data_app.command("import-reviews")
+@friendly
+def data_import_reviews(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
+                        extract_date: ExtractDate = None) -> None:
+    """Import a plan-review extract: every row is checked; all rows are stored, or none."""
+    _import_extract("plan_reviews", file, region, mirror, extract_date)
+
+
+@data_app.command("import-views")
+@friendly
+def data_import_views(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
+                      extract_date: ExtractDate = None) -> None:
+    """Import a plan-view extract: every row is checked; all rows are stored, or none."""
+    _import_extract("plan_views", file, region, mirror, extract_date)
+
+
+@data_app.command("import-users")
+@friendly
+def data_import_users(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
+                      extract_date: ExtractDate = None) -> None:
+    """Import a user extract: every row is checked; all rows are stored, or none."""
+    _import_extract("users", file, region, mirror, extract_date)
+
+
+@data_app.command("import-logins")
+@friendly
+def data_import_logins(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
+                       extract_date: ExtractDate = None) -> None:
+    """Import a monthly-logins extract: every row is checked; all rows are stored, or none."""
+    _import_extract("user_logins", file, region, mirror, extract_date)
+
+
+@data_app.command("import-admissions")
+@friendly
+def data_import_admissions(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
+                           extract_date: ExtractDate = None) -> None:
+    """Import an emergency-admissions extract: every row is checked; all rows are stored, or none."""
+    _import_extract("admissions", file, region, mirror, extract_date)
 
 
 @app.command("summary")
