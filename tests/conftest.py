@@ -45,6 +45,15 @@ def london_bundle(settings: Settings) -> Bundle:
 
 
 @pytest.fixture(scope="session")
+def london_records(settings: Settings, london_bundle: Bundle) -> dict:
+    """Synthetic person-level records for London, generated once into the session's data dir
+    (records_dir(settings, "london")); returns the records manifest."""
+    from explorer.synth.careplans import generate_records
+
+    return generate_records(settings, london_bundle)
+
+
+@pytest.fixture(scope="session")
 def england_bundle(settings: Settings) -> Bundle:
     build_bundle(settings, "england")
     return load_bundle(settings, "england")
