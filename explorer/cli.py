@@ -23,6 +23,8 @@ data_app = typer.Typer(help="Fetch public data and build the processed bundle.",
 app.add_typer(data_app, name="data")
 users_app = typer.Typer(help="Manage who may sign in to the app, and their roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+model_app = typer.Typer(help="Train and report the emergency-admission risk model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 
 class Region(StrEnum):
@@ -231,19 +233,107 @@ def data_import_admissions(file: ExtractFile, region: ImportRegion = Region.lond
     _import_extract("admissions", file, region, mirror, extract_date)
 
 
+MetricOption = Annotated[
+    list[str] | None,
+    typer.Option("--metric", help="Care-plan metric (repeatable): plans, coverage, coverage_dsr, completeness, "
+                 "reviewed_in_period, urgent_care_views, active_users, active_users_10plus, adjusted_coverage; "
+                 "with a trained risk model also high_risk, high_risk_without_plan, high_risk_plan_coverage, "
+                 "expected_admissions_without_plan.", show_default=False),
+]
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option("--filter", help="KEY=VALUE[,VALUE] (repeatable), keys age_band, sex, ethnic_group, imd_quintile, "
+                 "imd_decile, frailty, disabled, risk (e.g. frailty=moderate,severe or risk=top_percent:10).",
+                 show_default=False),
+]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Snapshot month YYYY-MM (default: the extract).",
+                                                show_default=False)]
+
+
+def summary_frame(level: str, region: str, metrics: list[str] | None = None, filters: list[str] | None = None,
+                  as_of: str | None = None) -> pd.DataFrame:
+    """The table `explorer summary` prints: the one place to wrap with disclosure control.
+
+    Without metrics: the bundle's area summary. With metrics: the same columns, then per metric
+    <metric>, <metric>_numerator, <metric>_denominator, <metric>_lower, <metric>_upper."""
+    from explorer.bundle.store import load_bundle
+    from explorer.domain.geography import area_summary
+
+    settings = load_settings()
+    if not metrics:
+        if filters or as_of:
+            raise ExplorerError("--filter and --as-of apply to care-plan metrics: add --metric NAME")
+        bundle = load_bundle(settings, region)
+        return area_summary(bundle.lsoas, bundle.areas, level)
+    from explorer.domain.coverage import CoverageEngine, summary_table
+    from explorer.domain.metrics import Filters, check_metric
+
+    for name in metrics:
+        check_metric(name)
+    parsed = Filters.parse(filters)
+    engine = CoverageEngine.load(settings, region, eager_history=False)  # one snapshot: no history
+    return summary_table(engine, level, metrics, parsed, as_of)
+
+
 @app.command("summary")
 @friendly
 def summary(
     level: Annotated[Level, typer.Option(help="Area level.")] = Level.ics,
     region: Annotated[Region, typer.Option(help="Region whose bundle to read.")] = Region.london,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.csv,
+    metric: MetricOption = None,
+    filter_: FilterOption = None,
+    as_of: AsOfOption = None,
 ) -> None:
-    """One row per area: population, LSOA count, IMD 2025 score and deprivation shares."""
-    from explorer.bundle.store import load_bundle
-    from explorer.domain.geography import area_summary
+    """One row per area: population, LSOA count, IMD 2025 score and deprivation shares, then each --metric
+    with its numerator, denominator and 95% CI."""
+    emit(summary_frame(level.value, region.value, metric, filter_, as_of), fmt)
 
-    bundle = load_bundle(load_settings(), region.value)
-    emit(area_summary(bundle.lsoas, bundle.areas, level.value), fmt)
+
+class ByGroup(StrEnum):
+    imd_decile = "imd_decile"
+    imd_quintile = "imd_quintile"
+    ethnic_group = "ethnic_group"
+    age_band = "age_band"
+    sex = "sex"
+    disabled = "disabled"
+    frailty = "frailty"
+
+
+def inequality_frames(level: str, metric: str, by: str, region: str, filters: list[str] | None = None,
+                      as_of: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tables `explorer inequality` prints: (rows: area_code, group, value, numerator, denominator,
+    lower, upper; sii_rii: area_code, sii, sii_lower, sii_upper, rii, rii_lower, rii_upper).
+    The one place to wrap with disclosure control."""
+    from explorer.domain.coverage import CoverageEngine
+    from explorer.domain.metrics import Filters, check_metric
+
+    check_metric(metric)
+    engine = CoverageEngine.load(load_settings(), region, eager_history=False)
+    return engine.inequality(level, metric, by, Filters.parse(filters), as_of=as_of)
+
+
+@app.command("inequality")
+@friendly
+def inequality(
+    metric: Annotated[str, typer.Option("--metric", help="Care-plan metric, e.g. coverage.")],
+    level: Annotated[Level, typer.Option(help="Area level.")] = Level.ics,
+    by: Annotated[ByGroup, typer.Option(help="Groups to compare (IMD: 1 = most deprived).")] = ByGroup.imd_quintile,
+    region: Annotated[Region, typer.Option(help="Region whose data to read.")] = Region.london,
+    filter_: FilterOption = None,
+    as_of: AsOfOption = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.csv,
+) -> None:
+    """The metric per area and group, with each area's slope and relative index of inequality (SII/RII,
+    95% CIs; deprivation groupings only, NaN otherwise).
+
+    CSV: one table, a row per area and group, with the area's sii, sii_lower, sii_upper, rii, rii_lower
+    and rii_upper repeated on each of its rows. JSON: {"rows": [...], "sii_rii": [one per area]}."""
+    rows, sii_rii = inequality_frames(level.value, metric, by.value, region.value, filter_, as_of)
+    if fmt is OutputFormat.csv:
+        emit(rows.merge(sii_rii, on="area_code", how="left"), fmt)
+    else:
+        emit(rows, fmt, {"sii_rii": json.loads(sii_rii.to_json(orient="records", double_precision=6))})
 
 
 @users_app.command("add")
@@ -284,6 +374,106 @@ def users_list() -> None:
     for user in list_users(settings):
         typer.echo(f"{user.name}\t{user.role.value}")
     typer.echo(f"({users_file(settings)})", err=True)
+
+
+class AgeEncoding(StrEnum):
+    bands = "bands"
+    spline = "spline"
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    md = "md"
+    html = "html"
+
+
+@model_app.command("train")
+@friendly
+def model_train(
+    region: Annotated[Region, typer.Option(help="Region whose records to train on.")] = Region.london,
+    age: Annotated[AgeEncoding, typer.Option(help="Age as bands (readable odds ratios) or a spline.")]
+    = AgeEncoding.bands,
+    top_percent: Annotated[float, typer.Option(help="High risk = this % of people with the highest risk.")] = 10.0,
+    min_probability: Annotated[float | None, typer.Option(
+        help="High risk = predicted risk at least this (0-1), instead of --top-percent.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation split by person.")] = 20261122,
+    compare_gbm: Annotated[bool, typer.Option(help="Also fit gradient boosting and compare on held-out people.")]
+    = True,
+) -> None:
+    """Train the risk model, save it as JSON, score everyone into risk_scores and print the headline."""
+    from explorer.domain.risk import RiskDefinition
+    from explorer.domain.risk_card import headline, train_region
+
+    definition = (RiskDefinition("min_probability", min_probability) if min_probability is not None
+                  else RiskDefinition("top_percent", top_percent))
+    result = train_region(load_settings(), region.value, age=age.value, seed=seed, definition=definition,
+                          compare_gbm=compare_gbm)
+    typer.echo(f"{headline(result['report'])}\n  trained on {result['training_rows']:,} people (held out "
+               f"{result['validation_rows']:,}) in {result['train_seconds']} s; scored {result['scored']:,} in "
+               f"{result['score_seconds']} s\n  -> {result['model_path']}\n  -> {result['risk_scores']}")
+
+
+@model_app.command("report")
+@friendly
+def model_report(
+    region: Annotated[Region, typer.Option(help="Region whose model to report.")] = Region.london,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="json, md or self-contained html.")]
+    = ReportFormat.json,
+) -> None:
+    """Print the model card and held-out evaluation of the region's risk model."""
+    from explorer.domain.risk_card import region_report, render_report
+
+    typer.echo(render_report(region_report(load_settings(), region.value), fmt.value))
+
+
+class DemoRole(StrEnum):
+    analyst = "analyst"
+    commissioner = "commissioner"
+    strategist = "strategist"
+    social_care = "social_care"
+
+
+@app.command("serve")
+@friendly
+def serve(
+    region: Annotated[Region, typer.Option(help="Region whose bundle and records to serve.")] = Region.london,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
+    workers: Annotated[int, typer.Option(min=1, help="gunicorn worker processes.")] = 2,
+    demo: Annotated[bool, typer.Option(help="No sign-in: everyone views as --demo-role (shown on every page).")]
+    = False,
+    demo_role: Annotated[DemoRole, typer.Option(help="The role used in --demo mode.")] = DemoRole.commissioner,
+    debug: Annotated[bool, typer.Option(help="Dash's single-process development server with debug tools.")]
+    = False,
+) -> None:
+    """Run the web app: gunicorn with several workers, or Dash's development server with --debug."""
+    import os
+    import shutil
+
+    from explorer.bundle.store import load_bundle
+
+    settings = load_settings()
+    if demo:
+        from explorer.demo import prepare_demo
+
+        prepare_demo(settings, region.value, say=typer.echo)
+    load_bundle(settings, region.value)  # a missing bundle: a plain message now, not a worker crash later
+    env = {"EXPLORER_REGION": region.value, "EXPLORER_DEMO_ROLE": demo_role.value if demo else ""}
+    if debug:
+        from explorer.app.factory import create_app
+
+        create_app(settings, region.value, demo_role=env["EXPLORER_DEMO_ROLE"] or None, debug=True).run(
+            host=host, port=port, debug=True)
+        return
+    gunicorn = shutil.which("gunicorn")
+    if gunicorn is None:
+        raise ExplorerError("gunicorn is not installed: pip install gunicorn, or use --debug")
+    typer.echo(f"serving {region.value} on http://{host}:{port} with {workers} worker(s)"
+               + (f", demo role {demo_role.value}" if demo else ", sign-in required"))
+    os.environ.update(env)
+    # --preload: the data is loaded and warmed once, then shared copy-on-write by the forked workers
+    os.execv(gunicorn, [gunicorn, "explorer.app.wsgi:server", "--workers", str(workers), "--bind", f"{host}:{port}",
+                        "--preload", "--timeout", "120", "--access-logfile", "-"])
 
 
 if __name__ == "__main__":
