@@ -1,0 +1,8 @@
+"""The app's pages, one module each: MODULE, PATH, NAME, ORDER, DESCRIPTION, `layout(**query)` and
+`register(app, data)` (callbacks registered on the app instance, never on Dash's global list)."""
+
+from __future__ import annotations
+
+from explorer.app.pages import about, inequalities, map, outreach, profile  # noqa: A004 - page module "map"
+
+PAGES = (map, profile, inequalities, outreach, about)

@@ -1,0 +1,127 @@
+"""Small layout builders shared by the pages: labelled controls, legends, tables, figure blocks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from dash import dash_table, dcc, html
+
+from explorer.domain.disclosure import SUPPRESSION_NOTE
+from explorer.figures import theme
+from explorer.figures.classify import Classes
+
+TABLE_PAGE_SIZE = 15
+
+
+def dom_id(component_id: Any) -> str:
+    """The id Dash renders in the page: dict ids become JSON with sorted keys."""
+    if isinstance(component_id, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{json.dumps(component_id[k])}" for k in sorted(component_id)) + "}"
+    return str(component_id)
+
+
+def field(label: str, control: Any, control_id: Any, help_text: str | None = None) -> html.Div:
+    """A control with a visible label bound to it (and optional help text)."""
+    children = [html.Label(label, htmlFor=dom_id(control_id), className="form-label"), control]
+    if help_text:
+        children.append(html.Div(help_text, className="form-help"))
+    return html.Div(children, className="form-field")
+
+
+def fieldset(legend: str, children: Sequence[Any], class_name: str = "") -> html.Fieldset:
+    return html.Fieldset([html.Legend(legend, className="form-legend"), *children],
+                         className=f"form-fieldset {class_name}".strip())
+
+
+def radio(control_id: Any, options: Sequence[tuple[str, Any]], value: Any, label: str) -> html.Fieldset:
+    """Radio buttons in a fieldset whose legend names them (keyboard: arrow keys)."""
+    return fieldset(label, [dcc.RadioItems(
+        id=control_id, options=[{"label": text, "value": v} for text, v in options], value=value,
+        className="radio-group", inputClassName="form-check-input", labelClassName="form-check-label",
+    )])
+
+
+def checklist(control_id: Any, options: Sequence[tuple[str, Any]], value: Sequence[Any], label: str,
+              inline: bool = True) -> html.Fieldset:
+    return fieldset(label, [dcc.Checklist(
+        id=control_id, options=[{"label": text, "value": v} for text, v in options], value=list(value),
+        className="check-group" + (" inline" if inline else ""), inputClassName="form-check-input",
+        labelClassName="form-check-label",
+    )])
+
+
+def dropdown(control_id: Any, options: Sequence[dict], value: Any, label: str, *, multi: bool = False,
+             clearable: bool = False, placeholder: str | None = None, searchable: bool = True,
+             help_text: str | None = None) -> html.Div:
+    control = dcc.Dropdown(id=control_id, options=list(options), value=value, multi=multi, clearable=clearable,
+                           placeholder=placeholder, searchable=searchable, className="dropdown")
+    return field(label, control, control_id, help_text)
+
+
+def legend(classes: Classes, title: str) -> html.Div:
+    """The map legend as HTML: one swatch per class, then the grey suppressed/no-data classes."""
+    items = [html.Li([html.Span(className="swatch", style={"backgroundColor": e.colour}, **{"aria-hidden": "true"}),
+                      html.Span(e.label, className="legend-label"),
+                      html.Span(f"{e.count:,} area{'' if e.count == 1 else 's'}", className="legend-count")],
+                     className="legend-item" + (" legend-grey" if e.klass < 0 else ""))
+             for e in classes.legend]
+    scheme = {"quantile": "Quantile classes (equal numbers of areas)",
+              "jenks": "Natural breaks (Jenks)", "diverging": "Difference, symmetric classes"}[classes.scheme]
+    return html.Div([html.H3(title, className="legend-title"), html.Ul(items, className="legend-list"),
+                     html.P(scheme, className="legend-note")], className="legend")
+
+
+def sr_only(text: str, element_id: Any | None = None) -> html.P:
+    """Text for screen readers only: the figure's text alternative."""
+    kwargs = {"id": element_id} if element_id is not None else {}
+    return html.P(text, className="visually-hidden", **kwargs)
+
+
+def data_table(table_id: Any, columns: list[dict] | None = None, data: list[dict] | None = None, *,
+               server_side: bool = False, page_size: int = TABLE_PAGE_SIZE, caption: str | None = None
+               ) -> dash_table.DataTable:
+    """A sortable table in the house style; `server_side` sorts and pages on the server."""
+    kwargs: dict[str, Any] = dict(
+        id=table_id, columns=columns or [], data=data or [], page_size=page_size,
+        sort_action="custom" if server_side else "native", sort_mode="single",
+        page_action="custom" if server_side else "native", page_current=0,
+        style_as_list_view=True, cell_selectable=False,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": theme.FONT_FAMILY, "fontSize": "0.9rem", "padding": "6px 8px",
+                    "textAlign": "left", "whiteSpace": "normal", "height": "auto", "color": theme.TEXT},
+        style_header={"fontWeight": "600", "backgroundColor": "#f0f4f5", "color": theme.TEXT},
+        style_data_conditional=[{"if": {"row_index": "odd"}, "backgroundColor": "#fafbfb"}],
+    )
+    if server_side:
+        kwargs["page_count"] = 1
+    return dash_table.DataTable(**kwargs)
+
+
+def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict]:
+    """Rows for a DataTable: visible columns only, NaN/NA as empty text."""
+    cols = [c for c in (columns or frame.columns) if not str(c).startswith("_")]
+    out = frame[cols].astype(object).where(frame[cols].notna(), "")
+    return out.to_dict("records")
+
+
+def figure_block(graph: Any, summary: Any, table: Any, *, title: str, table_label: str = "Table",
+                 note: str | None = SUPPRESSION_NOTE) -> html.Section:
+    """A figure with its text alternative and an equivalent table (in a <details>)."""
+    children = [html.H3(title, className="block-title"), graph, summary,
+                html.Details([html.Summary(table_label), table], className="table-details", open=True)]
+    if note:
+        children.append(html.P(note, className="table-note"))
+    return html.Section(children, className="figure-block")
+
+
+def graph(graph_id: Any, figure: Any | None = None, *, height: int | None = None) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, figure=figure if figure is not None else {"data": [], "layout": {}},
+                     config=theme.GRAPH_CONFIG, style={"height": f"{height}px"} if height else None,
+                     className="graph")
+
+
+def notice(text: str, kind: str = "info") -> html.Div:
+    return html.Div(text, className=f"notice notice-{kind}", role="status")

@@ -1,0 +1,97 @@
+"""Every component ID, defined once. Pattern-matching IDs come from the small factories below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# ---------------------------------------------------------------- shell (every page)
+BANNER = "data-banner"
+USER_BADGE = "user-badge"
+GEOMETRY_REQUEST = "geometry-request"  # which level's boundaries the browser still needs
+SKIP_TARGET = "main-content"
+
+GEOMETRY_TYPE = "geometry-store"
+CRUMB_TYPE = "crumb"
+MAP_CONTROL_TYPE = "map-control"
+
+
+def geometry_store(level: str) -> dict[str, str]:
+    """One dcc.Store per level (memory storage): boundaries sent once, then cached by the browser."""
+    return {"type": GEOMETRY_TYPE, "level": level}
+
+
+def crumb(code: str) -> dict[str, str]:
+    """A breadcrumb button that goes back up to `code` ("" = the region)."""
+    return {"type": CRUMB_TYPE, "code": code}
+
+
+def map_control(name: str) -> dict[str, str]:
+    """A control of the map page's view (level, metric, filters, ...): read as a group by the hub."""
+    return {"type": MAP_CONTROL_TYPE, "name": name}
+
+
+# ---------------------------------------------------------------- map page
+MAP_URL = "map-url"  # the page's own dcc.Location (refresh=False): writes the view into the query
+MAP_VIEW = "map-view"  # dcc.Store: the canonical view (MapView.to_store())
+MAP_VALUES = "map-values"  # dcc.Store: compact arrays for the clientside figure
+MAP_NAV_KEY = "map-nav-key"  # dcc.Store: level|area the breadcrumb and area list were drawn for
+MAP_GRAPH = "map-graph"
+MAP_LEGEND = "map-legend"
+MAP_SUMMARY = "map-summary"  # visually hidden sentence: the map's text alternative
+MAP_HOVER = "map-hover-panel"
+MAP_SELECTION = "map-selection"
+MAP_BREADCRUMB = "map-breadcrumb"
+MAP_TABLE = "map-table"
+MAP_TABLE_CAPTION = "map-table-caption"
+MAP_AREA_PICKER = "map-area-picker"
+MAP_NOTICE = "map-notice"
+MAP_TITLE = "map-title"
+
+# ---------------------------------------------------------------- profile page
+PROFILE_URL = "profile-url"
+PROFILE_VIEW = "profile-view"
+PROFILE_GROUPS = "profile-groups"
+PROFILE_FILTER_NOTE = "profile-filter-note"
+PROFILE_AREA = "profile-area"
+PROFILE_METRIC = "profile-metric"
+PROFILE_TITLE = "profile-title"
+PROFILE_KEY_TABLE = "profile-key-table"
+PROFILE_GRADIENT = "profile-gradient"
+PROFILE_GRADIENT_TABLE = "profile-gradient-table"
+PROFILE_GRADIENT_SUMMARY = "profile-gradient-summary"
+PROFILE_POPULATION = "profile-population"
+PROFILE_TREND = "profile-trend"
+PROFILE_CASCADE = "profile-cascade"
+
+# ---------------------------------------------------------------- inequalities page
+INEQ_URL = "ineq-url"
+INEQ_VIEW = "ineq-view"
+INEQ_NOTE = "ineq-note"
+INEQ_METRIC = "ineq-metric"
+INEQ_LEVEL = "ineq-level"
+INEQ_GROUPS = "ineq-groups"
+INEQ_FUNNEL = "ineq-funnel"
+INEQ_FUNNEL_TABLE = "ineq-funnel-table"
+INEQ_FUNNEL_SUMMARY = "ineq-funnel-summary"
+
+# ---------------------------------------------------------------- outreach page
+OUT_URL = "outreach-url"
+OUT_VIEW = "outreach-view"
+OUT_LEVEL = "outreach-level"
+OUT_RISK = "outreach-risk"
+OUT_CAPACITY = "outreach-capacity"
+OUT_RANK_BY = "outreach-rank-by"
+OUT_SUMMARY = "outreach-summary"
+OUT_FIGURE = "outreach-figure"
+OUT_TABLE = "outreach-table"
+OUT_DOWNLOAD_BUTTON = "outreach-download-button"
+OUT_DOWNLOAD = "outreach-download"
+
+
+def page_query_store(page: str) -> str:
+    return f"{page}-query"
+
+
+def all_static_ids() -> list[Any]:
+    """Every plain-string ID here (tests check they are unique)."""
+    return [v for k, v in globals().items() if k.isupper() and isinstance(v, str) and not k.endswith("_TYPE")]

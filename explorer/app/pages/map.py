@@ -1,0 +1,439 @@
+"""Map page: choropleth by ICS, place, PCN or LSOA with drill-down, classed legend and a table.
+
+Data flow per filter change (see the performance design in docs and benchmarks/bench_app.py):
+
+1. `update_view` (server, tiny): controls / map click / breadcrumb / back-forward -> the view
+   store and the URL query (a new history entry).
+2. `send_values` (server): compact arrays for the map (class per area, 3-s.f. values), the legend
+   and the text alternative. Cached per (view, disclosure policy).
+3. `assemble_map` (browser): figure = cached geometry for the level + those arrays.
+4. `send_table_page` (server): one sorted page of the equivalent table.
+Geometry goes to the browser once per level (shell.send_geometry) and stays in a memory store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from explorer.app import components as ui
+from explorer.app import ids
+from explorer.app.context import allowed_levels, current_data, role_and_policy
+from explorer.app.data import AppData, metric_title, short_unit
+from explorer.app.state import MODES, PALETTES, RISK_CHOICES, SCHEMES, MapView, parse_risk, query_from_search, risk_text
+from explorer.app.auth import current_role
+from explorer.domain.access import AccessDenied
+from explorer.domain.geography import LEVELS, child_level
+from explorer.domain.metrics import VOCAB, Filters, FilterError, risk_label
+from explorer.records.schema import ETHNIC_LABELS
+
+MODULE = "explorer.app.pages.map"
+PATH = "/"
+NAME = "Map"
+ORDER = 0
+DESCRIPTION = "Care-plan coverage, deprivation and population by ICS, place, PCN and LSOA."
+PICKER_MAX = 300  # the area picker lists at most this many areas (use the map or drill down first)
+
+CONTROLS = ("level", "metric", "mode", "scheme", "palette", "age_band", "sex", "ethnic_group", "imd_quintile",
+            "frailty", "risk", "only_high_risk")
+LEVEL_NAMES = {"ics": "ICS", "place": "Place", "pcn": "PCN", "lsoa": "LSOA"}
+FRAILTY_LABELS = {"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
+                  "not_assessed": "Not assessed (under 65)"}
+
+
+def view_from_query(data: AppData, query: dict, levels: tuple[str, ...]) -> MapView:
+    return MapView.from_query(query, levels=levels, metrics=tuple(data.metrics), default_metric=data.default_metric(),
+                              area_level=data.area_level)
+
+
+def control_values(view: MapView) -> dict[str, Any]:
+    f = view.filters
+    return {
+        "level": view.level, "metric": view.metric, "mode": view.mode, "scheme": view.scheme,
+        "palette": view.palette, "age_band": list(f.age_band), "sex": list(f.sex),
+        "ethnic_group": list(f.ethnic_group), "imd_quintile": [str(q) for q in f.imd_quintile],
+        "frailty": list(f.frailty), "risk": risk_text(view.risk),
+        "only_high_risk": ["yes"] if f.risk is not None else [],
+    }
+
+
+def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[str, ...],
+                       data: AppData) -> MapView:
+    """A new view from the controls; changing the level keeps `area` only if it still contains it."""
+    risk = parse_risk(values.get("risk"))
+    try:
+        filters = Filters(age_band=tuple(values.get("age_band") or ()), sex=tuple(values.get("sex") or ()),
+                          ethnic_group=tuple(values.get("ethnic_group") or ()),
+                          imd_quintile=tuple(int(q) for q in values.get("imd_quintile") or ()),
+                          frailty=tuple(values.get("frailty") or ()),
+                          risk=risk if values.get("only_high_risk") else None)
+    except (FilterError, ValueError):
+        filters = current.filters
+    level = values.get("level") if values.get("level") in levels else current.level
+    area = current.area
+    if area is not None and LEVELS.index(data.level_of(area)) >= LEVELS.index(level):
+        area = None
+    metric = values.get("metric") if values.get("metric") in data.metrics else current.metric
+    return current.with_(level=level, area=area, metric=metric, filters=filters, risk=risk,
+                         mode=values.get("mode") if values.get("mode") in MODES else current.mode,
+                         scheme=values.get("scheme") if values.get("scheme") in SCHEMES else current.scheme,
+                         palette=values.get("palette") if values.get("palette") in PALETTES else current.palette)
+
+
+def drill(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
+    """Click on an area: show its children one level down, or select it at the lowest level."""
+    if code not in data.area_level:
+        return view
+    level = data.level_of(code)
+    below = child_level(level)
+    if below is not None and below in levels:
+        return view.with_(level=below, area=code, selected=None)
+    return view.with_(selected=code)
+
+
+def climb(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
+    """Breadcrumb: back up to `code` ("" = the region), showing its children."""
+    if not code or code == data.region_code:
+        return view.with_(level=levels[0], area=None, selected=None)
+    if code not in data.area_level:
+        return view
+    below = child_level(data.level_of(code))
+    return view.with_(level=below if below in levels else view.level, area=code, selected=None)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def _options(values: tuple, labels: dict | None = None) -> list[dict]:
+    return [{"label": str((labels or {}).get(v, v)), "value": str(v)} for v in values]
+
+
+def controls(data: AppData, view: MapView, levels: tuple[str, ...]) -> html.Div:
+    v = control_values(view)
+    c = ids.map_control
+    filterable = ui.fieldset("Filters (care-plan metrics)", [
+        ui.dropdown(c("age_band"), _options(VOCAB["age_band"]), v["age_band"], "Age band", multi=True,
+                    placeholder="All ages"),
+        ui.checklist(c("sex"), [("Female", "female"), ("Male", "male")], v["sex"], "Sex"),
+        ui.dropdown(c("ethnic_group"), _options(VOCAB["ethnic_group"], ETHNIC_LABELS), v["ethnic_group"],
+                    "Ethnic group (Census 2021, 5 groups)", multi=True, placeholder="All ethnic groups"),
+        ui.checklist(c("imd_quintile"), [(f"{q}", str(q)) for q in range(1, 6)], v["imd_quintile"],
+                     "IMD quintile (1 = most deprived 20% in England)"),
+        ui.dropdown(c("frailty"), _options(VOCAB["frailty"], FRAILTY_LABELS), v["frailty"],
+                    "Frailty (electronic frailty index, 65+)", multi=True, placeholder="Any frailty"),
+        ui.dropdown(c("risk"), [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(), "value": f"{k}:{x:g}"}
+                                for k, x in RISK_CHOICES], v["risk"], "High-risk definition",
+                    help_text="Who counts as at high risk of emergency admission in the risk metrics."),
+        ui.checklist(c("only_high_risk"), [("Count only high-risk people", "yes")], v["only_high_risk"],
+                     "High-risk people"),
+    ], class_name="filters")
+    return html.Div([
+        ui.radio(c("level"), [(LEVEL_NAMES[lv], lv) for lv in levels], v["level"], "Areas to map"),
+        ui.dropdown(c("metric"), data.metric_options(), v["metric"], "Metric"),
+        ui.radio(c("mode"), [("Value", "value"), ("Difference from the parent area", "difference")], v["mode"],
+                 "Show"),
+        ui.radio(c("scheme"), [("Quantiles", "quantile"), ("Natural breaks (Jenks)", "jenks")], v["scheme"],
+                 "Colour classes (5)"),
+        ui.radio(c("palette"), [("Viridis", "viridis"), ("Cividis", "cividis")], v["palette"],
+                 "Palette (colour-blind safe)"),
+        filterable,
+    ], className="controls")
+
+
+def layout(**query: Any) -> html.Div:
+    data = current_data()
+    try:
+        role = current_role()
+    except AccessDenied as exc:
+        return ui.notice(str(exc), "warning")
+    levels = allowed_levels(role)
+    view = view_from_query(data, query, levels)
+    return html.Div([
+        dcc.Location(id=ids.MAP_URL, refresh=False),
+        dcc.Store(id=ids.MAP_VIEW, data=view.to_store(), storage_type="memory"),
+        dcc.Store(id=ids.MAP_VALUES, storage_type="memory"),
+        dcc.Store(id=ids.MAP_NAV_KEY, storage_type="memory"),
+        html.H1(id=ids.MAP_TITLE, children="Map", className="page-title"),
+        html.Nav(id=ids.MAP_BREADCRUMB, className="breadcrumb", **{"aria-label": "Breadcrumb"}),
+        html.Div([
+            html.Aside(controls(data, view, levels), className="col-controls", **{"aria-label": "Map settings"}),
+            html.Div([
+                html.Div(id=ids.MAP_NOTICE),
+                ui.graph(ids.MAP_GRAPH, height=600),
+                html.P(id=ids.MAP_SUMMARY, className="visually-hidden", **{"aria-live": "polite"}),
+                html.P("Click an area to drill down (ICS → place → PCN → LSOA); use the breadcrumb to go back up, "
+                       "or pick an area from the list beside the map.", className="hint"),
+            ], className="col-map"),
+            html.Div([
+                html.Div(id=ids.MAP_LEGEND),
+                html.Section([html.H3("Area under the pointer", className="block-title"),
+                              html.Div(id=ids.MAP_HOVER, **{"aria-live": "polite"}, className="hover-panel",
+                                       children=html.P("Point at an area to see its numbers.", className="muted"))],
+                             className="panel"),
+                ui.dropdown(ids.MAP_AREA_PICKER, [], None, "Go to an area", clearable=True,
+                            placeholder="Choose an area to drill into"),
+                html.Div(id=ids.MAP_SELECTION, className="panel"),
+            ], className="col-side"),
+        ], className="map-layout"),
+        html.Section([
+            html.H2(id=ids.MAP_TABLE_CAPTION, children="Table", className="block-title"),
+            ui.data_table(ids.MAP_TABLE, server_side=True, page_size=ui.TABLE_PAGE_SIZE),
+            html.P(f"Sort by clicking a column heading. * = suppressed (1-7 people, or hidden so that a small "
+                   "number cannot be worked out from totals); counts rounded to the nearest 5.",
+                   className="table-note"),
+        ], className="figure-block"),
+    ], className="map-page")
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def _crumbs(data: AppData, view: MapView, levels: tuple[str, ...]) -> list:
+    chain = data.ancestry(view.area)
+    chain = [c for c in chain if c[0] == "region" or c[0] in levels]
+    items = []
+    for i, (level, code, name) in enumerate(chain):
+        last = i == len(chain) - 1
+        label = name if level == "region" else f"{name} ({data.level_label(level)})"
+        if last:
+            items.append(html.Li(html.Span(label, **{"aria-current": "location"}), className="crumb"))
+        else:
+            items.append(html.Li(html.Button(label, id=ids.crumb(code if level != "region" else ""),
+                                             className="crumb-button", n_clicks=0), className="crumb"))
+    return [html.Ol(items, className="crumb-list")]
+
+
+def _title(data: AppData, view: MapView) -> str:
+    info = data.metric(view.metric)
+    where = data.name_of(view.area)
+    return f"{info.label} by {data.level_label(view.level)} in {where}"
+
+
+def _selection_panel(data: AppData, view: MapView, policy: Any) -> list:
+    code = view.selected or view.area
+    if code is None:
+        return [html.P(["Selected: ", html.Strong(data.region_name)]),
+                dcc.Link(f"Open the {data.region_name} profile", href=f"/profile?metric={view.metric}",
+                         className="button-link")]
+    level = data.level_of(code)
+    sel_view = view.with_(level=level)
+    try:
+        details = data.hover_details(sel_view, code, policy)
+    except Exception:  # noqa: BLE001 - a metric not available at this level
+        details = {}
+    query = MapView(metric=view.metric, filters=view.filters, risk=view.risk).to_query()
+    query.pop("level", None)
+    href = "/profile?" + "&".join(f"{k}={v}" for k, v in {"area": code, **query}.items())
+    return [html.H3(f"Selected: {data.name_of(code)}", className="block-title"),
+            _details_list(details) if details else html.P(data.level_label(level)),
+            dcc.Link("Open the area profile", href=href, className="button-link")]
+
+
+def _details_list(details: dict[str, str]) -> html.Dl:
+    rows = [("Area", f"{details['name']} ({details['level']}, {details['code']})"),
+            ("Metric", details["metric"]), ("Value", details["value"] or "not available")]
+    if "ci" in details:
+        rows.append(("95% confidence interval", details["ci"] or "not available"))
+    rows += [("Numerator", details["numerator"] or "not applicable"),
+             ("Denominator", details["denominator"] or "not applicable")]
+    children = []
+    for term, value in rows:
+        children += [html.Dt(term), html.Dd(value)]
+    return html.Dl(children, className="details-list")
+
+
+def register(app: Dash, data: AppData) -> None:
+    control_inputs = [Input(ids.map_control(name), "value") for name in CONTROLS]
+    control_outputs = [Output(ids.map_control(name), "value") for name in CONTROLS]
+
+    @app.callback(
+        Output(ids.MAP_VIEW, "data"),
+        Output(ids.MAP_URL, "search"),
+        *control_outputs,
+        Output(ids.MAP_AREA_PICKER, "value"),
+        *control_inputs,
+        Input(ids.MAP_GRAPH, "clickData"),
+        Input(ids.crumb(ALL), "n_clicks"),
+        Input(ids.MAP_AREA_PICKER, "value"),
+        Input(ids.MAP_URL, "search"),
+        State(ids.MAP_VIEW, "data"),
+        State(ids.MAP_URL, "pathname"),
+        prevent_initial_call=True,
+    )
+    def update_view(*args: Any) -> tuple:
+        """The hub: every way of changing the view ends here, and the URL follows the view."""
+        n = len(CONTROLS)
+        values = dict(zip(CONTROLS, args[:n]))
+        click, _crumb_clicks, picked, search, stored, pathname = args[n:]
+        role, _ = role_and_policy()
+        levels = allowed_levels(role)
+        current = MapView.from_store(stored, levels=levels, metrics=tuple(data.metrics),
+                                     default_metric=data.default_metric(), area_level=data.area_level)
+        trigger = ctx.triggered_id
+        skip_controls = [no_update] * n
+        if trigger == ids.MAP_URL:  # back/forward: the URL leads, the controls follow
+            if pathname not in (None, "/"):
+                raise PreventUpdate
+            new = view_from_query(data, query_from_search(search), levels)
+            if new == current:
+                raise PreventUpdate
+            cv = control_values(new)
+            return (new.to_store(), no_update, *[cv[k] for k in CONTROLS], None)
+        if trigger == ids.MAP_GRAPH:
+            points = (click or {}).get("points") or []
+            if not points or "location" not in points[0]:
+                raise PreventUpdate
+            new = drill(current, str(points[0]["location"]), levels, data)
+        elif isinstance(trigger, dict) and trigger.get("type") == ids.CRUMB_TYPE:
+            if not ctx.triggered or not ctx.triggered[0].get("value"):
+                raise PreventUpdate  # a breadcrumb was (re)drawn, not clicked
+            new = climb(current, trigger["code"], levels, data)
+        elif trigger == ids.MAP_AREA_PICKER:
+            if not picked:
+                raise PreventUpdate
+            new = drill(current, str(picked), levels, data)
+        else:
+            new = view_from_controls(values, current, levels, data)
+        if new == current:
+            raise PreventUpdate
+        cv = control_values(new)
+        # controls that the view changed (a drill changes the level) are set; others left alone
+        outputs = [cv[k] if trigger != ids.map_control(k) and cv[k] != values[k] else no_update for k in CONTROLS]
+        return (new.to_store(), new.to_search(), *outputs, None if trigger == ids.MAP_AREA_PICKER else no_update)
+
+    app.clientside_callback(
+        ClientsideFunction("explorer", "geometryRequest"),
+        Output(ids.GEOMETRY_REQUEST, "data"),
+        Input(ids.MAP_VIEW, "data"),
+        State(ids.geometry_store(ALL), "data"),
+        State(ids.geometry_store(ALL), "id"),
+    )
+
+    @app.callback(
+        Output(ids.MAP_VALUES, "data"),
+        Output(ids.MAP_LEGEND, "children"),
+        Output(ids.MAP_SUMMARY, "children"),
+        Output(ids.MAP_TITLE, "children"),
+        Output(ids.MAP_NOTICE, "children"),
+        Input(ids.MAP_VIEW, "data"),
+    )
+    def send_values(stored: dict) -> tuple:
+        """Compact arrays for the browser's map, the legend and the text alternative."""
+        role = current_role()
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+                                  default_metric=data.default_metric(), area_level=data.area_level)
+        _, policy = role_and_policy(view.level)
+        info = data.metric(view.metric)
+        try:
+            payload = data.map_payload(view, policy)
+        except Exception as exc:  # noqa: BLE001 - say what is missing instead of a blank map
+            return None, None, "", _title(data, view), ui.notice(f"This view cannot be shown: {exc}", "warning")
+        note = None
+        if not info.filterable and not view.effective_filters.is_empty:
+            note = ui.notice(f"Filters do not apply to {info.label.lower()}: it describes all "
+                             f"{info.denominator}.", "info")
+        unit = "percentage points" if payload.classes.unit == "pp" else info.unit
+        title = (f"Difference from {data.name_of(data.comparator_code(view.area))} ({unit})"
+                 if data.diverging(view) else metric_title(info))
+        return payload.arrays, ui.legend(payload.classes, title), payload.description, _title(data, view), note
+
+    @app.callback(
+        Output(ids.MAP_BREADCRUMB, "children"),
+        Output(ids.MAP_AREA_PICKER, "options"),
+        Output(ids.MAP_AREA_PICKER, "disabled"),
+        Output(ids.MAP_NAV_KEY, "data"),
+        Input(ids.MAP_VIEW, "data"),
+        State(ids.MAP_NAV_KEY, "data"),
+    )
+    def send_navigation(stored: dict, shown_for: str | None) -> tuple:
+        """Breadcrumb and area list: sent only when the level or area changes, not per filter."""
+        role = current_role()
+        levels = allowed_levels(role)
+        view = MapView.from_store(stored, levels=levels, metrics=tuple(data.metrics),
+                                  default_metric=data.default_metric(), area_level=data.area_level)
+        role_and_policy(view.level)
+        key = f"{view.level}|{view.area or ''}"
+        if key == shown_for:
+            raise PreventUpdate
+        codes = data.codes_within(view.level, view.area)
+        if len(codes) > PICKER_MAX:
+            options, disabled = [{"label": f"Too many areas ({len(codes):,}): drill down first", "value": ""}], True
+        else:
+            options = sorted(({"label": data.name_of(c), "value": c} for c in codes), key=lambda o: o["label"])
+            disabled = False
+        return _crumbs(data, view, levels), options, disabled, key
+
+    app.clientside_callback(
+        ClientsideFunction("explorer", "mapFigure"),
+        Output(ids.MAP_GRAPH, "figure"),
+        Input(ids.MAP_VALUES, "data"),
+        Input(ids.geometry_store(ALL), "data"),
+        State(ids.geometry_store(ALL), "id"),
+    )
+
+    @app.callback(
+        Output(ids.MAP_HOVER, "children"),
+        Input(ids.MAP_GRAPH, "hoverData"),
+        State(ids.MAP_VIEW, "data"),
+        prevent_initial_call=True,
+    )
+    def send_hover(hover: dict | None, stored: dict) -> Any:
+        """CI, numerator and denominator of the hovered area (the figure only carries the value)."""
+        points = (hover or {}).get("points") or []
+        if not points or "location" not in points[0]:
+            raise PreventUpdate
+        role = current_role()
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+                                  default_metric=data.default_metric(), area_level=data.area_level)
+        _, policy = role_and_policy(view.level)
+        details = data.hover_details(view, str(points[0]["location"]), policy)
+        return _details_list(details) if details else html.P("No data for this area.")
+
+    @app.callback(
+        Output(ids.MAP_SELECTION, "children"),
+        Input(ids.MAP_VIEW, "data"),
+    )
+    def send_selection(stored: dict) -> list:
+        role = current_role()
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+                                  default_metric=data.default_metric(), area_level=data.area_level)
+        _, policy = role_and_policy(view.level)
+        return _selection_panel(data, view, policy)
+
+    @app.callback(
+        Output(ids.MAP_TABLE, "data"),
+        Output(ids.MAP_TABLE, "columns"),
+        Output(ids.MAP_TABLE, "page_count"),
+        Output(ids.MAP_TABLE, "page_current"),
+        Output(ids.MAP_TABLE_CAPTION, "children"),
+        Input(ids.MAP_VIEW, "data"),
+        Input(ids.MAP_TABLE, "page_current"),
+        Input(ids.MAP_TABLE, "sort_by"),
+    )
+    def send_table_page(stored: dict, page: int | None, sort_by: list | None) -> tuple:
+        """One sorted page of the map's table (LSOA level: 5,000 rows stay on the server)."""
+        role = current_role()
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+                                  default_metric=data.default_metric(), area_level=data.area_level)
+        _, policy = role_and_policy(view.level)
+        if ctx.triggered_id == ids.MAP_VIEW:
+            page = 0
+        column = sort_by[0]["column_id"] if sort_by else "value"
+        ascending = bool(sort_by) and sort_by[0]["direction"] == "asc"
+        size = ui.TABLE_PAGE_SIZE
+        try:
+            total = len(data.codes_within(view.level, view.area))
+            pages = max(1, -(-total // size))
+            page = min(max(int(page or 0), 0), pages - 1)
+            chunk, total = data.table_page(view, policy, sort_column=column, ascending=ascending, page=page,
+                                           page_size=size)
+        except Exception:  # noqa: BLE001 - send_values shows the reason
+            return [], [], 1, 0, "Table"
+        caption = (f"Table: {_title(data, view)} — {total:,} areas, page {page + 1} of {pages} "
+                   f"(sorted by {column.replace('_', ' ')}, {'ascending' if ascending else 'descending'})")
+        return ui.records(chunk), data.table_columns(view), pages, page, caption
+
+
+__all__ = ["DESCRIPTION", "MODULE", "NAME", "ORDER", "PATH", "layout", "register", "short_unit"]

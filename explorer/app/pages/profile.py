@@ -1,0 +1,357 @@
+"""Area profile: key metrics against the parent area and the region, the deprivation gradient,
+the trend and care-plan cascade, and who lives there."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from explorer.app import components as ui
+from explorer.app import ids
+from explorer.app.auth import current_role
+from explorer.app.context import allowed_levels, current_data, role_and_policy
+from explorer.app.data import AppData, metric_title, short_unit
+from explorer.app.state import GRADIENT_GROUPS, ProfileView, query_from_search
+from explorer.domain.access import AccessDenied
+from explorer.domain.stats import TREND_CHI2_THRESHOLD
+from explorer.figures import charts, describe
+
+MODULE = "explorer.app.pages.profile"
+PATH = "/profile"
+NAME = "Area profile"
+ORDER = 1
+DESCRIPTION = "One area against its parent and the region: key metrics, deprivation gradient, trend, population."
+SEARCH_LIMIT = 40
+SIG_TEXT = {"better": "Better", "worse": "Worse", "similar": "Similar", "higher": "Higher", "lower": "Lower",
+            "not compared": "Not compared"}
+
+
+def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> ProfileView:
+    return ProfileView.from_query(query, levels=levels, metrics=tuple(data.metrics),
+                                  default_metric=data.default_metric(), area_level=data.area_level)
+
+
+def _area_option(data: AppData, code: str | None) -> dict:
+    if code is None:
+        return {"label": f"{data.region_name} (whole region)", "value": data.region_code}
+    return {"label": f"{data.name_of(code)} ({data.level_label(data.level_of(code))}, {code})", "value": code}
+
+
+def _area_options(data: AppData, levels: tuple[str, ...], search: str | None, current: str | None) -> list[dict]:
+    """Areas matching the typed text (name or code), at the levels the role may see."""
+    text = (search or "").strip().lower()
+    options = [_area_option(data, None)]
+    if current:
+        options.append(_area_option(data, current))
+    seen = {o["value"] for o in options}
+    for level in levels:
+        for code in data.geometry[level].codes:
+            if len(options) >= SEARCH_LIMIT:
+                return options
+            name = data.name_of(code)
+            if code in seen or (text and text not in name.lower() and text not in code.lower()):
+                continue
+            if not text and level == "lsoa":
+                continue  # 5,000 LSOAs: only when searched for
+            options.append(_area_option(data, code))
+            seen.add(code)
+    return options
+
+
+def layout(**query: Any) -> html.Div:
+    data = current_data()
+    try:
+        role = current_role()
+    except AccessDenied as exc:
+        return ui.notice(str(exc), "warning")
+    levels = allowed_levels(role)
+    view = _view(data, query, levels)
+    return html.Div([
+        dcc.Location(id=ids.PROFILE_URL, refresh=False),
+        dcc.Store(id=ids.PROFILE_VIEW, data=view.to_query(), storage_type="memory"),
+        html.H1(id=ids.PROFILE_TITLE, children=f"Area profile: {data.name_of(view.area)}", className="page-title"),
+        html.Div([
+            ui.dropdown(ids.PROFILE_AREA, _area_options(data, levels, None, view.area),
+                        view.area or data.region_code, "Area (type a name or code)"),
+            ui.dropdown(ids.PROFILE_METRIC, [o for o in data.metric_options()], view.metric,
+                        "Metric for the gradient and trend"),
+            ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
+                     "Deprivation groups"),
+        ], className="row-controls panel"),
+        html.Div(id=ids.PROFILE_FILTER_NOTE),
+        html.Section(id=ids.PROFILE_KEY_TABLE, className="figure-block"),
+        html.Div([html.Div(id=ids.PROFILE_GRADIENT), html.Div(id=ids.PROFILE_TREND)], className="grid-2"),
+        html.Div(id=ids.PROFILE_CASCADE),
+        html.Section([html.H2("Who lives here", className="block-title"),
+                      html.Div(id=ids.PROFILE_POPULATION, className="grid-2")], className="panel"),
+    ], className="profile-page")
+
+
+def _sig_badge(code: str) -> html.Span:
+    return html.Span(SIG_TEXT.get(code, code), className=f"sig sig-{code.split()[0]}")
+
+
+def key_metrics_section(data: AppData, view: ProfileView, policy: Any) -> list:
+    frame = data.key_metrics(view.area, view.effective_filters, view.risk, policy)
+    parent = frame.attrs.get("parent")
+    parent_name = data.name_of(parent) if view.area else None
+    head = ["Metric", f"{data.name_of(view.area)}", "95% CI", "Numerator / denominator"]
+    if view.area:
+        head += [parent_name or data.region_name, f"Compared with {parent_name or data.region_name}"]
+    head += [data.region_name]
+    if view.area:
+        head.append(f"Compared with {data.region_name}")
+    rows = []
+    for _, r in frame.iterrows():
+        cells = [html.Th(r["label"], scope="row"), html.Td(r["value"] or "not available"), html.Td(r["ci"]),
+                 html.Td(r["counts"])]
+        if view.area:
+            cells += [html.Td(r["parent"] if parent else r["region"]),
+                      html.Td(_sig_badge(r["_vs_parent"] if parent else r["_vs_region"]))]
+        cells.append(html.Td(r["region"]))
+        if view.area:
+            cells.append(html.Td(_sig_badge(r["_vs_region"])))
+        rows.append(html.Tr(cells))
+    flt = view.effective_filters
+    caption = (f"Key metrics for {data.name_of(view.area)}"
+               + ("" if flt.is_empty else f" (care-plan metrics for: {flt.describe()})")
+               + ". Significance: 95% confidence interval compared with the benchmark value.")
+    return [html.H2("Key metrics", className="block-title"),
+            html.Div(html.Table([html.Caption(caption, className="table-note"),
+                                 html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
+                                 html.Tbody(rows)], className="key-table"), style={"overflowX": "auto"}),
+            html.P("* = suppressed (fewer than 8 people). Better/worse uses each metric's direction; metrics "
+                   "with no direction show higher/lower.", className="table-note")]
+
+
+def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
+    info = data.metric(view.metric)
+    title = f"{info.label} by deprivation ({'decile' if view.groups == 'imd_decile' else 'quintile'})"
+    if info.source == "geography" or not data.has_engine():
+        return [html.Section([html.H2(title, className="block-title"),
+                              ui.notice("The deprivation gradient needs a care-plan metric (choose one above).")],
+                             className="figure-block")]
+    try:
+        frame, sii = data.gradient(view.area, view.metric, view.groups, view.effective_filters, view.risk, policy)
+    except Exception as exc:  # noqa: BLE001
+        return [html.Section([html.H2(title, className="block-title"),
+                              ui.notice(f"Not available: {exc}", "warning")], className="figure-block")]
+    unit = short_unit(info)
+    region = data.value_of(None, view.metric, view.effective_filters, policy,
+                           view.risk if info.needs_risk else None)[view.metric]
+    sii_value = sii.get("sii", math.nan)
+    sii_text = (f"Slope index of inequality {sii_value:.3g} (95% CI {sii.get('sii_lower', math.nan):.3g} to "
+                f"{sii.get('sii_upper', math.nan):.3g}) {unit}: least minus most deprived"
+                if math.isfinite(sii_value) else
+                "Slope index of inequality not shown: it needs a value for every deprivation group.")
+    figure = charts.gradient_figure(frame, label=info.label, unit=unit, comparator=float(region)
+                                    if region is not None and not _isnan(region) else None,
+                                    comparator_name=data.region_name)
+    summary = describe.describe_gradient(frame, label=info.label, unit=unit, sii=sii_value,
+                                         sii_lower=sii.get("sii_lower"), sii_upper=sii.get("sii_upper"))
+    table = frame.assign(**{"95% CI": [_ci(lo, hi) for lo, hi in zip(frame["lower"], frame["upper"])]})
+    table = table[["label", "value", "95% CI", "numerator", "denominator"]].rename(
+        columns={"label": "IMD group", "value": metric_title(info), "numerator": "Numerator",
+                 "denominator": f"Denominator ({info.denominator})"})
+    table = table.round(3)
+    return [ui.figure_block(ui.graph(ids.PROFILE_GRADIENT + "-graph", figure), ui.sr_only(summary),
+                            ui.data_table(ids.PROFILE_GRADIENT_TABLE, [{"name": c, "id": c} for c in table.columns],
+                                          ui.records(table.astype(object).where(table.notna(), "*"))),
+                            title=title), html.P(sii_text, className="table-note")]
+
+
+def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
+    info = data.metric(view.metric)
+    title = f"{info.label}: monthly trend"
+    if info.source == "geography" or not data.has_engine():
+        return [html.Section([html.H2(title, className="block-title"),
+                              ui.notice("Trends are available for care-plan metrics.")], className="figure-block")]
+    try:
+        frame, test = data.trend(view.area, view.metric, view.effective_filters, view.risk, policy)
+    except Exception as exc:  # noqa: BLE001
+        return [html.Section([html.H2(title, className="block-title"), ui.notice(f"Not available: {exc}", "warning")],
+                             className="figure-block")]
+    unit = short_unit(info)
+    figure = charts.trend_figure(frame, label=info.label, unit=unit, name=data.name_of(view.area))
+    statistic = test.get("statistic", math.nan)
+    if statistic is None or not math.isfinite(float(statistic)):
+        verdict = "Recent trend (last 5 months): cannot be calculated."
+    elif test.get("significant"):
+        verdict = (f"Recent trend (last 5 months): {test.get('direction', 'changing')}, statistically significant "
+                   f"(chi-square {float(statistic):.2f} > {TREND_CHI2_THRESHOLD}).")
+    else:
+        verdict = (f"Recent trend (last 5 months): no significant change (chi-square {float(statistic):.2f} ≤ "
+                   f"{TREND_CHI2_THRESHOLD}).")
+    values = [float(v) if not _isnan(v) else math.nan for v in frame["value"]]
+    summary = describe.describe_series(list(frame["period"])[-6:], values[-6:], what=f"{info.label}, last 6 months",
+                                       unit=unit) + " " + verdict
+    table = frame[["period", "value", "lower", "upper", "numerator", "denominator"]].copy()
+    table = table.round(3).astype(object).where(table.notna(), "*")
+    table.columns = ["Month", metric_title(info), "Lower 95% CI", "Upper 95% CI", "Numerator",
+                     f"Denominator ({info.denominator})"]
+    return [ui.figure_block(ui.graph(ids.PROFILE_TREND + "-graph", figure), ui.sr_only(summary),
+                            ui.data_table(ids.PROFILE_TREND + "-table", [{"name": c, "id": c} for c in table.columns],
+                                          ui.records(table), page_size=6),
+                            title=title), html.P(verdict, className="table-note")]
+
+
+def cascade_section(data: AppData, view: ProfileView, policy: Any) -> list:
+    title = "Care-plan cascade"
+    if not data.has_engine() or not any(m.source == "cells" for m in data.metrics.values()):
+        return []
+    try:
+        frame = data.cascade(view.area, view.filters, view.risk, policy)
+    except Exception as exc:  # noqa: BLE001
+        return [html.Section([html.H2(title, className="block-title"), ui.notice(f"Not available: {exc}", "warning")],
+                             className="figure-block")]
+    who = "high-risk people" if frame.attrs.get("high_risk") else "registered people (no risk model yet)"
+    figure = charts.cascade_figure(frame)
+    summary = describe.describe_series(list(frame["stage"]), list(frame["count"]), what=f"Cascade of {who}",
+                                       unit="people")
+    table = frame[["stage", "count", "share"]].round(1)
+    table = table.astype(object).where(table.notna(), "*")
+    table.columns = ["Stage", "People", "% of the first stage"]
+    return [ui.figure_block(ui.graph(ids.PROFILE_CASCADE + "-graph", figure), ui.sr_only(summary),
+                            ui.data_table(ids.PROFILE_CASCADE + "-table", [{"name": c, "id": c} for c in table.columns],
+                                          ui.records(table)),
+                            title=f"{title}: {who} in {data.name_of(view.area)}")]
+
+
+def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
+    parts = data.population_profile(view.area, policy)
+    blocks = []
+    pyramid = parts["age_sex"]
+    pyr = pyramid.assign(population=[None if s else v for v, s in zip(pyramid["population"],
+                                                                        pyramid["population_suppressed"])])
+    blocks.append(ui.figure_block(
+        ui.graph(ids.PROFILE_POPULATION + "-age-sex", charts.pyramid_figure(pyr)),
+        ui.sr_only(describe.describe_series([f"{r.sex} {r.age_band}" for r in pyr.itertuples()],
+                                            [float(p) if p is not None else math.nan for p in pyr["population"]],
+                                            what="Residents by sex and age band (mid-2020 estimates)",
+                                            unit="people")),
+        ui.data_table(ids.PROFILE_POPULATION + "-age-sex-table",
+                      [{"name": "Age band", "id": "age_band"}, {"name": "Sex", "id": "sex"},
+                       {"name": "People", "id": "population"}],
+                      ui.records(pyr.astype(object).where(pyr.notna(), "*"), ["age_band", "sex", "population"]),
+                      page_size=10),
+        title="Age and sex (ONS mid-2020 estimates)"))
+    titles = {"ethnic_group": ("Ethnic group (Census 2021)", "Ethnic group"),
+              "disability": ("Disability (Census 2021, Equality Act)", "Disability"),
+              "imd_decile": ("Residents by IMD 2025 decile (1 = most deprived)", "IMD decile")}
+    for key, (title, col) in titles.items():
+        frame = parts[key]
+        shown = frame.assign(count=[None if s else c for c, s in zip(frame["count"], frame["count_suppressed"])])
+        table = shown[["category", "count", "value"]].round(1)
+        table = table.astype(object).where(table.notna(), "*")
+        table.columns = [col, "People", "% of residents"]
+        blocks.append(ui.figure_block(
+            ui.graph(f"{ids.PROFILE_POPULATION}-{key}", charts.share_bar_figure(shown, label="Share of residents")),
+            ui.sr_only(describe.describe_series(list(frame["category"]), list(frame["value"]),
+                                                what=f"{title}: share of residents", unit="%")),
+            ui.data_table(f"{ids.PROFILE_POPULATION}-{key}-table", [{"name": c, "id": c} for c in table.columns],
+                          ui.records(table), page_size=10),
+            title=title))
+    return blocks
+
+
+def _isnan(v: Any) -> bool:
+    try:
+        return v is None or math.isnan(float(v))
+    except (TypeError, ValueError):
+        return True
+
+
+def _ci(lo: Any, hi: Any) -> str:
+    if _isnan(lo) or _isnan(hi):
+        return ""
+    return f"{float(lo):.3g} to {float(hi):.3g}"
+
+
+def register(app: Dash, data: AppData) -> None:
+    def current_view(stored: dict) -> tuple[ProfileView, Any]:
+        role = current_role()
+        view = _view(data, stored or {}, allowed_levels(role))
+        level = data.level_of(view.area) if view.area else None
+        _, policy = role_and_policy(level)
+        return view, policy
+
+    @app.callback(
+        Output(ids.PROFILE_VIEW, "data"),
+        Output(ids.PROFILE_URL, "search"),
+        Output(ids.PROFILE_AREA, "value"),
+        Output(ids.PROFILE_METRIC, "value"),
+        Output(ids.PROFILE_GROUPS, "value"),
+        Input(ids.PROFILE_AREA, "value"),
+        Input(ids.PROFILE_METRIC, "value"),
+        Input(ids.PROFILE_GROUPS, "value"),
+        Input(ids.PROFILE_URL, "search"),
+        State(ids.PROFILE_VIEW, "data"),
+        State(ids.PROFILE_URL, "pathname"),
+        prevent_initial_call=True,
+    )
+    def update_view(area: str | None, metric: str | None, groups: str | None, search: str | None,
+                    stored: dict, pathname: str | None) -> tuple:
+        role = current_role()
+        levels = allowed_levels(role)
+        current = _view(data, stored or {}, levels)
+        if ctx.triggered_id == ids.PROFILE_URL:
+            if pathname != PATH:
+                raise PreventUpdate
+            new = _view(data, query_from_search(search), levels)
+            if new == current:
+                raise PreventUpdate
+            return new.to_query(), no_update, new.area or data.region_code, new.metric, new.groups
+        code = None if area in (None, "", data.region_code) else area
+        if code is not None and (code not in data.area_level or data.level_of(code) not in levels):
+            code = current.area
+        new = current.with_(area=code, metric=metric if metric in data.metrics else current.metric,
+                            groups=groups if groups in GRADIENT_GROUPS else current.groups)
+        if new == current:
+            raise PreventUpdate
+        return new.to_query(), new.to_search(), no_update, no_update, no_update
+
+    @app.callback(
+        Output(ids.PROFILE_AREA, "options"),
+        Input(ids.PROFILE_AREA, "search_value"),
+        State(ids.PROFILE_VIEW, "data"),
+    )
+    def area_options(search: str | None, stored: dict) -> list[dict]:
+        role = current_role()
+        view = _view(data, stored or {}, allowed_levels(role))
+        return _area_options(data, allowed_levels(role), search, view.area)
+
+    @app.callback(
+        Output(ids.PROFILE_TITLE, "children"),
+        Output(ids.PROFILE_FILTER_NOTE, "children"),
+        Output(ids.PROFILE_KEY_TABLE, "children"),
+        Input(ids.PROFILE_VIEW, "data"),
+    )
+    def send_key_metrics(stored: dict) -> tuple:
+        view, policy = current_view(stored)
+        level = data.level_label(data.level_of(view.area)) if view.area else "region"
+        parent = data.parent_of.get(view.area) if view.area else None
+        title = f"Area profile: {data.name_of(view.area)}" + (
+            f" ({level}, in {data.name_of(parent)})" if view.area and parent else "")
+        flt = view.effective_filters
+        note = None if flt.is_empty else ui.notice(
+            f"Care-plan metrics are for: {flt.describe()} (set on the map page).", "info")
+        return title, note, key_metrics_section(data, view, policy)
+
+    @app.callback(Output(ids.PROFILE_GRADIENT, "children"), Input(ids.PROFILE_VIEW, "data"))
+    def send_gradient(stored: dict) -> list:
+        view, policy = current_view(stored)
+        return gradient_section(data, view, policy)
+
+    @app.callback(Output(ids.PROFILE_TREND, "children"), Output(ids.PROFILE_CASCADE, "children"),
+                  Input(ids.PROFILE_VIEW, "data"))
+    def send_trend(stored: dict) -> tuple:
+        view, policy = current_view(stored)
+        return trend_section(data, view, policy), cascade_section(data, view, policy)
+
+    @app.callback(Output(ids.PROFILE_POPULATION, "children"), Input(ids.PROFILE_VIEW, "data"))
+    def send_population(stored: dict) -> list:
+        view, policy = current_view(stored)
+        return population_section(data, view, policy)

@@ -1,0 +1,85 @@
+"""The app shell around every page: banners, navigation, the URL and the per-level geometry caches."""
+
+from __future__ import annotations
+
+import dash
+from dash import ALL, Dash, Input, Output, ctx, dcc, html, no_update
+
+from explorer.app import auth, ids
+from explorer.app.context import current_data, role_and_policy
+from explorer.app.data import AppData
+from explorer.app.pages import PAGES
+from explorer.domain.access import AccessDenied
+from explorer.domain.disclosure import SUPPRESSION_NOTE
+from explorer.domain.geography import LEVELS
+from explorer.figures import theme
+
+
+def synthetic_banner(data: AppData) -> html.Div | None:
+    if not data.synthetic:
+        return None
+    return html.Div(
+        [html.Strong("SYNTHETIC DATA"), " — not real patients. ",
+         html.Span("; ".join(r[0].upper() + r[1:] for r in data.synthetic_reasons) + ". "),
+         "Geography, deprivation and population are official statistics."],
+        className="banner banner-synthetic", id=ids.BANNER, role="note", **{"aria-label": "Data notice"})
+
+
+def demo_banner() -> html.Div | None:
+    if not auth.is_demo():
+        return None
+    return html.Div(auth.DEMO_BANNER_TEXT.format(role=auth.current_role().value),
+                    className="banner banner-demo", role="note", **{"aria-label": "Demo mode"})
+
+
+def user_badge() -> html.Div:
+    try:
+        role = auth.current_role().value
+    except AccessDenied:
+        return html.Div()
+    if auth.is_demo():
+        return html.Div(f"Role: {role}", className="user-badge", id=ids.USER_BADGE)
+    return html.Div([f"Signed in as {auth.current_user_name()} ({role}) · ",
+                     html.A("Sign out", href=auth.LOGOUT_PATH)], className="user-badge", id=ids.USER_BADGE)
+
+
+def layout() -> html.Div:
+    data = current_data()
+    nav = html.Nav(
+        html.Ul([html.Li(dcc.Link(page.NAME, href=page.PATH, className="nav-link")) for page in PAGES],
+                className="nav-list"),
+        className="site-nav", **{"aria-label": "Pages"})
+    return html.Div([
+        html.A("Skip to main content", href=f"#{ids.SKIP_TARGET}", className="skip-link"),
+        html.Header([
+            synthetic_banner(data),
+            demo_banner(),
+            html.Div([html.Div([html.Span("Population Health Explorer", className="brand"),
+                                html.Span(f"{data.region_name} · care plans, deprivation and risk",
+                                          className="brand-sub")]),
+                      nav, user_badge()], className="topbar"),
+        ], className="site-header"),
+        *[dcc.Store(id=ids.geometry_store(level), storage_type="memory") for level in LEVELS],
+        dcc.Store(id=ids.GEOMETRY_REQUEST, storage_type="memory"),
+        html.Main(dash.page_container, id=ids.SKIP_TARGET, tabIndex="-1", className="page"),
+        html.Footer([
+            html.P(theme.source_note(synthetic=data.synthetic, suppression=False)),
+            html.P(f"Disclosure control: {SUPPRESSION_NOTE}. Analysts inside the secure environment see "
+                   "unrounded values; every download is controlled."),
+        ], className="site-footer"),
+    ], className="shell")
+
+
+def register(app: Dash, data: AppData) -> None:
+    @app.callback(
+        Output(ids.geometry_store(ALL), "data"),
+        Input(ids.GEOMETRY_REQUEST, "data"),
+        prevent_initial_call=True,
+    )
+    def send_geometry(level: str | None) -> list:
+        """Boundaries for one level, once per browser session (the store is memory-cached there)."""
+        outputs = ctx.outputs_list
+        if level not in LEVELS:
+            return [no_update] * len(outputs)
+        role_and_policy(level)  # boundaries are public, but a role sees only its levels
+        return [data.geometry[level].payload() if o["id"]["level"] == level else no_update for o in outputs]

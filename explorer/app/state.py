@@ -1,0 +1,251 @@
+"""What one view shows, and its round trip through the URL query (pure Python, no Dash).
+
+The URL is the only place per-user view state lives between page loads: pasting a link
+reproduces the view, and the browser's back/forward buttons walk through earlier views.
+`MapView.from_query` is forgiving (unknown values fall back to defaults) because URLs are typed,
+pasted and truncated by people; the server still checks the role on every callback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from explorer.domain.geography import LEVELS
+from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk
+
+SCHEMES = ("quantile", "jenks")
+MODES = ("value", "difference")
+PALETTES = ("viridis", "cividis")
+RISK_CHOICES = (("top_percent", 5.0), ("top_percent", 10.0), ("top_percent", 20.0),
+                ("min_probability", 0.2), ("min_probability", 0.3), ("min_probability", 0.5))
+FILTER_KEYS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty")  # offered in the app
+
+
+def risk_text(risk: Any) -> str:
+    kind, value = check_risk(risk)
+    return f"{kind}:{value:g}"
+
+
+def parse_risk(text: str | None) -> RiskDefinition:
+    """A risk definition from 'top_percent:10' / 'min_probability:0.3'; default if unusable."""
+    if not text:
+        return DEFAULT_RISK
+    kind, _, value = str(text).partition(":")
+    try:
+        risk = RiskDefinition(kind=kind, value=float(value))
+        check_risk(risk)
+    except (ValueError, TypeError, FilterError):
+        return DEFAULT_RISK
+    return risk
+
+
+def _first(query: Mapping[str, Any], key: str) -> str | None:
+    value = query.get(key)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    return None if value in (None, "") else str(value)
+
+
+def query_from_search(search: str | None) -> dict[str, str]:
+    """'?a=1&b=x,y' -> {'a': '1', 'b': 'x,y'} (last value wins for repeated keys)."""
+    parsed = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    return {k: v[-1] for k, v in parsed.items() if v}
+
+
+@dataclass(frozen=True)
+class MapView:
+    """The map page's view: level shown, the area it is within, the selection, metric and filters.
+
+    `area` None means the whole region. `selected` is the area picked for the detail card
+    (a click at the lowest level the role may see). `only_high_risk` restricts every count to
+    high-risk people under `risk` (it becomes `Filters.risk`).
+    """
+
+    level: str = "ics"
+    area: str | None = None
+    selected: str | None = None
+    metric: str = "population"
+    filters: Filters = field(default_factory=Filters)
+    risk: RiskDefinition = DEFAULT_RISK
+    scheme: str = "quantile"
+    mode: str = "value"
+    palette: str = "viridis"
+
+    # ------------------------------------------------------------------ URL
+    def to_query(self) -> dict[str, str]:
+        query: dict[str, str] = {"level": self.level, "metric": self.metric}
+        if self.area:
+            query["area"] = self.area
+        if self.selected:
+            query["sel"] = self.selected
+        query.update(self.filters.to_query())
+        if (check_risk(self.risk)) != check_risk(DEFAULT_RISK):
+            query["hr"] = risk_text(self.risk)
+        if self.scheme != "quantile":
+            query["scheme"] = self.scheme
+        if self.mode != "value":
+            query["mode"] = self.mode
+        if self.palette != "viridis":
+            query["palette"] = self.palette
+        return query
+
+    def to_search(self) -> str:
+        return "?" + urlencode(self.to_query(), safe=",:")
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any] | None, *, levels: Sequence[str] = LEVELS,
+                   metrics: Sequence[str] = (), default_metric: str = "population",
+                   area_level: Mapping[str, str] | None = None) -> MapView:
+        """A valid view from URL values: unknown or forbidden values fall back to defaults.
+
+        `levels`: the levels the role may see (top first); `metrics`: those on offer;
+        `area_level`: area code -> level, to drop unknown areas and keep `area` above `level`.
+        """
+        query = dict(query or {})
+        level = _first(query, "level")
+        level = level if level in levels else levels[0]
+        metric = _first(query, "metric")
+        metric = metric if metric in metrics else default_metric
+        known = area_level or {}
+        area = _first(query, "area")
+        if area is not None and area not in known:
+            area = None
+        if area is not None and LEVELS.index(known[area]) >= LEVELS.index(level):
+            area = None  # an area can only contain levels below it
+        if area is not None and known[area] not in levels:
+            area = None
+        selected = _first(query, "sel")
+        if selected is not None and (selected not in known or known[selected] not in levels):
+            selected = None
+        try:
+            filters = Filters.from_query({k: query[k] for k in (*FILTER_KEYS, "risk") if k in query})
+        except FilterError:
+            filters = Filters()
+        risk = parse_risk(_first(query, "hr"))
+        scheme = _first(query, "scheme")
+        mode = _first(query, "mode")
+        palette = _first(query, "palette")
+        return cls(level=level, area=area, selected=selected, metric=metric, filters=filters, risk=risk,
+                   scheme=scheme if scheme in SCHEMES else "quantile", mode=mode if mode in MODES else "value",
+                   palette=palette if palette in PALETTES else "viridis")
+
+    # ------------------------------------------------------------------ store (dcc.Store data)
+    def to_store(self) -> dict[str, Any]:
+        return self.to_query()
+
+    @classmethod
+    def from_store(cls, data: Mapping[str, Any] | None, **kwargs: Any) -> MapView:
+        return cls.from_query(data or {}, **kwargs)
+
+    def with_(self, **changes: Any) -> MapView:
+        return replace(self, **changes)
+
+    @property
+    def effective_filters(self) -> Filters:
+        """Filters as the engine applies them: the 'only high-risk people' switch uses `risk`."""
+        return self.filters if self.filters.risk is None else replace(self.filters, risk=self.risk)
+
+
+GRADIENT_GROUPS = ("imd_decile", "imd_quintile")
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """The area profile's view: which area (None = the region), the metric for the gradient and
+    trend, the filters and risk definition, and deciles or quintiles for the gradient."""
+
+    area: str | None = None
+    metric: str = "coverage"
+    filters: Filters = field(default_factory=Filters)
+    risk: RiskDefinition = DEFAULT_RISK
+    groups: str = "imd_decile"
+
+    def to_query(self) -> dict[str, str]:
+        query: dict[str, str] = {"metric": self.metric}
+        if self.area:
+            query["area"] = self.area
+        query.update(self.filters.to_query())
+        if check_risk(self.risk) != check_risk(DEFAULT_RISK):
+            query["hr"] = risk_text(self.risk)
+        if self.groups != "imd_decile":
+            query["groups"] = self.groups
+        return query
+
+    def to_search(self) -> str:
+        return "?" + urlencode(self.to_query(), safe=",:")
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any] | None, *, levels: Sequence[str] = LEVELS,
+                   metrics: Sequence[str] = (), default_metric: str = "coverage",
+                   area_level: Mapping[str, str] | None = None) -> ProfileView:
+        base = MapView.from_query(query, levels=levels, metrics=metrics, default_metric=default_metric,
+                                  area_level=area_level)
+        query = dict(query or {})
+        area = _first(query, "area")
+        known = area_level or {}
+        if area is not None and (area not in known or known[area] not in levels):
+            area = None
+        groups = _first(query, "groups")
+        return cls(area=area, metric=base.metric, filters=base.filters, risk=base.risk,
+                   groups=groups if groups in GRADIENT_GROUPS else "imd_decile")
+
+    def with_(self, **changes: Any) -> ProfileView:
+        return replace(self, **changes)
+
+    @property
+    def effective_filters(self) -> Filters:
+        return self.filters if self.filters.risk is None else replace(self.filters, risk=self.risk)
+
+
+RANK_BY = ("high_risk_without_plan", "gap", "expected_admissions_without_plan")
+DEFAULT_CAPACITY = 10_000
+MAX_CAPACITY = 10_000_000
+
+
+@dataclass(frozen=True)
+class OutreachView:
+    """The outreach page: areas at `level` ranked by `rank_by` for the `risk` definition, and the
+    number of planning conversations the team can hold (`capacity`)."""
+
+    level: str = "pcn"
+    risk: RiskDefinition = DEFAULT_RISK
+    capacity: int = DEFAULT_CAPACITY
+    rank_by: str = "high_risk_without_plan"
+    filters: Filters = field(default_factory=Filters)
+
+    def to_query(self) -> dict[str, str]:
+        query = {"level": self.level, "capacity": str(self.capacity)}
+        if check_risk(self.risk) != check_risk(DEFAULT_RISK):
+            query["hr"] = risk_text(self.risk)
+        if self.rank_by != "high_risk_without_plan":
+            query["rank"] = self.rank_by
+        query.update(self.filters.without("risk").to_query())
+        return query
+
+    def to_search(self) -> str:
+        return "?" + urlencode(self.to_query(), safe=",:")
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any] | None, *, levels: Sequence[str] = ("place", "pcn")
+                   ) -> OutreachView:
+        query = dict(query or {})
+        level = _first(query, "level")
+        level = level if level in levels else (levels[-1] if levels else "pcn")
+        try:
+            capacity = int(float(_first(query, "capacity") or DEFAULT_CAPACITY))
+        except ValueError:
+            capacity = DEFAULT_CAPACITY
+        capacity = min(max(capacity, 0), MAX_CAPACITY)
+        rank = _first(query, "rank")
+        try:
+            filters = Filters.from_query({k: query[k] for k in FILTER_KEYS if k in query})
+        except FilterError:
+            filters = Filters()
+        return cls(level=level, risk=parse_risk(_first(query, "hr")), capacity=capacity,
+                   rank_by=rank if rank in RANK_BY else "high_risk_without_plan", filters=filters)
+
+    def with_(self, **changes: Any) -> OutreachView:
+        return replace(self, **changes)

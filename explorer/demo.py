@@ -1,0 +1,50 @@
+"""Everything the demo needs, made once: public data, the bundle, synthetic records, the risk model.
+
+`explorer serve --demo` calls `prepare_demo`, so that one command on a fresh machine installs and
+runs the app. Each step runs only when its output is missing, and each says what it is doing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from explorer.config import Settings
+from explorer.domain.risk import model_path
+from explorer.records.store import MANIFEST_FILE, records_dir
+from explorer.sources.fetch import fetch_source
+from explorer.sources.registry import PUBLIC_SOURCES, SOURCES
+
+
+def missing_steps(settings: Settings, region: str) -> list[str]:
+    steps = []
+    if not (settings.bundle_dir(region) / "manifest.json").exists():
+        steps += ["fetch", "build"]
+    if not (records_dir(settings, region) / MANIFEST_FILE).exists():
+        steps.append("synth")
+    if not model_path(settings, region).exists():
+        steps.append("train")
+    return steps
+
+
+def prepare_demo(settings: Settings, region: str, say: Callable[[str], None] = print) -> list[str]:
+    """Run the missing steps in order; returns what was done."""
+    from explorer.bundle.build import build_bundle
+    from explorer.bundle.store import load_bundle
+    from explorer.domain.risk_card import train_region
+    from explorer.synth.careplans import generate_records
+
+    steps = missing_steps(settings, region)
+    if "fetch" in steps:
+        say("fetching public data" + (f" from the mirror {settings.mirror}" if settings.mirror else ""))
+        for name in PUBLIC_SOURCES:
+            fetch_source(settings, SOURCES[name])
+    if "build" in steps:
+        say(f"building the {region} bundle (about 15 s for London)")
+        build_bundle(settings, region)
+    if "synth" in steps:
+        say(f"generating the SYNTHETIC {region} records (about 1 minute for London)")
+        generate_records(settings, load_bundle(settings, region))
+    if "train" in steps:
+        say("training the admission risk model and scoring everyone")
+        train_region(settings, region)
+    return steps

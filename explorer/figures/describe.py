@@ -1,0 +1,81 @@
+"""Text alternatives: one plain sentence per figure, read by screen readers and shown in exports."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from explorer.figures.classify import Classes, format_number
+
+
+def _fmt(v: object, unit: str) -> str:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "not available"
+    return "not available" if not math.isfinite(f) else format_number(f, unit)
+
+
+def describe_map(*, n_areas: int, level_label: str, within: str, metric_label: str, classes: Classes,
+                 highest: tuple[str, float] | None, lowest: tuple[str, float] | None,
+                 difference_from: str | None = None) -> str:
+    what = f"the difference in {metric_label} from {difference_from}" if difference_from else metric_label
+    scheme = {"quantile": "quantile", "jenks": "natural-break (Jenks)", "diverging": "symmetric"}[classes.scheme]
+    n_classes = len([e for e in classes.legend if e.klass >= 0])
+    parts = [f"Map of {n_areas:,} {level_label} areas in {within} coloured by {what}, "
+             f"in {n_classes} {scheme} classes: "
+             + "; ".join(f"{e.label} ({e.count:,})" for e in classes.legend) + "."]
+    if highest and lowest:
+        parts.append(f"Highest: {highest[0]} ({_fmt(highest[1], classes.unit)}); "
+                     f"lowest: {lowest[0]} ({_fmt(lowest[1], classes.unit)}).")
+    return " ".join(parts)
+
+
+def describe_groups(frame: pd.DataFrame, *, label: str, unit: str, by_label: str,
+                    comparator: float | None = None, comparator_name: str = "London") -> str:
+    shown = frame.dropna(subset=["value"])
+    if shown.empty:
+        return f"{label} by {by_label}: no values can be shown (suppressed or unavailable)."
+    top = shown.loc[shown["value"].astype(float).idxmax()]
+    low = shown.loc[shown["value"].astype(float).idxmin()]
+    text = (f"{label} by {by_label}: highest for {top['group']} ({_fmt(top['value'], unit)}), "
+            f"lowest for {low['group']} ({_fmt(low['value'], unit)})")
+    if comparator is not None:
+        text += f"; {comparator_name} overall {_fmt(comparator, unit)}"
+    hidden = len(frame) - len(shown)
+    if hidden:
+        text += f"; {hidden} group(s) suppressed"
+    return text + "."
+
+
+def describe_gradient(frame: pd.DataFrame, *, label: str, unit: str, sii: float | None,
+                      sii_lower: float | None = None, sii_upper: float | None = None) -> str:
+    shown = frame.dropna(subset=["value"]).sort_values("decile")
+    if shown.empty:
+        return f"{label} by deprivation decile: no values can be shown."
+    first, last = shown.iloc[0], shown.iloc[-1]
+    text = (f"{label} by IMD decile: {_fmt(first['value'], unit)} in decile {int(first['decile'])} "
+            f"(most deprived shown) and {_fmt(last['value'], unit)} in decile {int(last['decile'])}.")
+    if sii is not None and math.isfinite(sii):
+        ci = ""
+        if sii_lower is not None and sii_upper is not None and math.isfinite(sii_lower):
+            ci = f" (95% CI {_fmt(sii_lower, unit)} to {_fmt(sii_upper, unit)})"
+        text += (f" Slope index of inequality {_fmt(sii, unit)}{ci}: the modelled gap between the least and "
+                 "the most deprived ends of the population.")
+    return text
+
+
+def describe_funnel(frame: pd.DataFrame, *, label: str, comparator_name: str = "London") -> str:
+    counts = frame["position"].value_counts() if "position" in frame else pd.Series(dtype=int)
+    outside = int(counts.get("outside 99.8%", 0))
+    between = int(counts.get("between 95% and 99.8%", 0))
+    return (f"Funnel plot of {len(frame):,} areas' {label} against the {comparator_name} value: "
+            f"{outside} outside the 99.8% limits, {between} between the 95% and 99.8% limits, "
+            f"{len(frame) - outside - between} within the 95% limits.")
+
+
+def describe_series(labels: Sequence[str], values: Sequence[float], *, what: str, unit: str) -> str:
+    pairs = [f"{lab} {_fmt(v, unit)}" for lab, v in zip(labels, values)]
+    return f"{what}: " + "; ".join(pairs) + "." if pairs else f"{what}: no data."

@@ -1,0 +1,97 @@
+"""The one house style: fonts, colours, colour-blind-safe palettes and the source note.
+
+Every figure function in :mod:`explorer.figures` finishes with :func:`house_style`, so the app and
+future exports (PNG/SVG/PDF board packs) look the same. No plotly template is used: the default
+template adds about 6 KB to every figure sent to the browser, and we set what we need explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import plotly.graph_objects as go
+
+from explorer.domain.disclosure import SUPPRESSION_NOTE
+
+FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif'
+TEXT = "#212b32"
+MUTED = "#4c6272"
+GRID = "#d8dde0"
+ACCENT = "#005eb8"  # NHS blue: reference lines, single-series bars
+COMPARATOR = "#212b32"
+
+# Sequential: viridis sampled at 5 points, light (low) to dark (high). Perceptually uniform and
+# readable with the common colour-vision deficiencies and in greyscale.
+VIRIDIS_5 = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154")
+# cividis: the alternative tuned for deuteranopia/protanopia.
+CIVIDIS_5 = ("#fee838", "#c3b369", "#7f7c75", "#4a5a7b", "#00224e")
+# Diverging (ColorBrewer PuOr, colour-blind safe): orange = below the comparator, purple = above.
+PUOR_5 = ("#e66101", "#fdb863", "#f7f7f7", "#b2abd2", "#5e3c99")
+SEQUENTIAL = {"viridis": VIRIDIS_5, "cividis": CIVIDIS_5}
+DIVERGING = {"puor": PUOR_5}
+
+SUPPRESSED_COLOUR = "#9e9e9e"  # mid grey: not in any palette above, distinct from PuOr's white
+NO_DATA_COLOUR = "#ffffff"
+BOUNDARY_COLOUR = "#ffffff"
+SUPPRESSED_LABEL = "Suppressed: fewer than 8 people"
+NO_DATA_LABEL = "No data"
+
+# Significance against a benchmark (stats.compare_to_benchmark): blue/orange, never red/green.
+SIGNIFICANCE_COLOURS = {"better": "#0072b2", "similar": "#c8c8c8", "worse": "#e69f00",
+                        "higher": "#56b4e9", "lower": "#cc79a7", "not compared": "#ffffff"}
+
+SYNTHETIC_NOTE = "SYNTHETIC DATA: care plans, GP registrations and people are simulated; not real patients."
+PUBLIC_SOURCES = ("ONS LSOA 2021 boundaries and Census 2021 (OGL v3.0); MHCLG English Indices of "
+                  "Deprivation 2025 (OGL v3.0). Contains OS data © Crown copyright and database right.")
+
+
+def palette(name: str, classes: int = 5) -> tuple[str, ...]:
+    """Colours for `classes` classes from a named palette (5-class palettes, thinned when fewer)."""
+    colours = SEQUENTIAL.get(name) or DIVERGING.get(name)
+    if colours is None:
+        raise ValueError(f"unknown palette {name!r}: choose one of {', '.join([*SEQUENTIAL, *DIVERGING])}")
+    if not 1 <= classes <= len(colours):
+        raise ValueError(f"palette {name!r} has {len(colours)} classes, asked for {classes}")
+    if classes == len(colours):
+        return colours
+    step = (len(colours) - 1) / max(classes - 1, 1)
+    return tuple(colours[round(i * step)] for i in range(classes))
+
+
+def source_note(*, synthetic: bool, sources: Iterable[str] = (), suppression: bool = True) -> str:
+    """The footnote for every exported figure or table: SYNTHETIC flag, sources, suppression rule."""
+    parts = [SYNTHETIC_NOTE] if synthetic else []
+    parts.append("Sources: " + "; ".join([*sources, PUBLIC_SOURCES]))
+    if suppression:
+        parts.append(SUPPRESSION_NOTE + ".")
+    return " ".join(parts)
+
+
+def house_style(fig: go.Figure, *, title: str | None = None, height: int | None = None,
+                legend: bool = True) -> go.Figure:
+    """Apply the house style in place and return the figure."""
+    fig.update_layout(
+        template=None,
+        font={"family": FONT_FAMILY, "size": 13, "color": TEXT},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        margin={"l": 8, "r": 8, "t": 40 if title else 12, "b": 8},
+        showlegend=legend,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hoverlabel={"bgcolor": "#ffffff", "font": {"family": FONT_FAMILY, "color": TEXT}},
+    )
+    if title:
+        fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}})
+    if height:
+        fig.update_layout(height=height)
+    fig.update_xaxes(gridcolor=GRID, zerolinecolor=GRID, linecolor=MUTED, automargin=True)
+    fig.update_yaxes(gridcolor=GRID, zerolinecolor=GRID, linecolor=MUTED, automargin=True)
+    return fig
+
+
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+    "topojsonURL": "/assets/topo/",  # never the CDN (stack-notes)
+}
