@@ -54,6 +54,24 @@ def london_records(settings: Settings, london_bundle: Bundle) -> dict:
 
 
 @pytest.fixture(scope="session")
+def london_model(settings: Settings, london_records: dict) -> dict:
+    """The London risk model trained once on the session's records, everyone scored (risk_scores);
+    returns train_region's result (model path, timings, report)."""
+    from explorer.domain.risk_card import train_region
+
+    return train_region(settings, "london", compare_gbm=False)
+
+
+@pytest.fixture(scope="session")
+def london_app_data(settings: Settings, london_model: dict):
+    """The app's read-only shared data for London (bundle, coverage engine with risk, geometry), loaded
+    once per session and shared by every app the tests create."""
+    from explorer.app.data import AppData
+
+    return AppData.load(settings, "london")
+
+
+@pytest.fixture(scope="session")
 def england_bundle(settings: Settings) -> Bundle:
     build_bundle(settings, "england")
     return load_bundle(settings, "england")
