@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -65,9 +66,24 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _csv_number(value: float) -> str:
+    """Six significant figures, never in exponent form (analysts paste these into spreadsheets)."""
+    return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
+
+
+def tidy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Whole-number float columns (counts, populations) become integers, so 2088100 is not 2.0881e+06."""
+    out = frame.copy()
+    for column in out.columns[out.dtypes.map(pd.api.types.is_float_dtype)]:
+        values = out[column].dropna()
+        if len(values) and np.isfinite(values).all() and (values == values.round()).all():
+            out[column] = out[column].astype("Int64")
+    return out
+
+
 def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict | None = None) -> None:
     if fmt is OutputFormat.csv:
-        frame.to_csv(sys.stdout, index=False, float_format="%.6g")
+        tidy_numbers(frame).to_csv(sys.stdout, index=False, float_format=_csv_number)
     else:
         payload: dict[str, Any] = {"rows": json.loads(frame.to_json(orient="records", double_precision=6))}
         payload.update(extra or {})

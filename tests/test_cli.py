@@ -51,3 +51,21 @@ def test_fetch_from_mirror_reports_each_file(cli_env, tmp_path, monkeypatch):
 def test_sources_lists_the_registry():
     result = runner.invoke(app, ["data", "sources"])
     assert result.exit_code == 0 and "imd2025" in result.output and "synthetic in the demo" in result.output
+
+
+def test_csv_numbers_are_never_in_exponent_form_and_counts_stay_whole():
+    import io
+    import sys
+
+    import pandas as pd
+
+    from explorer import cli
+
+    frame = pd.DataFrame({"denominator": [2088101.0, None], "rate": [4.788081234, 12345678.9]})
+    buffer, stdout = io.StringIO(), sys.stdout
+    sys.stdout = buffer
+    try:
+        cli.emit(frame, cli.OutputFormat.csv)
+    finally:
+        sys.stdout = stdout
+    assert buffer.getvalue().splitlines() == ["denominator,rate", "2088101,4.78808", ",12345700"]
