@@ -21,6 +21,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from explorer.atomic import write_text_atomic
 from explorer.config import Settings
 from explorer.domain.access import Role
 from explorer.errors import ExplorerError
@@ -55,11 +56,7 @@ def _load(path: Path) -> dict[str, dict]:
 
 
 def _save(path: Path, users: dict[str, dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(users, indent=2, sort_keys=True))
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(users, indent=2, sort_keys=True), mode=0o600)  # hashes: owner only
 
 
 def add_user(settings: Settings, name: str, role: Role | str, password: str) -> User:

@@ -7,8 +7,6 @@ only when complete, so a failed build never leaves half a bundle (and keeps the 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -18,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from explorer import __version__
+from explorer.atomic import replace_directory
 from explorer.bundle import boundaries as geo
 from explorer.bundle.pcn import assign_lsoas_to_pcns, registration_shares
 from explorer.bundle.population import carry_age_sex
@@ -27,7 +26,11 @@ from explorer.errors import ExplorerError
 from explorer.sources import readers
 from explorer.sources.fetch import cached_source, optional_cached_source, source_record
 from explorer.sources.registry import IMD_DOMAINS, SOURCES
-from explorer.synth.practices import PRACTICE_MAP_FILE, REGISTRATIONS_FILE, generate_gp_files, write_gp_files
+from explorer.synth.practices import (
+    REGISTRATIONS_FILE,
+    generate_gp_files,
+    write_gp_files,
+)
 
 BOUNDARY_SOURCE = {"london": "lsoa_boundaries_bgc", "england": "lsoa_boundaries_bsc"}
 SIMPLIFY_TOLERANCE_M = {"london": 15.0, "england": 50.0}
@@ -43,7 +46,6 @@ def build_lsoa_table(settings: Settings, region: str) -> tuple[pd.DataFrame, pd.
     """The LSOA attribute table, the age-sex table, and the count of LSOAs given England's age profile."""
     lookup = readers.read_icb_lookup(cached_source(settings, "lsoa_icb_lookup"))
     lookup = lookup[_region_filter(lookup, region)]
-    known21 = set(lookup["lsoa21cd"])
     lsoa11 = readers.read_lsoa11_lookup(cached_source(settings, "lsoa11_lsoa21_lookup"))
     imd = readers.read_imd(cached_source(settings, "imd2025"), known_lsoa21=None,
                            known_lsoa11=set(lsoa11["lsoa11cd"]))
@@ -89,22 +91,6 @@ def _gp_files(settings: Settings, region: str, lsoas: pd.DataFrame, centroids: p
     gp = generate_gp_files(frame, seed=seed)
     regs, pmap = write_gp_files(gp, settings.data_dir / "synthetic" / region / "gp")
     return regs, pmap, True
-
-
-def _write_atomically(target: Path, write: callable) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.building-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        write(tmp)
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        if target.exists():
-            target.replace(old)
-        tmp.replace(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> dict:
@@ -182,7 +168,7 @@ def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> di
         "sources": {name: source_record(settings, name) for name in SOURCES if source_record(settings, name)},
         "imd_domains": list(IMD_DOMAINS),
     }
-    _write_atomically(settings.bundle_dir(region), write)
+    replace_directory(settings.bundle_dir(region), write)
     return manifest
 
 

@@ -56,10 +56,8 @@ import functools
 import hashlib
 import json
 import math
-import os
 import platform
 import re
-import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +69,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from explorer.atomic import write_parquet_parts, write_text_atomic
 from explorer.domain import stats
 from explorer.errors import ExplorerError
 from explorer.records.schema import AGE_BANDS, ETHNIC_GROUPS, FRAILTY, SEXES
@@ -623,16 +622,7 @@ def model_to_dict(model: RiskModel) -> dict:
 
 def save_model(model: RiskModel, path: str | Path) -> Path:
     """Write the model as JSON (no pickle), atomically: a temporary file renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(model_to_dict(model), indent=1, allow_nan=False)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text_atomic(Path(path), json.dumps(model_to_dict(model), indent=1, allow_nan=False))
 
 
 def _finite_list(value: Any, length: int) -> list[float] | None:
@@ -918,7 +908,6 @@ def write_risk_scores(directory: str | Path, frames: Iterable[pd.DataFrame], met
     writes the same layout itself, atomically (temporary directory renamed into place), with
     `metadata` (e.g. the model's training hash) in each part's Parquet key-value metadata."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from explorer.records.schema import LAYOUTS
 
@@ -930,32 +919,10 @@ def write_risk_scores(directory: str | Path, frames: Iterable[pd.DataFrame], met
     schema = pa.schema([pa.field("person_id", pa.string(), nullable=False),
                         pa.field("risk", pa.float32(), nullable=False)],
                        metadata={b"explorer.risk_model": json.dumps(json_safe(dict(metadata or {}))).encode()})
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / RISK_TABLE
-    tmp = directory / f".{RISK_TABLE}.writing-{os.getpid()}"
-    old = directory / f".{RISK_TABLE}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    rows = parts = 0
-    try:
-        for frame in frames:
-            if len(frame) == 0 and parts:
-                continue
-            table = pa.Table.from_arrays([pa.array(frame["person_id"].astype("str").to_numpy(), pa.string()),
-                                          pa.array(frame["risk"].to_numpy(np.float32), pa.float32())], schema=schema)
-            pq.write_table(table, tmp / f"part-{parts:05d}.parquet", compression="zstd")
-            parts += 1
-            rows += len(frame)
-        if parts == 0:
-            pq.write_table(schema.empty_table(), tmp / "part-00000.parquet", compression="zstd")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.replace(old)
-        tmp.replace(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return rows
+    tables = (pa.Table.from_arrays([pa.array(frame["person_id"].astype("str").to_numpy(), pa.string()),
+                                    pa.array(frame["risk"].to_numpy(np.float32), pa.float32())], schema=schema)
+              for frame in frames)
+    return write_parquet_parts(directory / RISK_TABLE, tables, schema.empty_table())
 
 
 # ============================================================================ simulated people

@@ -23,7 +23,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from explorer.atomic import write_text_atomic
 from explorer.config import Settings
 from explorer.errors import ExplorerError, SourceFormatError
 from explorer.records.schema import LAYOUTS, Column, Layout
@@ -621,10 +621,7 @@ def is_real_table(directory: Path, table: str) -> bool:
 
 
 def _write_provenance(directory: Path, table: str, record: dict) -> None:
-    path = provenance_path(directory, table)
-    tmp = path.with_name(f".{PROVENANCE_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(path)
+    write_text_atomic(provenance_path(directory, table), json.dumps(record, indent=2, default=str))
 
 
 def _sha256(path: Path) -> str:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,14 +30,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
+from explorer.atomic import write_parquet_parts, write_text_atomic
 from explorer.config import Settings
 from explorer.errors import DataMissingError, ExplorerError
 from explorer.records.schema import LAYOUTS, Column, Layout
 
 MANIFEST_FILE = "records_manifest.json"
-PART_NAME = "part-{:05d}.parquet"
 ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "date": pa.date32(), "float": pa.float64()}
 
 
@@ -135,32 +132,8 @@ def write_table(directory: Path, layout_name: str, frames: Iterable[pd.DataFrame
     Each non-empty frame becomes one part file. If a frame fails validation or the iterable raises,
     nothing of the new table is kept and the previous table (if any) is untouched."""
     layout = _layout(layout_name)
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / layout.name
-    tmp = directory / f".{layout.name}.writing-{os.getpid()}"
-    old = directory / f".{layout.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    rows = parts = 0
-    try:
-        for frame in frames:
-            if len(frame) == 0 and parts:
-                continue
-            table = to_arrow_table(frame, layout)
-            pq.write_table(table, tmp / PART_NAME.format(parts), compression="zstd")
-            parts += 1
-            rows += len(frame)
-        if parts == 0:  # an empty table still has a schema DuckDB and pandas can read
-            pq.write_table(arrow_schema(layout).empty_table(), tmp / PART_NAME.format(0), compression="zstd")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.replace(old)
-        tmp.replace(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return rows
+    tables = (to_arrow_table(frame, layout) for frame in frames)
+    return write_parquet_parts(Path(directory) / layout.name, tables, arrow_schema(layout).empty_table())
 
 
 def _table_dir(directory: Path, name: str) -> Path:
@@ -198,11 +171,7 @@ def read_table(directory: Path, name: str, columns: list[str] | None = None) -> 
 def write_manifest(directory: Path, manifest: dict) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / MANIFEST_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str))
-    tmp.replace(path)
-    return path
+    return write_text_atomic(directory / MANIFEST_FILE, json.dumps(manifest, indent=2, default=str))
 
 
 def read_manifest(directory: Path) -> dict:

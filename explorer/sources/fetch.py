@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from explorer.atomic import write_text_atomic
 from explorer.config import Settings
 from explorer.errors import DataMissingError, DownloadError
 from explorer.sources.registry import SOURCES, Source
@@ -63,10 +64,7 @@ def _read_manifest(settings: Settings) -> dict[str, dict]:
 
 
 def _write_manifest(settings: Settings, manifest: dict[str, dict]) -> None:
-    path = settings.cache_dir / "sources" / MANIFEST
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    tmp.replace(path)
+    write_text_atomic(settings.cache_dir / "sources" / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def _copy_stream(location: str, part: Path, label: str, progress: bool) -> None:
