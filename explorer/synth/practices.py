@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from explorer.atomic import write_text_atomic
+
 PEOPLE_PER_PRACTICE = 7_800
 PCN_TARGET = 45_000
 NEAREST_PRACTICES = 8
@@ -148,8 +150,6 @@ def write_gp_files(gp: SyntheticGP, directory: Path) -> tuple[Path, Path]:
     """Write both files atomically (temp name, then rename)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = directory / REGISTRATIONS_FILE, directory / PRACTICE_MAP_FILE
-    for frame, path in zip((gp.registrations, gp.practice_map), paths):
-        tmp = path.with_name(path.name + ".tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(path)
+    for frame, path in zip((gp.registrations, gp.practice_map), paths, strict=True):
+        write_text_atomic(path, frame.to_csv(index=False))
     return paths
