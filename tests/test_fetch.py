@@ -79,3 +79,12 @@ def test_a_mirror_missing_a_file_is_a_download_error_naming_the_location(tmp_pat
 
 def test_gp_sources_are_the_only_ones_with_a_synthetic_fallback():
     assert set(SOURCES) - set(PUBLIC_SOURCES) == {"gp_registrations_lsoa", "gp_practice_map"}
+
+
+def test_a_failed_download_says_to_use_a_mirror(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_URL_IMD2025", "https://unreachable.invalid/file.csv")  # the URL override
+    offline = Settings(cache_dir=tmp_path / "c", data_dir=tmp_path / "d", mirror=None)
+    with pytest.raises(DownloadError) as err:
+        fetch.fetch_source(offline, SOURCES["imd2025"], progress=False)
+    assert "unreachable.invalid" in str(err.value) and "EXPLORER_MIRROR" in str(err.value)
+    assert not (tmp_path / "c" / "sources" / "imd2025.csv").exists()

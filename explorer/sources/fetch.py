@@ -77,7 +77,10 @@ def _copy_stream(location: str, part: Path, label: str, progress: bool) -> None:
         response = urllib.request.urlopen(request, timeout=60)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"could not read {location}: {reason}") from exc
+        hint = "" if location.startswith("file:") else (
+            "\nNo internet here? Use a local copy of the official files: --mirror DIR or EXPLORER_MIRROR=DIR "
+            "(on these machines: EXPLORER_MIRROR=../shared/data/public).")
+        raise DownloadError(f"could not read {location}: {reason}{hint}") from exc
     with response:
         resumed = offset and getattr(response, "status", 200) == 206
         mode = "ab" if resumed else "wb"
