@@ -16,6 +16,7 @@ import pandas as pd
 import typer
 
 from explorer.config import load_settings
+from explorer.domain.access import AccessDenied
 from explorer.errors import DownloadError, ExplorerError
 
 app = typer.Typer(help="Population Health Explorer: care-plan coverage, deprivation and risk by area.",
@@ -62,6 +63,9 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         except ExplorerError as exc:
             typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
             raise typer.Exit(2) from None
+        except AccessDenied as exc:  # the role may not see this: say so, print no data
+            typer.secho(f"refused: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(3) from None
 
     return wrapper
 
@@ -266,21 +270,52 @@ AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Snapshot month 
                                                 show_default=False)]
 
 
+class CliRole(StrEnum):
+    analyst = "analyst"
+    commissioner = "commissioner"
+    strategist = "strategist"
+    social_care = "social_care"
+
+
+DEFAULT_CLI_ROLE = "commissioner"
+RoleOption = Annotated[CliRole, typer.Option(
+    "--role", help="Whose view to print, with exactly the app's rules for that role: commissioner (the default: "
+    "counts of 1-7 hidden, others rounded to 5, every level), strategist and social_care (ICS, place and PCN only; "
+    "social_care without clinical plan content), analyst (unrounded: inside the secure environment only).")]
+
+
+def _audit_cli_export(what: str, role: str, **details: Any) -> None:
+    """Record the printed table in the audit log, like a download from the app (who, what, when)."""
+    import getpass
+
+    from explorer.auth.users import audit
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (e.g. a container): still record the export
+        user = "unknown"
+    audit(load_settings(), "export", f"cli:{user}", role, what=what, **details)
+
+
 def summary_frame(level: str, region: str, metrics: list[str] | None = None, filters: list[str] | None = None,
-                  as_of: str | None = None) -> pd.DataFrame:
-    """The table `explorer summary` prints: the one place to wrap with disclosure control.
+                  as_of: str | None = None, role: str = DEFAULT_CLI_ROLE) -> pd.DataFrame:
+    """The table `explorer summary` prints, as `role` may see it (AccessDenied if it may not).
 
     Without metrics: the bundle's area summary. With metrics: the same columns, then per metric
-    <metric>, <metric>_numerator, <metric>_denominator, <metric>_lower, <metric>_upper."""
+    <metric>, <metric>_numerator, <metric>_denominator, <metric>_lower, <metric>_upper. Controlled
+    columns get a <column>_suppressed flag (explorer.domain.release, the code the app uses)."""
     from explorer.bundle.store import load_bundle
+    from explorer.domain import access, release
     from explorer.domain.geography import area_summary
 
+    access.check_level(role, level)  # refuse before reading anything
+    release.check_metrics(role, metrics or [])
     settings = load_settings()
     if not metrics:
         if filters or as_of:
             raise ExplorerError("--filter and --as-of apply to care-plan metrics: add --metric NAME")
         bundle = load_bundle(settings, region)
-        return area_summary(bundle.lsoas, bundle.areas, level)
+        return release.control_area_summary(area_summary(bundle.lsoas, bundle.areas, level), level, [], role)
     from explorer.domain.coverage import CoverageEngine, summary_table
     from explorer.domain.metrics import Filters, check_metric
 
@@ -288,7 +323,7 @@ def summary_frame(level: str, region: str, metrics: list[str] | None = None, fil
         check_metric(name)
     parsed = Filters.parse(filters)
     engine = CoverageEngine.load(settings, region, eager_history=False)  # one snapshot: no history
-    return summary_table(engine, level, metrics, parsed, as_of)
+    return release.control_area_summary(summary_table(engine, level, metrics, parsed, as_of), level, metrics, role)
 
 
 @app.command("summary")
@@ -300,10 +335,15 @@ def summary(
     metric: MetricOption = None,
     filter_: FilterOption = None,
     as_of: AsOfOption = None,
+    role: RoleOption = CliRole(DEFAULT_CLI_ROLE),
 ) -> None:
     """One row per area: population, LSOA count, IMD 2025 score and deprivation shares, then each --metric
-    with its numerator, denominator and 95% CI."""
-    emit(summary_frame(level.value, region.value, metric, filter_, as_of), fmt)
+    with its numerator, denominator and 95% CI, disclosure-controlled for --role (suppressed cells are
+    empty, with <column>_suppressed = true)."""
+    frame = summary_frame(level.value, region.value, metric, filter_, as_of, role.value)
+    _audit_cli_export("cli_summary", role.value, level=level.value, region=region.value, metrics=metric or [],
+                      filters=filter_ or [])
+    emit(frame, fmt)
 
 
 class ByGroup(StrEnum):
@@ -317,16 +357,23 @@ class ByGroup(StrEnum):
 
 
 def inequality_frames(level: str, metric: str, by: str, region: str, filters: list[str] | None = None,
-                      as_of: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The tables `explorer inequality` prints: (rows: area_code, group, value, numerator, denominator,
-    lower, upper; sii_rii: area_code, sii, sii_lower, sii_upper, rii, rii_lower, rii_upper).
-    The one place to wrap with disclosure control."""
+                      as_of: str | None = None, role: str = DEFAULT_CLI_ROLE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tables `explorer inequality` prints, as `role` may see them: (rows: area_code, group, value,
+    numerator, denominator, lower, upper, suppressed; sii_rii: area_code, sii, sii_lower, sii_upper, rii,
+    rii_lower, rii_upper). Controlled by explorer.domain.release, the code the app uses."""
+    from explorer.domain import access, release
     from explorer.domain.coverage import CoverageEngine
     from explorer.domain.metrics import Filters, check_metric
 
+    access.check_level(role, level)  # refuse before reading anything
+    release.check_metrics(role, [metric])
     check_metric(metric)
     engine = CoverageEngine.load(load_settings(), region, eager_history=False)
-    return engine.inequality(level, metric, by, Filters.parse(filters), as_of=as_of)
+    raw = access.policy_for(role).role.value == "analyst"
+    # with control on, the SII/RII are refitted to the controlled rows: skip the engine's simulations
+    rows, sii_rii = engine.inequality(level, metric, by, Filters.parse(filters), as_of=as_of,
+                                      n_simulations=10_000 if raw else 10)
+    return release.control_inequality(rows, sii_rii, level, metric, by, role)
 
 
 @app.command("inequality")
@@ -339,13 +386,16 @@ def inequality(
     filter_: FilterOption = None,
     as_of: AsOfOption = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.csv,
+    role: RoleOption = CliRole(DEFAULT_CLI_ROLE),
 ) -> None:
     """The metric per area and group, with each area's slope and relative index of inequality (SII/RII,
     95% CIs; deprivation groupings only, NaN otherwise).
 
     CSV: one table, a row per area and group, with the area's sii, sii_lower, sii_upper, rii, rii_lower
     and rii_upper repeated on each of its rows. JSON: {"rows": [...], "sii_rii": [one per area]}."""
-    rows, sii_rii = inequality_frames(level.value, metric, by.value, region.value, filter_, as_of)
+    rows, sii_rii = inequality_frames(level.value, metric, by.value, region.value, filter_, as_of, role.value)
+    _audit_cli_export("cli_inequality", role.value, level=level.value, region=region.value, metric=metric,
+                      by=by.value, filters=filter_ or [])
     if fmt is OutputFormat.csv:
         emit(rows.merge(sii_rii, on="area_code", how="left"), fmt)
     else:
@@ -456,6 +506,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
     workers: Annotated[int, typer.Option(min=1, help="gunicorn worker processes.")] = 2,
+    threads: Annotated[int, typer.Option(min=1, help="Threads per worker. Above 1, gunicorn's gthread workers: "
+                                         "a slow request no longer blocks the quick ones queued behind it "
+                                         "(Python still runs one thread per worker at a time).")] = 1,
     demo: Annotated[bool, typer.Option(help="No sign-in: everyone views as --demo-role (shown on every page).")]
     = False,
     demo_role: Annotated[DemoRole, typer.Option(help="The role used in --demo mode.")] = DemoRole.commissioner,
@@ -485,11 +538,13 @@ def serve(
     if gunicorn is None:
         raise ExplorerError("gunicorn is not installed: pip install gunicorn, or use --debug")
     typer.echo(f"serving {region.value} on http://{host}:{port} with {workers} worker(s)"
+               + (f" x {threads} threads" if threads > 1 else "")
                + (f", demo role {demo_role.value}" if demo else ", sign-in required"))
     os.environ.update(env)
     # --preload: the data is loaded and warmed once, then shared copy-on-write by the forked workers
     os.execv(gunicorn, [gunicorn, "explorer.app.wsgi:server", "--workers", str(workers), "--bind", f"{host}:{port}",
-                        "--preload", "--timeout", "120", "--access-logfile", "-"])
+                        "--preload", "--timeout", "120", "--access-logfile", "-",
+                        *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else [])])
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ from explorer.domain import geography, stats
 from explorer.domain.disclosure import (
     CountSpec, DisclosurePolicy, MeanSpec, RatioSpec, apply_policy, assert_no_small_counts,
 )
+from explorer.domain.release import (  # one definition for the app, downloads and the CLI
+    METRIC_PARTS, _wilson, as_generic_columns, as_metric_columns, control, count_columns, disclosure_specs,
+)
 from explorer.app.state import MapView
 from explorer.domain.metrics import METRICS, Filters, MetricInfo
 from explorer.errors import ExplorerError
@@ -56,7 +59,6 @@ EXTRA_METRICS = {
         filterable=False, has_ci=False),
 }
 CLASS_CHARS = np.frombuffer(b"ns0123456789", dtype="S1")  # class -2 (no data), -1 (suppressed), 0..9
-METRIC_PARTS = ("value", "numerator", "denominator", "lower", "upper")
 BUNDLE_METRICS = ("population", "imd_score", "core20_population_share", "imd_prop_most_deprived_10pc")
 # Short units for values ("45.6%", "12.3 per 1,000"); the long unit from MetricInfo goes in labels.
 SHORT_UNITS = {"%": "%", "per 1,000 people": "per 1,000", "per 100,000 people (ESP 2013)": "per 100,000",
@@ -88,94 +90,6 @@ def metric_title(info: MetricInfo) -> str:
 def difference_unit(info: MetricInfo) -> str:
     unit = short_unit(info)
     return "pp" if unit == "%" else unit
-
-
-# --------------------------------------------------------------------------- disclosure specs
-
-
-def _wilson(num: pd.Series, den: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo, hi = stats.wilson_interval(num, den)
-    return num.to_numpy(dtype=float) / den.to_numpy(dtype=float), lo, hi
-
-
-def _rate(num: pd.Series, den: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return stats.rate_interval(num, den, 1.0)
-
-
-def disclosure_specs(info: MetricInfo, table: pd.DataFrame) -> list:
-    """How each column of a metric table is controlled (see explorer.domain.disclosure)."""
-    m = info.name
-    num, den = f"{m}_numerator", f"{m}_denominator"
-    if m == "imd_prop_most_deprived_10pc":
-        return []  # counts of LSOAs, not of people
-    if m in ("imd_score", "expected_admissions_without_plan"):
-        return [MeanSpec(m, n=den), CountSpec(den)]
-    if info.kind == "count":
-        return [CountSpec(c) for c in (m, num, den) if table[c].notna().any()]
-    if info.kind == "mean":  # completeness: items recorded / live plans
-        return [MeanSpec(m, n=den), CountSpec(den), CountSpec(num)]
-    if m == "coverage_dsr":
-        return [RatioSpec(m, standardised=True), CountSpec(den)]
-    if info.kind == "ratio":  # indirectly standardised: the denominator is expected plans, not people
-        return [RatioSpec(m, denominator=None, standardised=True)]
-    recompute = _wilson if info.kind == "proportion" else _rate
-    return [RatioSpec(m, multiplier=info.multiplier, recompute=recompute)]
-
-
-def count_columns(info: MetricInfo) -> list[str]:
-    """Columns holding counts of people, for the final assert_no_small_counts guard."""
-    m = info.name
-    if m in ("imd_prop_most_deprived_10pc",):
-        return []
-    if m in ("imd_score", "expected_admissions_without_plan", "coverage_dsr"):
-        return [f"{m}_denominator"]
-    if info.kind == "ratio":
-        return [f"{m}_numerator"]
-    if info.kind == "count":
-        return [m, f"{m}_numerator"] + ([] if m == "population" else [f"{m}_denominator"])
-    return [f"{m}_numerator", f"{m}_denominator"]
-
-
-def control(raw: pd.DataFrame, info: MetricInfo, policy: DisclosurePolicy, *,
-            groups: Sequence[Sequence[str]] | None = None) -> pd.DataFrame:
-    """A metric table (<metric>, _numerator, _denominator, _lower, _upper) through the disclosure policy.
-
-    Adds `<metric>_suppressed`; rebuilds count CIs from rounded counts; ends with the
-    assert_no_small_counts guard, so nothing unsafe can leave even if a spec is wrong.
-    """
-    m = info.name
-    specs = disclosure_specs(info, raw)
-    out = apply_policy(raw, specs, policy, groups=groups) if specs else raw.copy()
-    flag = f"{m}_suppressed"
-    if flag not in out.columns:
-        out[flag] = False
-    hidden = out[flag].to_numpy(dtype=bool)
-    if info.kind == "mean":
-        out[f"{m}_numerator"] = pd.to_numeric(out[f"{m}_numerator"]).astype("Float64").mask(hidden)
-    if info.kind == "count" and policy.enabled and raw[f"{m}_lower"].notna().any():
-        # a CI of the exact count would give the count away: rebuild it from the rounded count
-        count = pd.to_numeric(out[m], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        lo, hi = stats.byar_interval(count)
-        out[f"{m}_lower"] = np.where(hidden, np.nan, lo)
-        out[f"{m}_upper"] = np.where(hidden, np.nan, hi)
-    assert_no_small_counts(out, [c for c in count_columns(info) if c in out.columns], policy)
-    return out
-
-
-def as_metric_columns(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """value/numerator/denominator/lower/upper -> <metric>, <metric>_numerator, ..."""
-    out = frame.rename(columns={"value": metric, **{c: f"{metric}_{c}" for c in METRIC_PARTS[1:]}})
-    for c in [metric, *(f"{metric}_{p}" for p in METRIC_PARTS[1:])]:
-        if c not in out.columns:
-            out[c] = np.nan
-    return out
-
-
-def as_generic_columns(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """The inverse of as_metric_columns, plus `suppressed`."""
-    names = {metric: "value", f"{metric}_suppressed": "suppressed",
-             **{f"{metric}_{c}": c for c in METRIC_PARTS[1:]}}
-    return frame.rename(columns=names)
 
 
 # --------------------------------------------------------------------------- geometry
