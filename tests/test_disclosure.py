@@ -618,3 +618,80 @@ def test_property_hierarchy_no_small_counts_and_no_differencing(data) -> None:
     rate_hidden = out["cov_numerator_suppressed"] | out["cov_denominator_suppressed"]
     assert out.loc[rate_hidden, "cov"].isna().all()
     assert out["cov_suppressed"].equals(rate_hidden.rename("cov_suppressed"))
+
+
+# --------------------------------------------------------------------------- per role, whole metric tables
+
+
+def test_fractional_counts_that_would_round_into_1_to_7_are_suppressed() -> None:
+    # a gap of 7.3 plans is not "at most 7", but rounded to 5 it would show a count of 5: below 8 is small
+    out = control_counts(pd.Series([0.4, 7.0, 7.3, 7.6, 8.0, 8.4]))
+    assert _values(out) == [None, None, None, None, 10, 10]
+
+
+ROLE_VIEWS = [(role, False) for role in ("commissioner", "strategist", "social_care")] + [
+    (role, True) for role in ("analyst", "commissioner", "strategist", "social_care")]  # True: a download
+FRACTIONAL = st.floats(0, 60, allow_nan=False, allow_infinity=False)
+
+
+@PROPS
+@given(st.lists(st.one_of(COUNT, FRACTIONAL), min_size=1, max_size=40), st.sampled_from(ROLE_VIEWS))
+def test_property_no_count_from_1_to_7_for_a_non_analyst_role_or_any_download(counts, view) -> None:
+    from explorer.domain.access import disclosure_policy_for
+
+    role, publication = view
+    out = control_counts(pd.Series(counts, dtype="float64"), disclosure_policy_for(role, publication=publication))
+    vals = out.to_numpy(dtype="float64", na_value=np.nan)
+    shown = vals[~np.isnan(vals)]
+    assert not np.any((shown > 0) & (shown < 8)) and np.all(np.mod(shown, 5) == 0)
+
+
+@st.composite
+def metric_rows(draw):
+    """Areas under 1-3 parents with people, plans among them and plan items: one release table."""
+    n = draw(st.integers(2, 12))
+    people = np.array(draw(st.lists(COUNT, min_size=n, max_size=n)), dtype=float)
+    share = np.array(draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
+    plans = np.floor(people * share)
+    return pd.DataFrame({"area_code": [f"A{i}" for i in range(n)],
+                         "parent_code": [f"P{draw(st.integers(0, 2))}" for _ in range(n)],
+                         "people": people, "plans": plans,
+                         "items": plans * draw(st.integers(0, 10)),
+                         "expected": plans * draw(st.floats(0, 0.9))})
+
+
+@PROPS
+@given(metric_rows(), st.sampled_from(ROLE_VIEWS),
+       st.sampled_from(["plans", "coverage", "reviewed_in_period", "completeness",
+                        "expected_admissions_without_plan"]))
+def test_property_release_tables_emit_no_small_counts_for_non_analyst_roles(rows, view, metric) -> None:
+    """The tables the app, its downloads and the CLI emit (explorer.domain.release.control)."""
+    from explorer.domain.access import disclosure_policy_for
+    from explorer.domain.metrics import METRICS
+    from explorer.domain.release import control
+
+    role, publication = view
+    num, den = {"plans": ("plans", "people"), "coverage": ("plans", "people"),
+                "reviewed_in_period": ("items", "plans"), "completeness": ("items", "plans"),
+                "expected_admissions_without_plan": ("expected", "plans")}[metric]
+    value = rows[num] / rows[den].where(rows[den] > 0)
+    table = pd.DataFrame({"area_code": rows["area_code"], "parent_code": rows["parent_code"],
+                          metric: rows[num] if metric == "plans" else value,
+                          f"{metric}_numerator": rows[num], f"{metric}_denominator": rows[den],
+                          f"{metric}_lower": np.nan, f"{metric}_upper": np.nan})
+    if metric == "reviewed_in_period":  # a proportion: reviewed plans <= plans
+        table[f"{metric}_numerator"] = np.minimum(rows["items"], rows["plans"])
+    out = control(table, METRICS[metric], disclosure_policy_for(role, publication=publication),
+                  groups=[["parent_code"]])
+    people_counts = [metric] if metric == "plans" else []
+    if metric not in ("expected_admissions_without_plan",):
+        people_counts.append(f"{metric}_numerator")
+    people_counts.append(f"{metric}_denominator")
+    for col in people_counts:
+        vals = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        assert not np.any((vals > 0) & (vals < 8)), f"{col} emitted a 1-7 count"
+    hidden = out[f"{metric}_suppressed"].to_numpy(dtype=bool)
+    # a hidden value leaves no trace: not in its own column, nor in its numerator when that is the value
+    assert pd.isna(out.loc[hidden, metric]).all()
+    if metric in ("completeness", "expected_admissions_without_plan"):
+        assert pd.isna(out.loc[hidden, f"{metric}_numerator"]).all()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk
 
@@ -40,6 +41,24 @@ def parse_risk(text: str | None) -> RiskDefinition:
     except (ValueError, TypeError, FilterError):
         return DEFAULT_RISK
     return risk
+
+
+def require_canonical(stored: Mapping[str, Any] | None, view: Any) -> None:
+    """Refuse a view store the server did not write.
+
+    Stores hold ``view.to_query()`` as the server wrote it (layout or callback), so a store that
+    does not read back to exactly itself was made by hand: a level, area or metric the role may not
+    see, or an extra field such as ``role`` or ``policy``. URLs stay forgiving (``from_query``);
+    forged callback requests get a refusal (AccessDenied -> 403), never a quiet fallback.
+    """
+    if stored is None:
+        return
+    given = dict(stored)
+    expected = view.to_query()
+    if given != expected:
+        odd = sorted(k for k in set(given) | set(expected) if given.get(k) != expected.get(k))
+        raise AccessDenied("Request refused: the view was not made by this app for your role "
+                           f"(unexpected {', '.join(map(str, odd[:5]))}).")
 
 
 def _first(query: Mapping[str, Any], key: str) -> str | None:
@@ -138,7 +157,10 @@ class MapView:
 
     @classmethod
     def from_store(cls, data: Mapping[str, Any] | None, **kwargs: Any) -> MapView:
-        return cls.from_query(data or {}, **kwargs)
+        """The view a callback received in its store; AccessDenied if the store was forged."""
+        view = cls.from_query(data or {}, **kwargs)
+        require_canonical(data, view)
+        return view
 
     def with_(self, **changes: Any) -> MapView:
         return replace(self, **changes)

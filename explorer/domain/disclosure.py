@@ -120,7 +120,9 @@ def _floats(values: pd.Series) -> np.ndarray:
 
 
 def _small(x: np.ndarray, policy: DisclosurePolicy) -> np.ndarray:
-    return (x > 0) & (x <= policy.threshold)
+    # below threshold + 1, not at most threshold: a fractional count (a gap of 7.3 plans) would
+    # otherwise round to 5, a shown count between 1 and 7; for whole counts it is the same as <= 7
+    return (x > 0) & (x < policy.threshold + 1)
 
 
 # --------------------------------------------------------------------------- primitives

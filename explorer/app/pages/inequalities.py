@@ -13,9 +13,10 @@ from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import GROUP_TITLES, AppData, metric_title, short_unit
-from explorer.app.state import MapView, query_from_search
+from explorer.app.state import MapView, query_from_search, require_canonical
 from explorer.domain.access import AccessDenied
 from explorer.figures import charts, describe
+from explorer.figures.classify import format_number
 
 MODULE = "explorer.app.pages.inequalities"
 PATH = "/inequalities"
@@ -37,6 +38,13 @@ def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> MapView:
     query.setdefault("level", "pcn" if "pcn" in levels else levels[-1])
     return MapView.from_query(query, levels=levels, metrics=tuple(metrics), default_metric=default,
                               area_level=data.area_level)
+
+
+def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...]) -> MapView:
+    """The view in a callback's store; AccessDenied (403) if it was not written by the app for this role."""
+    view = _view(data, stored or {}, levels)
+    require_canonical(stored, view)
+    return view
 
 
 def layout(**query: Any) -> html.Div:
@@ -103,8 +111,9 @@ def groups_section(data: AppData, view: MapView, policy: Any) -> list:
 def _group_table(frame: Any, info: Any) -> Any:
     table = frame[["group", "value", "lower", "upper", "numerator", "denominator"]
                   + (["significance"] if "significance" in frame.columns else [])].copy()
-    for col in ("value", "lower", "upper"):
-        table[col] = [f"{float(v):.3g}" if v is not None and str(v) not in ("nan", "<NA>") else "*"
+    for col in ("value", "lower", "upper"):  # 3 s.f. with separators, never "2.38e+03"; counts whole
+        table[col] = [("*" if v is None or str(v) in ("nan", "<NA>") else
+                       f"{float(v):,.0f}" if info.kind == "count" and col == "value" else format_number(float(v)))
                       for v in table[col]]
     for col in ("numerator", "denominator"):
         table[col] = [f"{int(float(v)):,}" if str(v) not in ("nan", "<NA>", "None") else "*" for v in table[col]]
@@ -131,7 +140,7 @@ def funnel_section(data: AppData, view: MapView, policy: Any) -> list:
     order = {"outside 99.8%": 0, "between 95% and 99.8%": 1, "within 95%": 2}
     table = points.assign(_o=points["position"].map(order)).sort_values(["_o", "value"], ascending=[True, False])
     table = table[["area_name", "area_code", "value", "denominator", "position"]].copy()
-    table["value"] = table["value"].map(lambda v: f"{v:.3g}")
+    table["value"] = table["value"].map(lambda v: format_number(float(v)))
     table["denominator"] = table["denominator"].map(lambda v: f"{v:,.0f}")
     table.columns = ["Area", "Code", metric_title(info), f"Denominator ({info.denominator})", "Position"]
     block = ui.figure_block(
@@ -146,7 +155,7 @@ def funnel_section(data: AppData, view: MapView, policy: Any) -> list:
 def register(app: Dash, data: AppData) -> None:
     def current_view(stored: dict) -> tuple[MapView, Any]:
         role = current_role()
-        view = _view(data, stored or {}, allowed_levels(role))
+        view = _stored_view(data, stored, allowed_levels(role))
         _, policy = role_and_policy(view.level)
         return view, policy
 
@@ -166,7 +175,7 @@ def register(app: Dash, data: AppData) -> None:
                     pathname: str | None) -> tuple:
         role = current_role()
         levels = allowed_levels(role)
-        current = _view(data, stored or {}, levels)
+        current = _stored_view(data, stored, levels)
         if ctx.triggered_id == ids.INEQ_URL:
             if pathname != PATH:
                 raise PreventUpdate
@@ -174,6 +183,8 @@ def register(app: Dash, data: AppData) -> None:
             if new == current:
                 raise PreventUpdate
             return new.to_store(), no_update, new.metric, new.level
+        if level is not None and level not in levels:
+            raise AccessDenied(f"Role '{role}' may not see {LEVEL_NAMES.get(level, level)}-level data.", role=str(role))
         new = current.with_(metric=metric if metric in care_metrics(data) else current.metric,
                             level=level if level in levels else current.level)
         if new == current:

@@ -71,6 +71,9 @@ def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[s
                           risk=risk if values.get("only_high_risk") else None)
     except (FilterError, ValueError):
         filters = current.filters
+    if values.get("level") not in (None, *levels):  # the radio offers only the role's levels: forged
+        raise AccessDenied(f"{LEVEL_NAMES.get(values['level'], values['level'])}-level data is not available to "
+                           "your role.")
     level = values.get("level") if values.get("level") in levels else current.level
     area = current.area
     if area is not None and LEVELS.index(data.level_of(area)) >= LEVELS.index(level):

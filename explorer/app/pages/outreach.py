@@ -16,7 +16,9 @@ from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, target_areas
-from explorer.app.state import RANK_BY, RISK_CHOICES, OutreachView, parse_risk, query_from_search, risk_text
+from explorer.app.state import (
+    RANK_BY, RISK_CHOICES, OutreachView, parse_risk, query_from_search, require_canonical, risk_text,
+)
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, Capability
 from explorer.domain.metrics import risk_label
@@ -127,7 +129,7 @@ def _ranked(data: AppData, view: OutreachView, policy: Any) -> pd.DataFrame:
 def csv_bytes(data: AppData, view: OutreachView) -> str:
     """The download: always under the publication policy, with the synthetic/source note."""
     ranked = _ranked(data, view, access.disclosure_policy_for(current_role(), publication=True))
-    table = display_table(ranked)
+    table = display_table(ranked)[[col for col, _ in COLUMNS]]  # headers must label their own columns
     table.columns = [name for _, name in COLUMNS]
     buffer = io.StringIO()
     note = theme.source_note(synthetic=data.synthetic)
@@ -145,6 +147,7 @@ def register(app: Dash, data: AppData) -> None:
         if problem:
             raise AccessDenied(problem, role=str(role))
         view = OutreachView.from_query(stored or {}, levels=_levels(role))
+        require_canonical(stored, view)
         _, policy = role_and_policy(view.level)
         return view, policy
 
@@ -168,7 +171,13 @@ def register(app: Dash, data: AppData) -> None:
                     pathname: str | None) -> tuple:
         role = current_role()
         levels = _levels(role)
+        problem = _unavailable(data, role)
+        if problem:
+            raise AccessDenied(problem, role=str(role))
         current = OutreachView.from_query(stored or {}, levels=levels)
+        require_canonical(stored, current)
+        if level is not None and level not in levels:
+            raise AccessDenied(f"Role '{role}' may not rank {level} areas.", role=str(role))
         if ctx.triggered_id == ids.OUT_URL:
             if pathname != PATH:
                 raise PreventUpdate

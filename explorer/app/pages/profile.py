@@ -14,7 +14,7 @@ from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, metric_title, short_unit
-from explorer.app.state import GRADIENT_GROUPS, ProfileView, query_from_search
+from explorer.app.state import GRADIENT_GROUPS, ProfileView, query_from_search, require_canonical
 from explorer.domain.access import AccessDenied
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
@@ -32,6 +32,13 @@ SIG_TEXT = {"better": "Better", "worse": "Worse", "similar": "Similar", "higher"
 def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> ProfileView:
     return ProfileView.from_query(query, levels=levels, metrics=tuple(data.metrics),
                                   default_metric=data.default_metric(), area_level=data.area_level)
+
+
+def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...]) -> ProfileView:
+    """The view in a callback's store; AccessDenied (403) if it was not written by the app for this role."""
+    view = _view(data, stored or {}, levels)
+    require_canonical(stored, view)
+    return view
 
 
 def _area_option(data: AppData, code: str | None) -> dict:
@@ -273,7 +280,7 @@ def _ci(lo: Any, hi: Any) -> str:
 def register(app: Dash, data: AppData) -> None:
     def current_view(stored: dict) -> tuple[ProfileView, Any]:
         role = current_role()
-        view = _view(data, stored or {}, allowed_levels(role))
+        view = _stored_view(data, stored, allowed_levels(role))
         level = data.level_of(view.area) if view.area else None
         _, policy = role_and_policy(level)
         return view, policy
@@ -296,7 +303,7 @@ def register(app: Dash, data: AppData) -> None:
                     stored: dict, pathname: str | None) -> tuple:
         role = current_role()
         levels = allowed_levels(role)
-        current = _view(data, stored or {}, levels)
+        current = _stored_view(data, stored, levels)
         if ctx.triggered_id == ids.PROFILE_URL:
             if pathname != PATH:
                 raise PreventUpdate
@@ -306,7 +313,7 @@ def register(app: Dash, data: AppData) -> None:
             return new.to_query(), no_update, new.area or data.region_code, new.metric, new.groups
         code = None if area in (None, "", data.region_code) else area
         if code is not None and (code not in data.area_level or data.level_of(code) not in levels):
-            code = current.area
+            raise AccessDenied(f"Area {code!r} is not one your role may see.", role=str(role))
         new = current.with_(area=code, metric=metric if metric in data.metrics else current.metric,
                             groups=groups if groups in GRADIENT_GROUPS else current.groups)
         if new == current:
@@ -320,7 +327,7 @@ def register(app: Dash, data: AppData) -> None:
     )
     def area_options(search: str | None, stored: dict) -> list[dict]:
         role = current_role()
-        view = _view(data, stored or {}, allowed_levels(role))
+        view = _stored_view(data, stored, allowed_levels(role))
         return _area_options(data, allowed_levels(role), search, view.area)
 
     @app.callback(
