@@ -517,6 +517,14 @@ def _codes(values: pd.Series, vocab: Sequence[Any]) -> np.ndarray:
     return np.where(codes < 0, len(vocab), codes).astype(np.int8)
 
 
+def _index_codes(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Positions of values in `index` (-1 if absent), looking up each distinct value once: England's
+    8 million cells hold 33,755 LSOA codes, and a Python string per row would cost gigabytes."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = index.get_indexer(pd.Index(uniques, dtype=object))
+    return np.where(codes < 0, -1, found[np.maximum(codes, 0)]) if len(found) else np.full(len(codes), -1)
+
+
 #: Measures restricted to high-risk people, derived on the fly from a base measure.
 HIGH_RISK_MEASURES = {"hr_people": "people", "hr_risk": "risk_sum", "hr_risk_var": "risk_var",
                       "hr_plans": "plans", "hr_risk_plan": "risk_with_plan",
@@ -548,7 +556,7 @@ class Cells:
             frame = frame.sort_values("month", kind="stable", ignore_index=True)
         self.n = len(frame)
         c: dict[str, np.ndarray] = {}
-        lsoa = index.lsoa_codes.get_indexer(frame["lsoa_code"].astype("object"))
+        lsoa = _index_codes(frame["lsoa_code"], index.lsoa_codes)
         c["lsoa"] = np.where(lsoa < 0, index.n_lsoa, lsoa).astype(np.int32)
         c["imd_decile"] = index.imd_decile[c["lsoa"]].astype(np.int8)
         c["imd_quintile"] = index.imd_quintile[c["lsoa"]].astype(np.int8)
@@ -560,7 +568,8 @@ class Cells:
             c["age_band"] = _AGE_GROUP_TO_BAND[c["age_group"]].astype(np.int8)
             c["esp_band"] = _AGE_GROUP_TO_ESP[c["age_group"]].astype(np.int8)
             for dim in ("sex", "ethnic_group", "frailty"):
-                c[dim] = _codes(frame[dim].astype("object"), VOCAB[dim])
+                found = _index_codes(frame[dim], pd.Index(list(VOCAB[dim]), dtype=object))
+                c[dim] = np.where(found < 0, len(VOCAB[dim]), found).astype(np.int8)
             dis = frame["disabled"].astype("object")
             c["disabled"] = np.where(dis.isna(), 2, np.where(dis.fillna(False).astype(bool), 1, 0)).astype(np.int8)
             c["high_risk"] = frame["high_risk"].astype("object").fillna(False).astype(bool).to_numpy().astype(np.int8)
