@@ -12,7 +12,7 @@ from flask import current_app
 from explorer.app.auth import current_role
 from explorer.app.data import AppData
 from explorer.domain import access
-from explorer.domain.access import Role
+from explorer.domain.access import AccessDenied, Role
 from explorer.domain.disclosure import DisclosurePolicy
 
 DATA_EXTENSION = "explorer_data"
@@ -28,8 +28,14 @@ def role_and_policy(level: str | None = None) -> tuple[Role, DisclosurePolicy]:
     role = current_role()
     if level is not None and level != "region":
         access.check_level(role, level)
+        data = current_data()
+        if level not in data.levels:
+            raise AccessDenied(f"{level.upper()}-level views are not offered for {data.region_name}.",
+                               role=str(role), level=level)
     return role, access.disclosure_policy_for(role)
 
 
 def allowed_levels(role: Role) -> tuple[str, ...]:
-    return access.policy_for(role).levels
+    """The levels the role may see that the app offers for its region (England: no LSOA maps)."""
+    offered = current_data().levels
+    return tuple(lv for lv in access.policy_for(role).levels if lv in offered)

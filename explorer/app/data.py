@@ -49,6 +49,11 @@ from explorer.records.schema import ETHNIC_LABELS
 log = logging.getLogger(__name__)
 
 REGION_LEVEL = "region"
+# Levels the app offers per region (default: all). England's LSOA layer is not offered: its
+# 33,755 boundaries are 10.7 MB of GeoJSON (about 3 MB gzipped) to send, parse and draw, and
+# several hundred MB of memory per gunicorn worker; England is mapped by ICS, place and PCN, and
+# LSOA figures for England stay available from `explorer summary --level lsoa`.
+REGION_LEVELS = {"england": ("ics", "place", "pcn")}
 BUNDLE_SOURCE = "geography"
 # The app's extra geography metric (MHCLG's area-summary measure), not in the engine's catalogue.
 EXTRA_METRICS = {
@@ -156,6 +161,7 @@ class AppData:
     area_level: Mapping[str, str]  # area code -> level (region included)
     area_name: Mapping[str, str]
     parent_of: Mapping[str, str | None]
+    levels: tuple[str, ...] = geography.LEVELS  # the levels offered for this region
     _cache: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ construction
@@ -175,14 +181,15 @@ class AppData:
             engine, problem = _load_engine(settings, region)
         metrics = {name: info for name, info in {**METRICS, **EXTRA_METRICS}.items()
                    if name in BUNDLE_METRICS or (engine is not None and _engine_serves(engine, info))}
-        geometry = {level: _level_geometry(bundle, level, area_name) for level in geography.LEVELS}
+        levels = tuple(lv for lv in geography.LEVELS if lv in REGION_LEVELS.get(region, geography.LEVELS))
+        geometry = {level: _level_geometry(bundle, level, area_name) for level in levels}
         reasons = []
         if str(bundle.manifest.get("gp_registrations", "")).upper().startswith("SYNTHETIC"):
             reasons.append("GP registrations and practices are synthetic")
         if engine is not None and _records_synthetic(settings, region, engine):
             reasons.append("people, care plans and admissions are synthetic")
         data = cls(settings, region, bundle, engine, problem, geometry, metrics, tuple(reasons), area_level,
-                   area_name, parent_of)
+                   area_name, parent_of, levels)
         data._cache["summary"] = lru_cache(maxsize=8)(data._summary)
         data._cache["raw"] = lru_cache(maxsize=256)(data._raw_table)
         data._cache["controlled"] = lru_cache(maxsize=256)(data._controlled_table)
@@ -202,7 +209,7 @@ class AppData:
             except Exception:  # noqa: BLE001 - the view will show the problem
                 log.exception("warming %s failed", name)
         default = self.default_metric()
-        for level in geography.LEVELS:
+        for level in self.levels:
             for policy in (DisclosurePolicy(), DisclosurePolicy.raw()):
                 try:
                     self.map_payload(MapView(level=level, metric=default), policy)
@@ -254,7 +261,7 @@ class AppData:
         return chain + geography.ancestry(self.bundle.areas, code)
 
     def level_label(self, level: str) -> str:
-        return "London" if level == REGION_LEVEL else LEVEL_LABELS[level]
+        return self.region_name if level == REGION_LEVEL else LEVEL_LABELS[level]
 
     def codes_within(self, level: str, within: str | None) -> tuple[str, ...]:
         return self._cache["within"](level, within)
