@@ -1,0 +1,224 @@
+"""England at national scale: records, risk model, aggregation per level, the CLI summary and the app.
+
+Each step runs in a fresh subprocess, so its peak resident memory (ru_maxrss) is its own:
+- people: `generate_people` alone for England's 56.5 million people, chunk by chunk (nothing written);
+- records: `generate_records` (what `explorer data synth --region england` runs): people written part by
+  part, then plans, reviews, views, users and logins; with the calibration (active plans against the
+  per-head London target, coverage of the moderately/severely frail by IMD quintile: the inequity);
+- train: `train_region` (what `explorer model train --region england` runs): a MAX_TRAINING_PEOPLE
+  sample is fitted and evaluated, everyone is scored part by part;
+- aggregate: the coverage engine's DuckDB cell tables (person cells, plan cells at the snapshot), then
+  coverage and high_risk_without_plan per level (region, ICS, place, PCN, LSOA);
+- summary: the command `explorer summary --region england --level ics --metric coverage
+  --metric high_risk_without_plan` itself (time and peak RSS of the process);
+- app: AppData.load + create_app with warming (what each gunicorn master does before forking), RSS
+  after warming, and map callbacks per level (ICS, place, PCN) through explorer.app.probe with
+  Flask's test client, plus the boundary payload per level and what England's LSOA layer would cost.
+
+Needs the England bundle (`explorer data build --region england`) under EXPLORER_DATA_DIR. The
+records and model steps REPLACE England's records and model there, as the CLI commands do.
+
+    python benchmarks/bench_england.py [--steps people records train aggregate summary app]
+
+Writes benchmarks/results/england.json (steps not run keep their last figures) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "england.json"
+REGION = "england"
+PRELUDE = """
+import json, resource, sys, time
+from explorer.config import load_settings
+from explorer.bundle.store import load_bundle
+settings = load_settings()
+bundle = load_bundle(settings, "england")
+start = time.perf_counter()
+def rss_now():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024)
+"""
+STEPS = {
+    "people": """
+from explorer.synth.cohort import generate_people
+rows = chunks = 0
+for frame in generate_people(bundle, 20261122):
+    rows += len(frame); chunks += 1
+extra = {"rows": rows, "chunks": chunks, "bundle_population": int(bundle.lsoas["population"].sum())}
+""",
+    "records": """
+from explorer.synth.careplans import generate_records
+m = generate_records(settings, bundle)
+c = m["calibration"]
+extra = {"rows": m["rows"], "bundle_population": int(bundle.lsoas["population"].sum()),
+         "active_plans": c["active_plans"], "active_plans_target": c["active_plans_target"],
+         "coverage_moderate_severe_frail_by_imd_quintile": c["coverage_moderate_severe_frail_by_imd_quintile"],
+         "emergency_admission_rate_by_imd_quintile": c["emergency_admission_rate_by_imd_quintile"],
+         "completeness_mean_by_imd_quintile": c["completeness_mean_by_imd_quintile"],
+         "people_parts": len(list((settings.data_dir / "records" / "england" / "people").glob("*.parquet")))}
+""",
+    "train": """
+from explorer.domain.risk_card import MAX_TRAINING_PEOPLE, train_region
+r = train_region(settings, "england")
+rep = r["report"]
+extra = {"max_training_people": MAX_TRAINING_PEOPLE,
+         "training_rows": r["training_rows"], "validation_rows": r["validation_rows"], "scored": r["scored"],
+         "train_seconds": r["train_seconds"], "score_seconds": r["score_seconds"], "auc": round(rep["auc"], 4),
+         "oracle_auc": round(rep["oracle_auc"], 4) if rep.get("oracle_auc") is not None else None,
+         "brier": round(rep["brier"], 5), "calibration_slope": round(rep["calibration_slope"], 3),
+         "flagged_groups": rep["flagged_groups"],
+         "gbm_auc": round(rep["comparison"]["gbm"]["auc"], 4) if rep.get("comparison") else None}
+""",
+    "aggregate": """
+from explorer.domain.coverage import CoverageEngine
+from explorer.domain.metrics import DEFAULT_RISK, Filters
+engine = CoverageEngine.load(settings, "england", eager_history=False)
+t = time.perf_counter(); people = engine.person_cells(DEFAULT_RISK)
+person_s = time.perf_counter() - t; person_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+levels = {}
+for level in ("region", "ics", "place", "pcn", "lsoa"):
+    row = {}
+    for metric in ("coverage", "high_risk_without_plan"):
+        t = time.perf_counter(); table = engine.metric_table(level, metric, Filters(), risk=DEFAULT_RISK)
+        row[f"{metric}_seconds"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter(); engine.metric_table(level, "coverage", Filters(age_band=("85+",), imd_quintile=(1,)))
+    row["coverage_filtered_seconds"] = round(time.perf_counter() - t, 2)
+    row["areas"] = len(table)
+    levels[level] = row
+extra = {"person_cells": people.n, "person_cells_seconds": round(person_s, 1),
+         "person_cells_peak_rss_mb": round(person_peak), "levels": levels, "rss_after_mb": rss_now()}
+""",
+    "app": """
+import gzip
+from explorer.app import ids
+from explorer.app.data import AppData
+from explorer.app.factory import create_app
+from explorer.app.probe import CallbackProbe, key
+from explorer.app.state import MapView
+from explorer.domain.metrics import Filters
+import numpy as np, shapely
+data = AppData.load(settings, "england")
+loaded = time.perf_counter() - start
+app = create_app(settings, "england", demo_role="commissioner", data=data)
+warmed = time.perf_counter() - start
+warm_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+after_warm = rss_now()
+probe = CallbackProbe.for_flask(app.server.test_client())
+levels = {}
+for level in data.levels:
+    geo = probe.call("geometry-store", {key(ids.GEOMETRY_REQUEST, "data"): level}, [key(ids.GEOMETRY_REQUEST, "data")],
+                     wildcard_ids={ids.GEOMETRY_TYPE: [ids.geometry_store(lv) for lv in ("ics", "place", "pcn", "lsoa")]})
+    calls = {"values": [], "table": [], "selection": []}
+    for flt in (Filters(), Filters(sex=("female",)), Filters(age_band=("85+",)), Filters(imd_quintile=(1,)),
+                Filters(ethnic_group=("black",)), Filters(age_band=("75-84",), imd_quintile=(1, 2))):
+        for metric in ("coverage", "high_risk_without_plan"):
+            stored = MapView(level=level, metric=metric, filters=flt).to_store()
+            v = {key(ids.MAP_VIEW, "data"): stored}
+            calls["values"].append(probe.call("map-values.data", v, [key(ids.MAP_VIEW, "data")]))
+            calls["selection"].append(probe.call("map-selection.children", v, [key(ids.MAP_VIEW, "data")]))
+            calls["table"].append(probe.call("map-table.data", {**v, key(ids.MAP_TABLE, "page_current"): 0,
+                                             key(ids.MAP_TABLE, "sort_by"): []}, [key(ids.MAP_VIEW, "data")]))
+    levels[level] = {"areas": len(data.geometry[level].codes), "geometry_wire_kb": round(geo.wire_bytes / 1024, 1),
+                     "geometry_uncompressed_kb": round(geo.raw_bytes / 1024, 1), "geometry_status": geo.status,
+                     **{f"{name}_median_ms": round(float(np.median([r.seconds for r in rs])) * 1000, 1)
+                        for name, rs in calls.items()},
+                     **{f"{name}_max_ms": round(max(r.seconds for r in rs) * 1000, 1) for name, rs in calls.items()},
+                     "values_median_wire_bytes": float(np.median([r.wire_bytes for r in calls["values"]])),
+                     "statuses": sorted({r.status for rs in calls.values() for r in rs})}
+refused = probe.call("geometry-store", {key(ids.GEOMETRY_REQUEST, "data"): "lsoa"}, [key(ids.GEOMETRY_REQUEST, "data")],
+                     wildcard_ids={ids.GEOMETRY_TYPE: [ids.geometry_store(lv) for lv in ("ics", "place", "pcn", "lsoa")]})
+gdf = bundle.boundaries("lsoa")
+lsoa_json = json.dumps({"type": "FeatureCollection", "features": [
+    {"type": "Feature", "id": c, "geometry": json.loads(shapely.to_geojson(g))}
+    for c, g in zip(gdf["lsoa_code"], gdf.geometry.values)]}).encode()
+extra = {"load_seconds": round(loaded, 1), "create_and_warm_seconds": round(warmed, 1),
+         "warm_peak_rss_mb": round(warm_peak), "rss_after_warm_mb": after_warm, "rss_after_callbacks_mb": rss_now(),
+         "levels_offered": list(data.levels), "levels": levels, "lsoa_geometry_request_status": refused.status,
+         "lsoa_layer_if_offered": {"areas": len(gdf), "uncompressed_kb": round(len(lsoa_json) / 1024),
+                                   "gzip_kb": round(len(gzip.compress(lsoa_json, 5)) / 1024)}}
+""",
+}
+REPORT = """
+print("RESULT " + json.dumps({"step": sys.argv[1], "seconds": round(time.perf_counter() - start, 1),
+      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), **extra}, default=str))
+"""
+SUMMARY_COMMAND = ["explorer", "summary", "--region", REGION, "--level", "ics", "--metric", "coverage",
+                   "--metric", "high_risk_without_plan"]
+
+
+def run_step(step: str) -> dict:
+    if step == "summary":
+        return run_summary()
+    done = subprocess.run([sys.executable, "-c", PRELUDE + STEPS[step] + REPORT, step], check=False, capture_output=True,
+                          text=True)
+    if done.returncode:
+        raise SystemExit(f"{step} failed:\n{done.stderr.strip()[-3000:]}")
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
+
+
+def run_summary() -> dict:
+    """The CLI command as a user runs it; peak RSS from the child's rusage (a fresh wrapper process)."""
+    wrapper = ("import json, resource, subprocess, sys, time\nt = time.perf_counter()\n"
+               "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+               "print(json.dumps({'rc': done.returncode, 'seconds': round(time.perf_counter() - t, 1), "
+               "'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024), "
+               "'rows': max(len(done.stdout.splitlines()) - 1, 0), 'stderr': done.stderr[-2000:]}))")
+    done = subprocess.run([sys.executable, "-c", wrapper, *SUMMARY_COMMAND], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    if result["rc"]:
+        raise SystemExit(f"summary failed:\n{result['stderr']}")
+    return {"step": "summary", "command": " ".join(SUMMARY_COMMAND), "seconds": result["seconds"],
+            "peak_rss_mb": result["peak_rss_mb"], "rows": result["rows"]}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", nargs="+", default=list(STEPS) + ["summary"],
+                        choices=[*STEPS, "summary"])
+    args = parser.parse_args(argv)
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept.setdefault("steps", {})
+    order = [s for s in ("people", "records", "train", "aggregate", "summary", "app") if s in args.steps]
+    for step in order:
+        started = time.perf_counter()
+        kept["steps"][step] = {**run_step(step), "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+        print(f"{step}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        kept["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform(),
+                           "note": "2 cores shared with other work; times are wall clock"}
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(kept, indent=2, default=str) + "\n")
+    print(markdown(kept["steps"]))
+    return kept
+
+
+def markdown(steps: dict) -> str:
+    lines = ["| England step | what | time | peak RSS |", "|---|---|---:|---:|"]
+    what = {
+        "people": lambda r: f"{r['rows']:,} people in {r['chunks']} chunks (bundle population {r['bundle_population']:,})",
+        "records": lambda r: f"{r['rows']['people']:,} people, {r['rows']['plans']:,} plans "
+                             f"({r['active_plans']:,} active; target {r['active_plans_target']:,.0f})",
+        "train": lambda r: f"AUC {r['auc']} (true model {r['oracle_auc']}); fitted on {r['training_rows']:,}, "
+                           f"scored {r['scored']:,}",
+        "aggregate": lambda r: f"{r['person_cells']:,} person cells in {r['person_cells_seconds']} s; "
+                               + ", ".join(f"{lv} {v['coverage_seconds']} s" for lv, v in r["levels"].items()),
+        "summary": lambda r: r["command"],
+        "app": lambda r: f"load + warm {r['create_and_warm_seconds']} s, RSS after warm {r['rss_after_warm_mb']:,} MB; "
+                         + ", ".join(f"{lv} values {v['values_median_ms']} ms" for lv, v in r["levels"].items()),
+    }
+    for step, r in steps.items():
+        lines.append(f"| {step} | {what[step](r)} | {r['seconds']} s | {r['peak_rss_mb']:,} MB |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
