@@ -176,3 +176,56 @@
     },
   });
 })();
+
+/* Accessibility repairs to dash_table.DataTable markup, which we cannot configure:
+ *   - its pager buttons are icon-only: give them names ("First page", ...);
+ *   - a table wider than its box scrolls sideways: make that region focusable and named, so
+ *     keyboard users can scroll it (axe: scrollable-region-focusable).
+ * A MutationObserver applies them whenever Dash (re)draws a table.
+ */
+(function () {
+  "use strict";
+  var PAGER_NAMES = {
+    "first-page": "First page", "previous-page": "Previous page",
+    "next-page": "Next page", "last-page": "Last page"
+  };
+
+  var named = 0;
+
+  // Landmarks need distinct names: the heading of the figure or section the table belongs to.
+  function tableName(box) {
+    var block = box.closest(".figure-block, section, .panel");
+    var heading = block && block.querySelector("h1, h2, h3, h4, summary");
+    named += 1;
+    var title = heading && heading.textContent.trim();
+    return "Table " + named + (title ? ": " + title : "") + " (scrolls sideways with the arrow keys)";
+  }
+
+  function repair(root) {
+    Object.keys(PAGER_NAMES).forEach(function (cls) {
+      root.querySelectorAll("button." + cls + ":not([aria-label])").forEach(function (b) {
+        b.setAttribute("aria-label", PAGER_NAMES[cls]);
+      });
+    });
+    root.querySelectorAll("input.current-page:not([aria-label])").forEach(function (i) {
+      i.setAttribute("aria-label", "Current page");
+    });
+    root.querySelectorAll(".dash-spreadsheet-container:not([tabindex])").forEach(function (box) {
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", tableName(box));
+    });
+  }
+
+  function start() {
+    repair(document);
+    new MutationObserver(function () { repair(document); })
+      .observe(document.body, { childList: true, subtree: true });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

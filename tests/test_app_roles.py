@@ -230,7 +230,7 @@ def scenario_values(data, role: str, view: MapView, profile: ProfileView, ineq: 
         key(ids.PROFILE_VIEW, "data"): profile.to_query(), key(ids.PROFILE_URL, "search"): profile.to_search(),
         key(ids.PROFILE_URL, "pathname"): "/profile", key(ids.PROFILE_AREA, "value"): profile.area,
         key(ids.PROFILE_METRIC, "value"): profile.metric, key(ids.PROFILE_GROUPS, "value"): profile.groups,
-        key(ids.PROFILE_AREA, "search_value"): "london",
+        key(ids.PROFILE_AREA_SEARCH, "value"): "london",
         key(ids.INEQ_VIEW, "data"): ineq.to_store(), key(ids.INEQ_URL, "search"): ineq.to_search(),
         key(ids.INEQ_URL, "pathname"): "/inequalities", key(ids.INEQ_METRIC, "value"): ineq.metric,
         key(ids.INEQ_LEVEL, "value"): ineq.level,

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dash_table, dcc, html
 
@@ -37,27 +38,36 @@ def fieldset(legend: str, children: Sequence[Any], class_name: str = "") -> html
 
 
 def radio(control_id: Any, options: Sequence[tuple[str, Any]], value: Any, label: str) -> html.Fieldset:
-    """Radio buttons in a fieldset whose legend names them (keyboard: arrow keys)."""
-    return fieldset(label, [dcc.RadioItems(
+    """Native radio buttons in a fieldset whose legend names them (keyboard: Tab in, arrow keys between).
+
+    dash-bootstrap-components rather than dcc: Dash 4's dcc.RadioItems/Checklist wrap each input in a
+    role="option" label (axe: nested-interactive, serious).
+    """
+    return fieldset(label, [dbc.RadioItems(
         id=control_id, options=[{"label": text, "value": v} for text, v in options], value=value,
-        className="radio-group", inputClassName="form-check-input", labelClassName="form-check-label",
+        class_name="radio-group",
     )])
 
 
 def checklist(control_id: Any, options: Sequence[tuple[str, Any]], value: Sequence[Any], label: str,
               inline: bool = True) -> html.Fieldset:
-    return fieldset(label, [dcc.Checklist(
+    """Native checkboxes in a fieldset; no boxes ticked means no filter ("all")."""
+    return fieldset(label, [dbc.Checklist(
         id=control_id, options=[{"label": text, "value": v} for text, v in options], value=list(value),
-        className="check-group" + (" inline" if inline else ""), inputClassName="form-check-input",
-        labelClassName="form-check-label",
+        inline=inline, class_name="check-group",
     )])
 
 
-def dropdown(control_id: Any, options: Sequence[dict], value: Any, label: str, *, multi: bool = False,
-             clearable: bool = False, placeholder: str | None = None, searchable: bool = True,
-             help_text: str | None = None) -> html.Div:
-    control = dcc.Dropdown(id=control_id, options=list(options), value=value, multi=multi, clearable=clearable,
-                           placeholder=placeholder, searchable=searchable, className="dropdown")
+def select(control_id: Any, options: Sequence[dict], value: Any, label: str, *, placeholder: str | None = None,
+           help_text: str | None = None) -> html.Div:
+    """A native <select>: keyboard, type-ahead and screen readers work as the browser provides.
+
+    Not dcc.Dropdown: in Dash 4 its only focusable element is an aria-hidden input (axe:
+    aria-hidden-focus, serious), so keyboard and screen-reader users meet an unnamed control.
+    """
+    options = [{k: o[k] for k in ("label", "value", "disabled") if k in o} for o in options]
+    control = dbc.Select(id=control_id, options=options, value=value, placeholder=placeholder,
+                         class_name="select")
     return field(label, control, control_id, help_text)
 
 
@@ -70,7 +80,7 @@ def legend(classes: Classes, title: str) -> html.Div:
              for e in classes.legend]
     scheme = {"quantile": "Quantile classes (equal numbers of areas)",
               "jenks": "Natural breaks (Jenks)", "diverging": "Difference, symmetric classes"}[classes.scheme]
-    return html.Div([html.H3(title, className="legend-title"), html.Ul(items, className="legend-list"),
+    return html.Div([html.H2(title, className="legend-title"), html.Ul(items, className="legend-list"),
                      html.P(scheme, className="legend-note")], className="legend")
 
 

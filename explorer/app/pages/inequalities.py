@@ -66,7 +66,7 @@ def layout(**query: Any) -> html.Div:
         dcc.Store(id=ids.INEQ_VIEW, data=view.to_store(), storage_type="memory"),
         html.H1("Inequalities in care-plan coverage", className="page-title"),
         html.Div([
-            ui.dropdown(ids.INEQ_METRIC, options, view.metric, "Metric"),
+            ui.select(ids.INEQ_METRIC, options, view.metric, "Metric"),
             ui.radio(ids.INEQ_LEVEL, [(LEVEL_NAMES[lv], lv) for lv in levels], view.level, "Areas in the funnel plot"),
         ], className="row-controls panel"),
         html.Div(id=ids.INEQ_NOTE),

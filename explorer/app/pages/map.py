@@ -109,24 +109,20 @@ def climb(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> M
 # --------------------------------------------------------------------------- layout
 
 
-def _options(values: tuple, labels: dict | None = None) -> list[dict]:
-    return [{"label": str((labels or {}).get(v, v)), "value": str(v)} for v in values]
-
-
 def controls(data: AppData, view: MapView, levels: tuple[str, ...]) -> html.Div:
     v = control_values(view)
     c = ids.map_control
     filterable = ui.fieldset("Filters (care-plan metrics)", [
-        ui.dropdown(c("age_band"), _options(VOCAB["age_band"]), v["age_band"], "Age band", multi=True,
-                    placeholder="All ages"),
+        ui.checklist(c("age_band"), [(b, b) for b in VOCAB["age_band"]], v["age_band"],
+                     "Age band (none ticked: all ages)"),
         ui.checklist(c("sex"), [("Female", "female"), ("Male", "male")], v["sex"], "Sex"),
-        ui.dropdown(c("ethnic_group"), _options(VOCAB["ethnic_group"], ETHNIC_LABELS), v["ethnic_group"],
-                    "Ethnic group (Census 2021, 5 groups)", multi=True, placeholder="All ethnic groups"),
+        ui.checklist(c("ethnic_group"), [(ETHNIC_LABELS.get(g, g), g) for g in VOCAB["ethnic_group"]],
+                     v["ethnic_group"], "Ethnic group (Census 2021; none ticked: all)", inline=False),
         ui.checklist(c("imd_quintile"), [(f"{q}", str(q)) for q in range(1, 6)], v["imd_quintile"],
                      "IMD quintile (1 = most deprived 20% in England)"),
-        ui.dropdown(c("frailty"), _options(VOCAB["frailty"], FRAILTY_LABELS), v["frailty"],
-                    "Frailty (electronic frailty index, 65+)", multi=True, placeholder="Any frailty"),
-        ui.dropdown(c("risk"), [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(), "value": f"{k}:{x:g}"}
+        ui.checklist(c("frailty"), [(FRAILTY_LABELS.get(f, f), f) for f in VOCAB["frailty"]], v["frailty"],
+                     "Frailty (electronic frailty index, 65+; none ticked: any)", inline=False),
+        ui.select(c("risk"), [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(), "value": f"{k}:{x:g}"}
                                 for k, x in RISK_CHOICES], v["risk"], "High-risk definition",
                     help_text="Who counts as at high risk of emergency admission in the risk metrics."),
         ui.checklist(c("only_high_risk"), [("Count only high-risk people", "yes")], v["only_high_risk"],
@@ -134,7 +130,7 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...]) -> html.Div:
     ], class_name="filters")
     return html.Div([
         ui.radio(c("level"), [(LEVEL_NAMES[lv], lv) for lv in levels], v["level"], "Areas to map"),
-        ui.dropdown(c("metric"), data.metric_options(), v["metric"], "Metric"),
+        ui.select(c("metric"), data.metric_options(), v["metric"], "Metric"),
         ui.radio(c("mode"), [("Value", "value"), ("Difference from the parent area", "difference")], v["mode"],
                  "Show"),
         ui.radio(c("scheme"), [("Quantiles", "quantile"), ("Natural breaks (Jenks)", "jenks")], v["scheme"],
@@ -175,8 +171,7 @@ def layout(**query: Any) -> html.Div:
                               html.Div(id=ids.MAP_HOVER, **{"aria-live": "polite"}, className="hover-panel",
                                        children=html.P("Point at an area to see its numbers.", className="muted"))],
                              className="panel"),
-                ui.dropdown(ids.MAP_AREA_PICKER, [], None, "Go to an area", clearable=True,
-                            placeholder="Choose an area to drill into"),
+                ui.select(ids.MAP_AREA_PICKER, [], "", "Go to an area", placeholder="Choose an area to drill into"),
                 html.Div(id=ids.MAP_SELECTION, className="panel"),
             ], className="col-side"),
         ], className="map-layout"),
@@ -283,7 +278,7 @@ def register(app: Dash, data: AppData) -> None:
             if new == current:
                 raise PreventUpdate
             cv = control_values(new)
-            return (new.to_store(), no_update, *[cv[k] for k in CONTROLS], None)
+            return (new.to_store(), no_update, *[cv[k] for k in CONTROLS], "")
         if trigger == ids.MAP_GRAPH:
             points = (click or {}).get("points") or []
             if not points or "location" not in points[0]:
@@ -304,7 +299,7 @@ def register(app: Dash, data: AppData) -> None:
         cv = control_values(new)
         # controls that the view changed (a drill changes the level) are set; others left alone
         outputs = [cv[k] if trigger != ids.map_control(k) and cv[k] != values[k] else no_update for k in CONTROLS]
-        return (new.to_store(), new.to_search(), *outputs, None if trigger == ids.MAP_AREA_PICKER else no_update)
+        return (new.to_store(), new.to_search(), *outputs, "" if trigger == ids.MAP_AREA_PICKER else no_update)
 
     app.clientside_callback(
         ClientsideFunction("explorer", "geometryRequest"),

@@ -66,7 +66,7 @@ def layout(**query: Any) -> html.Div:
         title,
         html.Div([
             ui.radio(ids.OUT_LEVEL, [(LEVEL_NAMES[lv], lv) for lv in _levels(role)], view.level, "Rank"),
-            ui.dropdown(ids.OUT_RISK, [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(),
+            ui.select(ids.OUT_RISK, [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(),
                                         "value": f"{k}:{x:g}"} for k, x in RISK_CHOICES],
                         risk_text(view.risk), "High-risk definition"),
             ui.radio(ids.OUT_RANK_BY, [(RANK_NAMES[r], r) for r in RANK_BY], view.rank_by, "Rank by"),

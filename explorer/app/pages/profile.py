@@ -81,10 +81,15 @@ def layout(**query: Any) -> html.Div:
         dcc.Store(id=ids.PROFILE_VIEW, data=view.to_query(), storage_type="memory"),
         html.H1(id=ids.PROFILE_TITLE, children=f"Area profile: {data.name_of(view.area)}", className="page-title"),
         html.Div([
-            ui.dropdown(ids.PROFILE_AREA, _area_options(data, levels, None, view.area),
-                        view.area or data.region_code, "Area (type a name or code)"),
-            ui.dropdown(ids.PROFILE_METRIC, [o for o in data.metric_options()], view.metric,
-                        "Metric for the gradient and trend"),
+            ui.field("Find an area (part of its name or code)",
+                     dcc.Input(id=ids.PROFILE_AREA_SEARCH, type="search", debounce=0.4, value="",
+                               placeholder="e.g. Camden or E01000907", autoComplete="off"),
+                     ids.PROFILE_AREA_SEARCH),
+            ui.select(ids.PROFILE_AREA, _area_options(data, levels, None, view.area),
+                      view.area or data.region_code, "Area",
+                      help_text=f"The first {SEARCH_LIMIT} areas that match; LSOAs are listed once you search."),
+            ui.select(ids.PROFILE_METRIC, [o for o in data.metric_options()], view.metric,
+                      "Metric for the gradient and trend"),
             ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
                      "Deprivation groups"),
         ], className="row-controls panel"),
@@ -322,7 +327,7 @@ def register(app: Dash, data: AppData) -> None:
 
     @app.callback(
         Output(ids.PROFILE_AREA, "options"),
-        Input(ids.PROFILE_AREA, "search_value"),
+        Input(ids.PROFILE_AREA_SEARCH, "value"),
         State(ids.PROFILE_VIEW, "data"),
     )
     def area_options(search: str | None, stored: dict) -> list[dict]:
