@@ -180,8 +180,10 @@
 /* Accessibility repairs to dash_table.DataTable markup, which we cannot configure:
  *   - its pager buttons are icon-only: give them names ("First page", ...);
  *   - a table wider than its box scrolls sideways: make that region focusable and named, so
- *     keyboard users can scroll it (axe: scrollable-region-focusable).
- * A MutationObserver applies them whenever Dash (re)draws a table.
+ *     keyboard users can scroll it (axe: scrollable-region-focusable);
+ *   - the table handles Tab itself (to move between cells), which traps keyboard users in that
+ *     region: a Tab pressed on the region or its pager (not in a cell) goes to the browser, which moves focus on (WCAG 2.1.2).
+ * A MutationObserver applies the markup repairs whenever Dash (re)draws a table.
  */
 (function () {
   "use strict";
@@ -217,7 +219,16 @@
     });
   }
 
+  function releaseTab(event) {
+    var target = event.target;
+    if (event.key === "Tab" && target && target.closest &&
+        target.closest(".dash-table-container") && !target.closest("td")) {
+      event.stopImmediatePropagation();  // the table never sees it; the default focus move happens
+    }
+  }
+
   function start() {
+    document.addEventListener("keydown", releaseTab, true);
     repair(document);
     new MutationObserver(function () { repair(document); })
       .observe(document.body, { childList: true, subtree: true });

@@ -193,3 +193,14 @@ def test_map_description_names_classes_and_extremes():
                                  classes=classes, highest=("Area 5", 6.0), lowest=("Area 0", 1.0))
     assert "6 LSOA areas in London" in text and "Suppressed: fewer than 8 people (1)" in text
     assert "Highest: Area 5 (6%)" in text
+
+
+@pytest.mark.parametrize(("comparator", "anchor"), [(4.6, "left"), (100.0, "right")])
+def test_comparator_label_sits_on_the_roomier_side_of_its_line(comparator, anchor):
+    """Beside a line near the axis start the label runs right; near the end, left: never clipped."""
+    frame = pd.DataFrame({"group": ["0-15", "85+"], "value": [0.1, 115.0], "lower": [0.0, 110.0],
+                          "upper": [0.2, 120.0]})
+    fig = charts.group_figure(frame, label="Coverage", unit="per 1,000", comparator=comparator)
+    (label,) = fig.layout.annotations
+    assert label.xanchor == anchor
+    assert "London" in label.text

@@ -45,6 +45,7 @@ def radio(control_id: Any, options: Sequence[tuple[str, Any]], value: Any, label
     """
     return fieldset(label, [dbc.RadioItems(
         id=control_id, options=[{"label": text, "value": v} for text, v in options], value=value,
+        name=dom_id(control_id),  # one name = one group: a single Tab stop, arrow keys move the choice
         class_name="radio-group",
     )])
 

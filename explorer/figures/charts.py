@@ -108,9 +108,13 @@ def group_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: floa
         hovertemplate="<b>%{y}</b><br>%{customdata}<extra></extra>", name=label,
     ))
     if comparator is not None and np.isfinite(comparator):
+        # label on the roomier side of the line, so it is never cut off at the chart's edge
+        widest = float(np.nanmax(_num(frame["upper"] if "upper" in frame.columns else frame["value"]),
+                                 initial=comparator))
+        side = "top right" if comparator < 0.5 * widest else "top left"
         fig.add_vline(x=comparator, line={"color": theme.COMPARATOR, "dash": "dash", "width": 1.2},
                       annotation_text=f"{comparator_name} {format_number(comparator, unit)}",
-                      annotation_position="top")
+                      annotation_position=side)
     theme.house_style(fig, height=max(200, 70 + 36 * len(frame)), legend=False)
     fig.update_layout(margin={"t": 28})
     fig.update_xaxes(title=f"{label} ({unit})" if unit else label, rangemode="tozero")

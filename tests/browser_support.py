@@ -1,0 +1,142 @@
+"""Driving the app in a real Chromium, as a person would: shared by tests/test_browser.py and
+scripts/screenshots.py.
+
+Chromium runs headless with software WebGL (the map is MapLibre, which draws with WebGL) and with
+every host name except the app's own resolving to nothing: a request to the internet would fail
+and show up as a console error, which the tests treat as a failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+WINDOW = (1400, 1000)
+TIMEOUT = 60  # seconds: the first LSOA view on a busy 2-core CI machine takes a few
+
+# The map's plotly graph div and its MapLibre map; "ready" = data drawn and no camera movement.
+_GRAPH = "document.querySelector('#map-graph .js-plotly-plot')"
+_MAP_READY = f"""
+const gd = {_GRAPH};
+if (!gd || !gd.data || !gd.data.length || !gd._fullLayout || !gd._fullLayout.map) return false;
+const m = gd._fullLayout.map._subplot.map;
+return m.loaded() && !m.isMoving() && (gd.data[0].locations || []).length > 0;
+"""
+_PROJECT = f"""
+const gd = {_GRAPH};
+gd.scrollIntoView({{block: 'center'}});
+const m = gd._fullLayout.map._subplot.map;
+const p = m.project([arguments[0], arguments[1]]);
+const r = m.getCanvas().getBoundingClientRect();
+return [r.left + p.x, r.top + p.y];
+"""
+
+
+def chromium_options(width: int = WINDOW[0], height: int = WINDOW[1]) -> Options:
+    options = Options()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:
+        options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}",
+                "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--disable-extensions",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--lang=en-GB",
+                '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return options
+
+
+def start_chromium(width: int = WINDOW[0], height: int = WINDOW[1]) -> WebDriver:
+    """A headless Chromium through the system chromedriver (never Selenium Manager, which goes online)."""
+    driver_path = shutil.which("chromedriver")
+    if driver_path is None:
+        raise RuntimeError("chromedriver not found: install Debian's chromium and chromium-driver "
+                           "(apt-get install chromium chromium-driver)")
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=chromium_options(width, height))
+    driver.set_page_load_timeout(TIMEOUT)
+    return driver
+
+
+@contextmanager
+def serve_in_thread(flask_app: Any) -> Iterator[str]:
+    """Serve a Flask app on a free loopback port for the duration; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str, timeout: float = TIMEOUT) -> Any:
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, message=f"waiting for {what}")
+
+
+def text_of(driver: WebDriver, css: str) -> str:
+    elements = driver.find_elements("css selector", css)
+    return elements[0].text if elements else ""
+
+
+def wait_for_text(driver: WebDriver, css: str, expected: str, timeout: float = TIMEOUT) -> str:
+    """Wait until the element's visible text contains `expected`; returns the text."""
+    wait_for(driver, lambda d: expected in text_of(d, css), f"{css!r} to show {expected!r} "
+             f"(it shows {text_of(driver, css)!r})", timeout)
+    return text_of(driver, css)
+
+
+def wait_for_map(driver: WebDriver, timeout: float = TIMEOUT) -> None:
+    """The map has drawn its areas and stopped moving; then one more frame for MapLibre to paint."""
+    wait_for(driver, lambda d: d.execute_script(_MAP_READY), "the map to draw", timeout)
+    time.sleep(0.5)
+    wait_for(driver, lambda d: d.execute_script(_MAP_READY), "the map to settle", timeout)
+
+
+def map_locations(driver: WebDriver) -> list[str]:
+    return driver.execute_script(f"return Array.from({_GRAPH}.data[0].locations)")
+
+
+def click_map_at(driver: WebDriver, lon: float, lat: float) -> None:
+    """Point at a place on the map and click, as a mouse does (the hover comes first, as in plotly)."""
+    x, y = driver.execute_script(_PROJECT, lon, lat)
+    actions = ActionChains(driver)
+    actions.w3c_actions.pointer_action.move_to_location(int(round(x)), int(round(y)))
+    actions.w3c_actions.pointer_action.pause(0.4)
+    actions.w3c_actions.pointer_action.click()
+    actions.perform()
+
+
+def resource_urls(driver: WebDriver) -> list[str]:
+    """Every resource the page has requested (scripts, styles, XHR/fetch, images)."""
+    return driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+
+
+def resource_bytes_since(driver: WebDriver, start: int) -> tuple[int, list[str]]:
+    """Bytes on the wire (transferSize) of requests made after the first `start` entries."""
+    entries = driver.execute_script(
+        "return performance.getEntriesByType('resource').slice(arguments[0])"
+        ".map(e => [e.name, e.transferSize || e.encodedBodySize || 0])", start)
+    return sum(size for _, size in entries), [name for name, _ in entries]
+
+
+def resource_count(driver: WebDriver) -> int:
+    return driver.execute_script("return performance.getEntriesByType('resource').length")
+
+
+def severe_console_messages(driver: WebDriver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]

@@ -1,0 +1,315 @@
+"""The app in a real browser (headless Debian Chromium), used as a person uses it.
+
+One London app (demo mode, role commissioner) is served on loopback for the module; one Chromium
+drives it: drilling by clicking the map, going back with the breadcrumb and the browser's back and
+forward buttons, changing the metric and filters, pasting a link, moving with the keyboard only,
+and running axe-core on every page. Chromium resolves no host name but the app's, so any request
+to the internet fails and is caught as a console error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlparse
+
+import geopandas as gpd
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
+from selenium_axe_python import Axe
+from shapely.ops import polylabel
+
+from explorer.app import ids
+from explorer.app.components import dom_id
+from explorer.app.pages import PAGES
+from explorer.bundle.store import LEVEL_LABELS
+from explorer.domain.metrics import METRICS
+from tests.browser_support import (
+    click_map_at, map_locations, resource_bytes_since, resource_count, resource_urls, serve_in_thread,
+    severe_console_messages, start_chromium, text_of, wait_for, wait_for_map, wait_for_text,
+)
+
+TITLE = f"#{ids.MAP_TITLE}"
+LEGEND = f"#{ids.MAP_LEGEND}"
+CRUMBS = f"#{ids.MAP_BREADCRUMB}"
+SELECTION = f"#{ids.MAP_SELECTION}"
+PAGE_PATHS = [page.PATH for page in PAGES]
+PLACE, PCN = LEVEL_LABELS["place"], LEVEL_LABELS["pcn"]
+
+
+@pytest.fixture(scope="module")
+def live_url(settings, london_app_data) -> Iterator[str]:
+    from explorer.app.factory import create_app
+
+    app = create_app(settings, "london", demo_role="commissioner", data=london_app_data, warm=False)
+    with serve_in_thread(app.server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    driver = start_chromium()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def drill_target(london_bundle, london_app_data) -> dict:
+    """A point well inside London's largest LSOA, and the names of the areas above it."""
+    lsoas = london_bundle.boundaries("lsoa").to_crs(27700)
+    biggest = lsoas.loc[lsoas.geometry.area.idxmax()]
+    polygon = biggest.geometry if biggest.geometry.geom_type == "Polygon" else max(
+        biggest.geometry.geoms, key=lambda g: g.area)
+    point = gpd.GeoSeries([polylabel(polygon, tolerance=10)], crs=27700).to_crs(4326).iloc[0]
+    data = london_app_data
+    lsoa = str(biggest["lsoa_code"])
+    pcn = data.parent_of[lsoa]
+    place = data.parent_of[pcn]
+    ics = data.parent_of[place]
+    return {"lon": point.x, "lat": point.y, "lsoa": lsoa, "pcn": pcn, "place": place, "ics": ics,
+            "names": {code: data.name_of(code) for code in (lsoa, pcn, place, ics)}}
+
+
+def open_page(browser: WebDriver, url: str) -> None:
+    browser.get(url)
+    browser.execute_script("performance.setResourceTimingBufferSize(10000)")
+
+
+def query(browser: WebDriver) -> dict[str, list[str]]:
+    return parse_qs(urlparse(browser.current_url).query)
+
+
+def control(name: str) -> str:
+    """CSS selector of a map control (pattern-matching id rendered as JSON)."""
+    return f"[id='{dom_id(ids.map_control(name))}']"
+
+
+def tick(browser: WebDriver, name: str, value: str) -> None:
+    """Click the label of a checkbox or radio option, as a person does."""
+    box = browser.find_element(By.CSS_SELECTOR, f"{control(name)} input[value='{value}']")
+    browser.find_element(By.CSS_SELECTOR, f"label[for='{box.get_attribute('id')}']").click()
+
+
+def view_snapshot(browser: WebDriver) -> dict:
+    """What a person reads on the map page: title, breadcrumb, legend, selection, first table page."""
+    wait_for_map(browser)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.MAP_TABLE} td"), "the table")
+    return {"title": text_of(browser, TITLE), "crumbs": text_of(browser, CRUMBS), "legend": text_of(browser, LEGEND),
+            "selection": text_of(browser, SELECTION), "table": text_of(browser, f"#{ids.MAP_TABLE}"),
+            "areas": sorted(map_locations(browser))}
+
+
+# --------------------------------------------------------------------------- drilling
+
+
+def test_drill_from_london_to_an_lsoa_and_back(browser, live_url, drill_target):
+    names = drill_target["names"]
+    open_page(browser, live_url + "/")
+    wait_for_text(browser, TITLE, "by ICS in London")
+    wait_for_map(browser)
+    assert len(map_locations(browser)) == 5  # London's five ICSs
+
+    steps = [("ics", "place"), ("place", "pcn"), ("pcn", "lsoa")]
+    for level, shown_level in steps:  # click the same spot at each level: ICS -> place -> PCN -> LSOA
+        click_map_at(browser, drill_target["lon"], drill_target["lat"])
+        code = drill_target[level]
+        wait_for_text(browser, TITLE, f"by {LEVEL_LABELS[shown_level]} in {names[code]}")
+        assert query(browser)["area"] == [code]
+        assert names[code] in text_of(browser, CRUMBS)
+        wait_for_map(browser)
+    assert drill_target["lsoa"] in map_locations(browser)
+
+    click_map_at(browser, drill_target["lon"], drill_target["lat"])  # at the lowest level: select the LSOA
+    wait_for_text(browser, SELECTION, f"Selected: {names[drill_target['lsoa']]}")
+    assert query(browser)["sel"] == [drill_target["lsoa"]]
+    selection = text_of(browser, SELECTION)
+    assert "95% confidence interval" in selection and "Denominator" in selection
+
+    crumbs = text_of(browser, CRUMBS)  # London > ICS > place > PCN, each named
+    assert [crumbs.index(n) for n in ("London", names[drill_target["ics"]], names[drill_target["place"]],
+                                      names[drill_target["pcn"]])] == sorted(
+        crumbs.index(n) for n in ("London", names[drill_target["ics"]], names[drill_target["place"]],
+                                  names[drill_target["pcn"]]))
+
+    # the breadcrumb goes back up: to the place, then to London
+    browser.find_element(By.XPATH, f"//button[contains(@class,'crumb-button')][starts-with(normalize-space(.),"
+                                   f" \"{names[drill_target['place']]}\")]").click()
+    wait_for_text(browser, TITLE, f"by {PCN} in {names[drill_target['place']]}")
+    browser.find_element(By.XPATH, "//button[contains(@class,'crumb-button')][normalize-space(.)='London']").click()
+    wait_for_text(browser, TITLE, "by ICS in London")
+    assert "area" not in query(browser)
+    wait_for_map(browser)
+    assert len(map_locations(browser)) == 5
+
+
+def test_back_and_forward_buttons_walk_the_views(browser, live_url, drill_target):
+    names = drill_target["names"]
+    open_page(browser, live_url + "/")
+    wait_for_map(browser)
+    click_map_at(browser, drill_target["lon"], drill_target["lat"])
+    wait_for_text(browser, TITLE, f"by {PLACE} in {names[drill_target['ics']]}")
+    wait_for_map(browser)
+    click_map_at(browser, drill_target["lon"], drill_target["lat"])
+    wait_for_text(browser, TITLE, f"by {PCN} in {names[drill_target['place']]}")
+
+    browser.back()
+    wait_for_text(browser, TITLE, f"by {PLACE} in {names[drill_target['ics']]}")
+    assert query(browser)["area"] == [drill_target["ics"]]
+    browser.back()
+    wait_for_text(browser, TITLE, "by ICS in London")
+    browser.forward()
+    wait_for_text(browser, TITLE, f"by {PLACE} in {names[drill_target['ics']]}")
+    wait_for_map(browser)
+    assert drill_target["place"] in map_locations(browser)
+    # the radio for the level follows the URL
+    checked = browser.find_element(By.CSS_SELECTOR, f"{control('level')} input:checked")
+    assert checked.get_attribute("value") == "place"
+
+
+# --------------------------------------------------------------------------- metric and filters
+
+
+def test_metric_and_filter_changes_redraw_values_not_geometry(browser, live_url):
+    open_page(browser, live_url + "/?level=place")
+    wait_for_text(browser, TITLE, f"by {PLACE} in London")
+    before = view_snapshot(browser)
+    assert len(before["areas"]) == 33  # London's 32 boroughs and the City
+
+    Select(browser.find_element(By.CSS_SELECTOR, control("metric"))).select_by_value("high_risk_without_plan")
+    wait_for_text(browser, TITLE, f"{METRICS['high_risk_without_plan'].label} by {PLACE} in London")
+    assert query(browser)["metric"] == ["high_risk_without_plan"]
+    wait_for(browser, lambda d: text_of(d, LEGEND) != before["legend"], "the legend to change")
+
+    legend = text_of(browser, LEGEND)
+    start = resource_count(browser)
+    tick(browser, "age_band", "85+")
+    wait_for(browser, lambda d: query(d).get("age_band") == ["85+"], "the URL to carry the filter")
+    wait_for(browser, lambda d: text_of(d, LEGEND) != legend, "the legend to show the filtered classes")
+    wait_for_map(browser)
+    sent, urls = resource_bytes_since(browser, start)
+    assert all(u.startswith(live_url + "/_dash-update-component") for u in urls), urls
+    assert sent < 60_000, f"a filter change moved {sent:,} bytes"  # values only: the boundaries stay cached
+    assert len(map_locations(browser)) == 33
+    assert browser.find_element(By.CSS_SELECTOR, f"{control('age_band')} input[value='85+']").is_selected()
+
+
+def test_pasted_link_reproduces_the_view(browser, live_url, drill_target):
+    open_page(browser, live_url + "/")
+    wait_for_map(browser)
+    tick(browser, "level", "place")
+    wait_for_text(browser, TITLE, f"by {PLACE} in London")
+    Select(browser.find_element(By.CSS_SELECTOR, control("metric"))).select_by_value("completeness")
+    wait_for_text(browser, TITLE, f"{METRICS['completeness'].label} by {PLACE}")
+    tick(browser, "sex", "female")
+    wait_for(browser, lambda d: "female" in str(query(d)), "the URL to carry sex=female")
+    Select(browser.find_element(By.ID, ids.MAP_AREA_PICKER)).select_by_value(drill_target["place"])
+    wait_for_text(browser, TITLE, f"by {PCN} in {drill_target['names'][drill_target['place']]}")
+    tick(browser, "palette", "cividis")
+    wait_for(browser, lambda d: query(d).get("palette") == ["cividis"], "the URL to carry the palette")
+    shown = view_snapshot(browser)
+    link = browser.current_url
+
+    browser.delete_all_cookies()
+    open_page(browser, "about:blank")
+    open_page(browser, link)  # a colleague pastes the link into a fresh page
+    wait_for_text(browser, TITLE, shown["title"])
+    assert view_snapshot(browser) == shown
+    assert browser.find_element(By.CSS_SELECTOR, f"{control('sex')} input[value='female']").is_selected()
+    assert browser.find_element(By.CSS_SELECTOR, f"{control('palette')} input[value='cividis']").is_selected()
+    assert Select(browser.find_element(By.CSS_SELECTOR, control("metric"))).first_selected_option.get_attribute(
+        "value") == "completeness"
+
+
+# --------------------------------------------------------------------------- offline, console, accessibility
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS)
+def test_page_loads_only_from_its_own_host_without_errors(browser, live_url, path):
+    browser.get_log("browser")  # drop what earlier tests left
+    open_page(browser, live_url + path)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "h1.page-title"), "the page heading")
+    wait_for(browser, lambda d: d.execute_script("return document.readyState") == "complete", "the page to load")
+    if path == "/":
+        wait_for_map(browser)
+    else:
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".dash-spreadsheet td, .js-plotly-plot")
+                 or path == "/about", "the page's content")
+    urls = resource_urls(browser)
+    assert urls, "no requests recorded"
+    assert [u for u in urls if not u.startswith(live_url + "/")] == []
+    assert "SYNTHETIC DATA" in browser.find_element(By.ID, ids.BANNER).text
+    assert severe_console_messages(browser) == []
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS)
+def test_axe_finds_no_serious_or_critical_violations(browser, live_url, path):
+    open_page(browser, live_url + path)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "h1.page-title"), "the page heading")
+    if path == "/":
+        wait_for_map(browser)
+    wait_for(browser, lambda d: d.execute_script(
+        "return !document.querySelector('[data-dash-is-loading=\"true\"]')"), "callbacks to finish")
+    axe = Axe(browser)
+    axe.inject()
+    results = axe.run()
+    assert results["passes"], "axe ran no checks"
+    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert bad == [], Axe.report(bad)
+
+
+FOCUSABLE = ("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), "
+             "textarea:not([disabled]), [tabindex]:not([tabindex='-1'])")
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS)
+def test_every_control_is_reachable_with_the_tab_key(browser, live_url, path):
+    open_page(browser, live_url + path)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "h1.page-title"), "the page heading")
+    if path == "/":
+        wait_for_map(browser)
+    wait_for(browser, lambda d: d.execute_script(
+        "return !document.querySelector('[data-dash-is-loading=\"true\"]')"), "callbacks to finish")
+    # label every visible focusable element; radios count once per group (arrow keys move within it)
+    expected = browser.execute_script(f"""
+        const seen = new Set(); const keys = [];
+        document.querySelectorAll("{FOCUSABLE}").forEach((el, i) => {{
+            const r = el.getBoundingClientRect(); const style = getComputedStyle(el);
+            if (!(r.width > 0 && r.height > 0) || style.visibility === 'hidden' || el.closest('[hidden]')) return;
+            const k = el.type === 'radio' && el.name ? 'radio:' + el.name : 'el:' + i;
+            el.dataset.kbKey = k;
+            if (!seen.has(k)) {{ seen.add(k); keys.push(k); }}
+        }});
+        return keys;""")
+    assert len(expected) > 3
+    browser.execute_script("document.activeElement && document.activeElement.blur()")
+    reached: set[str] = set()
+    for _ in range(len(expected) * 2 + 20):
+        ActionChains(browser).send_keys(Keys.TAB).perform()  # the keyboard, wherever the focus is
+        key = browser.execute_script("return document.activeElement && document.activeElement.dataset.kbKey")
+        if key:
+            reached.add(key)
+        if reached >= set(expected):
+            break
+    missing = [k for k in expected if k not in reached]
+    described = browser.execute_script(
+        "return arguments[0].map(k => { const el = document.querySelector(`[data-kb-key=\"${k}\"]`);"
+        " return el ? el.outerHTML.slice(0, 120) : k; })", missing)
+    assert missing == [], f"not reachable by Tab: {described}"
+
+
+def test_map_can_be_driven_by_keyboard_alone(browser, live_url):
+    open_page(browser, live_url + "/")
+    wait_for_map(browser)
+    radio = browser.find_element(By.CSS_SELECTOR, f"{control('level')} input[value='ics']")
+    browser.execute_script("arguments[0].focus()", radio)
+    browser.switch_to.active_element.send_keys(Keys.ARROW_DOWN)  # ICS -> Place
+    wait_for_text(browser, TITLE, f"by {PLACE} in London")
+    picker = browser.find_element(By.ID, ids.MAP_AREA_PICKER)
+    wait_for(browser, lambda d: len(Select(picker).options) > 30, "the area list")
+    browser.execute_script("arguments[0].focus()", picker)
+    first_area = Select(picker).options[1].text
+    browser.switch_to.active_element.send_keys(Keys.ARROW_DOWN)  # a native select: arrow keys choose
+    wait_for_text(browser, TITLE, f"by {PCN} in {first_area}")
