@@ -115,7 +115,7 @@ def click_map_at(driver: WebDriver, lon: float, lat: float) -> None:
     """Point at a place on the map and click, as a mouse does (the hover comes first, as in plotly)."""
     x, y = driver.execute_script(_PROJECT, lon, lat)
     actions = ActionChains(driver)
-    actions.w3c_actions.pointer_action.move_to_location(int(round(x)), int(round(y)))
+    actions.w3c_actions.pointer_action.move_to_location(round(x), round(y))
     actions.w3c_actions.pointer_action.pause(0.4)
     actions.w3c_actions.pointer_action.click()
     actions.perform()

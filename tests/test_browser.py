@@ -28,8 +28,18 @@ from explorer.app.pages import PAGES
 from explorer.bundle.store import LEVEL_LABELS
 from explorer.domain.metrics import METRICS
 from tests.browser_support import (
-    click_map_at, map_locations, resource_bytes_since, resource_count, resource_urls, serve_in_thread,
-    severe_console_messages, start_chromium, text_of, wait_for, wait_for_map, wait_for_text,
+    click_map_at,
+    map_locations,
+    resource_bytes_since,
+    resource_count,
+    resource_urls,
+    serve_in_thread,
+    severe_console_messages,
+    start_chromium,
+    text_of,
+    wait_for,
+    wait_for_map,
+    wait_for_text,
 )
 
 TITLE = f"#{ids.MAP_TITLE}"

@@ -13,8 +13,17 @@ import pytest
 
 from explorer.figures import charts, describe, maps, theme
 from explorer.figures.classify import (
-    NO_DATA_CLASS, SUPPRESSED_CLASS, assign_classes, class_labels, classify, discrete_colorscale, diverging_breaks,
-    format_number, jenks_breaks, quantile_breaks, round_sig, round_sig_array,
+    NO_DATA_CLASS,
+    SUPPRESSED_CLASS,
+    assign_classes,
+    class_labels,
+    classify,
+    discrete_colorscale,
+    diverging_breaks,
+    format_number,
+    jenks_breaks,
+    round_sig,
+    round_sig_array,
 )
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
