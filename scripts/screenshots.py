@@ -1,0 +1,67 @@
+"""Screenshots of a running explorer for the README (docs/screenshots/*.png).
+
+    explorer serve --demo --port 8050 &
+    python scripts/screenshots.py --url http://127.0.0.1:8050
+
+Drives headless Debian Chromium (chromium + chromium-driver) exactly as the browser tests do, waits
+for each page to finish drawing, and saves one PNG per view. The pictures show the demo's SYNTHETIC
+data and its banner; they are taken as the demo's commissioner role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from selenium.webdriver.common.by import By
+
+from explorer.app import ids
+from tests.browser_support import start_chromium, wait_for, wait_for_map
+
+# (file name, path and query, what the picture shows)
+VIEWS = [
+    ("map", "/?level=place&metric=coverage", "coverage of care plans by place, London"),
+    ("map-pcn", "/?level=pcn&metric=high_risk_without_plan&palette=cividis",
+     "high-risk people without a plan by PCN"),
+    ("profile", "/profile", "area profile: deprivation gradient, trend and cascade"),
+    ("inequalities", "/inequalities", "inequalities: by deprivation, ethnicity, age; funnel plot"),
+    ("outreach", "/outreach", "outreach: ranked LSOAs with high-risk people without a plan"),
+    ("about", "/about", "sources, methods and disclosure rules"),
+]
+
+
+def settle(driver, path: str) -> None:
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "h1.page-title"), "the page heading")
+    if path.startswith("/?") or path == "/":
+        wait_for_map(driver)
+    wait_for(driver, lambda d: d.execute_script(
+        "return !document.querySelector('[data-dash-is-loading=\"true\"]')"), "callbacks to finish")
+    wait_for(driver, lambda d: "SYNTHETIC" in d.find_element(By.ID, ids.BANNER).text, "the SYNTHETIC banner")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8050", help="base URL of a running explorer")
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNGs")
+    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--height", type=int, default=1000)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    driver = start_chromium(args.width, args.height)
+    try:
+        for name, path, what in VIEWS:
+            driver.get(args.url.rstrip("/") + path)
+            settle(driver, path)
+            target = args.out / f"{name}.png"
+            driver.save_screenshot(str(target))
+            print(f"{target}: {what}")
+    finally:
+        driver.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
