@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from explorer.domain.geography import ancestry, area_summary, child_level, children, lsoas_in
+from explorer.domain.geography import ancestry, area_summary, child_level, children, imd_weights, lsoas_in
 
 
 def test_summary_has_one_row_per_area_with_the_documented_columns(london_bundle):
@@ -47,3 +47,19 @@ def test_drill_down_helpers_walk_the_hierarchy(london_bundle):
     assert lsoa["place_code"] in set(children(areas, lsoa["ics_code"])["area_code"])
     assert child_level("pcn") == "lsoa" and child_level("lsoa") is None
     assert set(lsoas_in(london_bundle.lsoas, areas, lsoa["pcn_code"])["pcn_code"]) == {lsoa["pcn_code"]}
+
+
+def test_imd_score_is_weighted_by_file_7_population_when_the_file_has_it(london_bundle):
+    """MHCLG weights its area summaries by File 7's own mid-year population, not the Census."""
+    lsoas = london_bundle.lsoas.copy()
+    assert imd_weights(lsoas).equals(lsoas["population"].astype(float))  # the mirror: no denominators
+    lsoas["imd_population"] = (lsoas["population"] * (1 + (lsoas["imd_decile"] <= 2))).astype("Int64")
+    table = area_summary(lsoas, london_bundle.areas, "place").set_index("area_code")
+    hackney = lsoas[lsoas["place_name"] == "Hackney"]
+    weights = hackney["imd_population"].astype(float)
+    expected = (hackney["imd_score"] * weights).sum() / weights.sum()
+    assert table.loc[hackney["place_code"].iloc[0], "imd_score"] == pytest.approx(expected)
+    census_weighted = area_summary(london_bundle.lsoas, london_bundle.areas, "place").set_index("area_code")
+    assert table.loc[hackney["place_code"].iloc[0], "imd_score"] > census_weighted.loc[
+        hackney["place_code"].iloc[0], "imd_score"]  # deprived LSOAs weigh more here
+    assert table["population"].equals(census_weighted["population"])  # population stays the Census count

@@ -44,6 +44,15 @@ def test_imd_reader_accepts_published_headers_in_any_order(tmp_path):
     assert table["living_environment_score"].iloc[0] == pytest.approx(12.5)
 
 
+def test_imd_reader_keeps_file_7_population_denominators_when_published(tmp_path):
+    header = IMD_HEADER + ',"Total population: mid 2022 (excluding prisoners)","Dependent Children aged 0-15: mid 2022"'
+    rows = [imd_row("E01000001") + ',"1,512",300', imd_row("E01000002") + ",1488,280"]
+    table = readers.read_imd(write(tmp_path, "\n".join([header, *rows]) + "\n"))
+    assert table["imd_population"].tolist() == [1512, 1488]
+    without = readers.read_imd(write(tmp_path, IMD_HEADER + "\n" + imd_row("E01000001") + "\n", "subset.csv"))
+    assert without["imd_population"].isna().all()  # the mirror's subset: Census 2021 weights instead
+
+
 def test_imd_reader_names_the_missing_column(tmp_path):
     header = IMD_HEADER.replace("Crime Score", "Crime Sc0re")
     path = write(tmp_path, header + "\n" + imd_row("E01000001") + "\n")

@@ -56,27 +56,40 @@ def weighted_mean(values: pd.Series, weights: pd.Series) -> float:
     return float(np.nan) if total == 0 else float((values * weights).sum() / total)
 
 
+def imd_weights(lsoas: pd.DataFrame) -> pd.Series:
+    """Population weights for averaging IMD scores: File 7's denominators if every LSOA has one."""
+    published = lsoas.get("imd_population")
+    if published is not None and published.notna().all():
+        return published.astype("float64")
+    return lsoas["population"].astype("float64")
+
+
 def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str) -> pd.DataFrame:
     """One row per area: population, LSOA count and deprivation, as MHCLG summarises areas.
 
     `imd_score` is the population-weighted mean of LSOA IMD scores, and `imd_prop_most_deprived_10pc`
-    the share of the area's LSOAs in national decile 1 (MHCLG's area-summary measures).
+    the share of the area's LSOAs in national decile 1 (MHCLG's area-summary measures). The weights
+    are File 7's own population denominators when the file had them (MHCLG's weights), else the
+    Census 2021 population.
     """
     check_level(level)
     key = f"{level}_code"
+    weights = imd_weights(lsoas)
     work = lsoas.assign(
-        weighted_score=lsoas["imd_score"] * lsoas["population"],
+        imd_weight=weights,
+        weighted_score=lsoas["imd_score"] * weights,
         decile1=lsoas["imd_decile"].eq(1),
         core20_population=lsoas["population"].where(lsoas["core20"], 0),
     )
     grouped = work.groupby(key).agg(
         population=("population", "sum"),
         lsoa_count=("lsoa_code", "size"),
+        imd_weight=("imd_weight", "sum"),
         weighted_score=("weighted_score", "sum"),
         imd_prop_most_deprived_10pc=("decile1", "mean"),
         core20_population=("core20_population", "sum"),
     )
-    grouped["imd_score"] = grouped["weighted_score"] / grouped["population"]
+    grouped["imd_score"] = grouped["weighted_score"] / grouped["imd_weight"]
     grouped["core20_population_share"] = grouped["core20_population"] / grouped["population"]
     names = areas[areas["level"] == level].set_index("area_code")[["area_name", "parent_code"]]
     summary = names.join(grouped, how="inner").rename_axis("area_code").reset_index()

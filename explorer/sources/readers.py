@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from explorer.errors import SourceFormatError
-from explorer.sources.registry import IMD_DOMAINS, SOURCES
+from explorer.sources.registry import IMD_DOMAINS, IMD_OPTIONAL_COLUMNS, SOURCES
 from explorer.sources.tabular import (
     HEADER_ROW,
     check_codes,
@@ -62,7 +62,7 @@ def _check_range(frame: pd.DataFrame, column: str, low: float, high: float, path
 def read_imd(path: Path, *, known_lsoa21: set[str] | None = None, known_lsoa11: set[str] | None = None
              ) -> pd.DataFrame:
     """IoD 2025 File 7: score, national rank and decile of the IMD and its seven domains."""
-    frame = match_columns(read_csv_strings(path), SOURCES["imd2025"].columns, path)
+    frame = match_columns(read_csv_strings(path), SOURCES["imd2025"].columns, path, optional=IMD_OPTIONAL_COLUMNS)
     check_codes(frame, "lsoa21cd", path, known=known_lsoa21, known_2011=known_lsoa11, unique=True)
     out = frame[["lsoa21cd", "lsoa21nm"]].copy()
     for key in IMD_DOMAINS:
@@ -71,6 +71,11 @@ def read_imd(path: Path, *, known_lsoa21: set[str] | None = None, known_lsoa11: 
         out[f"{key}_decile"] = to_number(frame, f"{key}_decile", path, integer=True)
         _check_range(out, f"{key}_decile", 1, 10, path)
         _check_range(out, f"{key}_rank", 1, 40_000, path)
+    if "imd_population" in frame.columns:  # the full File 7; the mirror's subset has no denominators
+        out["imd_population"] = to_number(frame, "imd_population", path, integer=True)
+        _check_range(out, "imd_population", 0, 100_000, path)
+    else:
+        out["imd_population"] = pd.array([pd.NA] * len(out), dtype="Int64")
     return out
 
 

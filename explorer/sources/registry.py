@@ -77,7 +77,12 @@ def _imd_columns() -> dict[str, tuple[str, ...]]:
         cols[f"{key}_score"] = _score(prefix)
         cols[f"{key}_rank"] = _rank(prefix)
         cols[f"{key}_decile"] = _decile(prefix)
+    # optional: the full File 7 carries the population MHCLG weights its area summaries by
+    cols["imd_population"] = (r"^total population.*mid.*excluding prisoners", r"^total population.*mid")
     return cols
+
+
+IMD_OPTIONAL_COLUMNS = ("imd_population",)
 
 
 SOURCES: dict[str, Source] = {
@@ -138,8 +143,9 @@ SOURCES: dict[str, Source] = {
             mirror_name="File_7_IoD2025_LSOA21_subset.csv",
             landing_page="https://www.gov.uk/government/statistics/english-indices-of-deprivation-2025",
             columns=_imd_columns(),
-            read_notes="Deciles and ranks are national (1 = most deprived). The mirror omits the population "
-            "denominator columns, so population comes from Census 2021.",
+            read_notes="Deciles and ranks are national (1 = most deprived). 'Total population: mid 2022 "
+            "(excluding prisoners)', when present, weights area IMD scores as MHCLG's summaries do; the "
+            "mirror omits the denominator columns, so there Census 2021 population weights them.",
         ),
         Source(
             name="census_ethnicity",
