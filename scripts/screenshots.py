@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from selenium.webdriver.common.by import By
 
 from explorer.app import ids
-from tests.browser_support import start_chromium, wait_for, wait_for_map
+from tests.browser_support import start_chromium, wait_for, wait_for_page
 
 # (file name, path and query, what the picture shows)
 VIEWS = [
@@ -34,11 +34,7 @@ VIEWS = [
 
 
 def settle(driver, path: str) -> None:
-    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "h1.page-title"), "the page heading")
-    if path.startswith("/?") or path == "/":
-        wait_for_map(driver)
-    wait_for(driver, lambda d: d.execute_script(
-        "return !document.querySelector('[data-dash-is-loading=\"true\"]')"), "callbacks to finish")
+    wait_for_page(driver, has_map=path == "/" or path.startswith("/?"))
     wait_for(driver, lambda d: "SYNTHETIC" in d.find_element(By.ID, ids.BANNER).text, "the SYNTHETIC banner")
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -85,12 +86,25 @@ def serve_in_thread(flask_app: Any) -> Iterator[str]:
 
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str, timeout: float = TIMEOUT) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, message=f"waiting for {what}")
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+                         ).until(condition, message=f"waiting for {what}")
+
+
+def act(driver: WebDriver, by: str, selector: str, action: Callable[[Any], Any], what: str) -> None:
+    """Find an element and act on it, finding it again if React redraws it in between."""
+    def attempt(d: WebDriver) -> bool:
+        action(d.find_element(by, selector))
+        return True
+    wait_for(driver, attempt, what)
 
 
 def text_of(driver: WebDriver, css: str) -> str:
-    elements = driver.find_elements("css selector", css)
-    return elements[0].text if elements else ""
+    """The element's visible text; "" while it is missing or being redrawn by React."""
+    try:
+        elements = driver.find_elements("css selector", css)
+        return elements[0].text if elements else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def wait_for_text(driver: WebDriver, css: str, expected: str, timeout: float = TIMEOUT) -> str:
@@ -105,6 +119,15 @@ def wait_for_map(driver: WebDriver, timeout: float = TIMEOUT) -> None:
     wait_for(driver, lambda d: d.execute_script(_MAP_READY), "the map to draw", timeout)
     time.sleep(0.5)
     wait_for(driver, lambda d: d.execute_script(_MAP_READY), "the map to settle", timeout)
+
+
+def wait_for_page(driver: WebDriver, *, has_map: bool) -> None:
+    """The page's heading is shown, its map (if any) has drawn, and no Dash callback is pending."""
+    wait_for(driver, lambda d: d.find_elements("css selector", "h1.page-title"), "the page heading")
+    if has_map:
+        wait_for_map(driver)
+    wait_for(driver, lambda d: d.execute_script(
+        "return !document.querySelector('[data-dash-is-loading=\"true\"]')"), "callbacks to finish")
 
 
 def map_locations(driver: WebDriver) -> list[str]:

@@ -28,6 +28,7 @@ from explorer.app.pages import PAGES
 from explorer.bundle.store import LEVEL_LABELS
 from explorer.domain.metrics import METRICS
 from tests.browser_support import (
+    act,
     click_map_at,
     map_locations,
     resource_bytes_since,
@@ -39,6 +40,7 @@ from tests.browser_support import (
     text_of,
     wait_for,
     wait_for_map,
+    wait_for_page,
     wait_for_text,
 )
 
@@ -99,8 +101,8 @@ def control(name: str) -> str:
 
 def tick(browser: WebDriver, name: str, value: str) -> None:
     """Click the label of a checkbox or radio option, as a person does."""
-    box = browser.find_element(By.CSS_SELECTOR, f"{control(name)} input[value='{value}']")
-    browser.find_element(By.CSS_SELECTOR, f"label[for='{box.get_attribute('id')}']").click()
+    act(browser, By.CSS_SELECTOR, f"{control(name)} input[value='{value}'] + label", lambda el: el.click(),
+        f"the {name} option {value}")
 
 
 def view_snapshot(browser: WebDriver) -> dict:
@@ -145,10 +147,11 @@ def test_drill_from_london_to_an_lsoa_and_back(browser, live_url, drill_target):
                                   names[drill_target["pcn"]]))
 
     # the breadcrumb goes back up: to the place, then to London
-    browser.find_element(By.XPATH, f"//button[contains(@class,'crumb-button')][starts-with(normalize-space(.),"
-                                   f" \"{names[drill_target['place']]}\")]").click()
+    act(browser, By.XPATH, f"//button[contains(@class,'crumb-button')][starts-with(normalize-space(.),"
+                           f" \"{names[drill_target['place']]}\")]", lambda el: el.click(), "the place's breadcrumb")
     wait_for_text(browser, TITLE, f"by {PCN} in {names[drill_target['place']]}")
-    browser.find_element(By.XPATH, "//button[contains(@class,'crumb-button')][normalize-space(.)='London']").click()
+    act(browser, By.XPATH, "//button[contains(@class,'crumb-button')][normalize-space(.)='London']",
+        lambda el: el.click(), "the London breadcrumb")
     wait_for_text(browser, TITLE, "by ICS in London")
     assert "area" not in query(browser)
     wait_for_map(browser)
@@ -188,7 +191,8 @@ def test_metric_and_filter_changes_redraw_values_not_geometry(browser, live_url)
     before = view_snapshot(browser)
     assert len(before["areas"]) == 33  # London's 32 boroughs and the City
 
-    Select(browser.find_element(By.CSS_SELECTOR, control("metric"))).select_by_value("high_risk_without_plan")
+    act(browser, By.CSS_SELECTOR, control("metric"), lambda el: Select(el).select_by_value("high_risk_without_plan"),
+        "the metric list")
     wait_for_text(browser, TITLE, f"{METRICS['high_risk_without_plan'].label} by {PLACE} in London")
     assert query(browser)["metric"] == ["high_risk_without_plan"]
     wait_for(browser, lambda d: text_of(d, LEGEND) != before["legend"], "the legend to change")
@@ -211,11 +215,13 @@ def test_pasted_link_reproduces_the_view(browser, live_url, drill_target):
     wait_for_map(browser)
     tick(browser, "level", "place")
     wait_for_text(browser, TITLE, f"by {PLACE} in London")
-    Select(browser.find_element(By.CSS_SELECTOR, control("metric"))).select_by_value("completeness")
+    act(browser, By.CSS_SELECTOR, control("metric"), lambda el: Select(el).select_by_value("completeness"),
+        "the metric list")
     wait_for_text(browser, TITLE, f"{METRICS['completeness'].label} by {PLACE}")
     tick(browser, "sex", "female")
     wait_for(browser, lambda d: "female" in str(query(d)), "the URL to carry sex=female")
-    Select(browser.find_element(By.ID, ids.MAP_AREA_PICKER)).select_by_value(drill_target["place"])
+    act(browser, By.ID, ids.MAP_AREA_PICKER, lambda el: Select(el).select_by_value(drill_target["place"]),
+        "the place in the area list")
     wait_for_text(browser, TITLE, f"by {PCN} in {drill_target['names'][drill_target['place']]}")
     tick(browser, "palette", "cividis")
     wait_for(browser, lambda d: query(d).get("palette") == ["cividis"], "the URL to carry the palette")
@@ -257,11 +263,7 @@ def test_page_loads_only_from_its_own_host_without_errors(browser, live_url, pat
 @pytest.mark.parametrize("path", PAGE_PATHS)
 def test_axe_finds_no_serious_or_critical_violations(browser, live_url, path):
     open_page(browser, live_url + path)
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "h1.page-title"), "the page heading")
-    if path == "/":
-        wait_for_map(browser)
-    wait_for(browser, lambda d: d.execute_script(
-        "return !document.querySelector('[data-dash-is-loading=\"true\"]')"), "callbacks to finish")
+    wait_for_page(browser, has_map=path == "/")
     axe = Axe(browser)
     axe.inject()
     results = axe.run()
@@ -277,11 +279,7 @@ FOCUSABLE = ("a[href], button:not([disabled]), input:not([disabled]):not([type=h
 @pytest.mark.parametrize("path", PAGE_PATHS)
 def test_every_control_is_reachable_with_the_tab_key(browser, live_url, path):
     open_page(browser, live_url + path)
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "h1.page-title"), "the page heading")
-    if path == "/":
-        wait_for_map(browser)
-    wait_for(browser, lambda d: d.execute_script(
-        "return !document.querySelector('[data-dash-is-loading=\"true\"]')"), "callbacks to finish")
+    wait_for_page(browser, has_map=path == "/")
     # label every visible focusable element; radios count once per group (arrow keys move within it)
     expected = browser.execute_script(f"""
         const seen = new Set(); const keys = [];
