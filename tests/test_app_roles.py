@@ -190,10 +190,27 @@ class Leaks:
             for v in values.get("v") or []:
                 if v is not None:
                     self.number(v, f"{where} map value")
+        legend = outputs.get(ids.MAP_LEGEND, {}).get("children")
+        if count_metric and legend:  # class edges of a count metric are numbers of people too
+            for label in legend_labels(legend):
+                for number in re.findall(r"\d[\d,]*(?:\.\d+)?", label):
+                    self.number(number, f"{where} legend '{label}'")
         download = outputs.get(ids.OUT_DOWNLOAD, {}).get("data")
         if download:
             self.csv(download["content"], f"{where} CSV")
         self.walk(outputs, where)
+
+
+def legend_labels(node: Any) -> list[str]:
+    """The text of every class label (`legend-label` spans) in a legend's component JSON."""
+    if isinstance(node, list):
+        return [label for child in node for label in legend_labels(child)]
+    if not isinstance(node, dict):
+        return []
+    props = node.get("props") or {}
+    if props.get("className") == "legend-label":
+        return [str(props.get("children", ""))]
+    return legend_labels(props.get("children"))
 
 
 def summarise(found: list[str]) -> str:

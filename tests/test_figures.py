@@ -22,6 +22,7 @@ from explorer.figures.classify import (
     diverging_breaks,
     format_number,
     jenks_breaks,
+    quantile_breaks,
     round_sig,
     round_sig_array,
 )
@@ -34,6 +35,13 @@ def test_quantile_breaks_put_equal_numbers_of_areas_in_each_class():
     index, classes = classify(values, scheme="quantile")
     assert len(classes.colours) == 5
     assert np.bincount(index).tolist() == [20, 20, 20, 20, 20]
+
+
+def test_quantile_edges_are_values_that_areas_show_so_no_small_count_appears_between_them():
+    controlled = np.array([0.0] * 50 + [10.0] * 30 + [15.0, 20.0] * 10)  # counts after rounding
+    breaks = quantile_breaks(controlled, 4)  # interpolating would put an edge at 5 people
+    assert set(breaks) <= set(controlled)
+    assert not any(0 < b < 8 for b in breaks)
 
 
 def test_jenks_finds_the_obvious_natural_breaks():

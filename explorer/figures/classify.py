@@ -40,11 +40,19 @@ def round_sig_array(values: np.ndarray, digits: int = 3) -> np.ndarray:
 
 
 def quantile_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
-    """Class edges at the 0, 1/k, ..., 1 quantiles of the finite values (duplicates merged)."""
+    """Class edges at the 0, 1/k, ..., 1 quantiles of the finite values (duplicates merged).
+
+    Each edge is one of the values themselves (inverted CDF, no interpolation), so a legend shows
+    only numbers some area already shows after disclosure control: never an in-between count
+    such as 4 people between areas with 0 and 10.
+    """
     v = _finite(values)
     if v.size == 0:
         return np.array([])
-    edges = np.quantile(v, np.linspace(0, 1, k + 1))
+    ordered = np.sort(v)
+    n = ordered.size
+    # the inverted-CDF quantile i/k in integer arithmetic (0.6 as a float would round up a rank)
+    edges = ordered[[max((i * n + k - 1) // k - 1, 0) for i in range(k + 1)]]
     return np.unique(edges)
 
 
