@@ -8,7 +8,6 @@ included) and then posts to /_dash-update-component exactly as the browser does
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -17,7 +16,8 @@ from typing import Any
 import pytest
 
 from explorer.app import ids
-from explorer.app.pages import PAGES, inequalities, map as map_page
+from explorer.app.pages import PAGES, inequalities
+from explorer.app.pages import map as map_page
 from explorer.app.probe import ENDPOINT, CallbackProbe, key
 from explorer.app.state import MapView, OutreachView, ProfileView
 from explorer.auth import users
@@ -28,8 +28,8 @@ from explorer.domain.metrics import Filters
 PASSWORD = "correct horse battery staple"
 NON_ANALYST = ("commissioner", "strategist", "social_care")
 SMALL = Filters(age_band=("85+",), ethnic_group=("other",))  # makes many cells of 1-7 people
-COUNT_HEADER = re.compile(r"numerator|denominator|people|population|gap count|cumulative|reached", re.I)
-NOT_A_COUNT = re.compile(r"%|per |expected", re.I)
+COUNT_HEADER = re.compile(r"numerator|denominator|people|population|gap count|cumulative|reached", re.IGNORECASE)
+NOT_A_COUNT = re.compile(r"%|per |expected", re.IGNORECASE)
 NUMBER = re.compile(r"^\s*(\d[\d,]*(?:\.\d+)?)")
 
 

@@ -92,7 +92,7 @@ def test_diverging_breaks_are_symmetric_around_zero_with_a_middle_class():
 
 
 def test_few_distinct_values_give_fewer_classes_not_empty_ones():
-    index, classes = classify([0.0, 0.0, 0.0, 100.0, 100.0])
+    _index, classes = classify([0.0, 0.0, 0.0, 100.0, 100.0])
     assert 1 <= len(classes.colours) <= 2
     assert sum(e.count for e in classes.legend) == 5
 

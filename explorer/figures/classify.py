@@ -7,6 +7,7 @@ control get class -1 (their own grey class), missing values class -2.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ def round_sig(x: float, digits: int = 3) -> float:
     """`x` rounded to `digits` significant figures (0 and non-finite values unchanged)."""
     if x == 0 or not math.isfinite(x):
         return x
-    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
 
 
 def round_sig_array(values: np.ndarray, digits: int = 3) -> np.ndarray:
@@ -143,7 +144,7 @@ def format_number(x: float, unit: str = "", digits: int = 3) -> str:
         return ""
     r = round_sig(float(x), digits)
     whole = r == int(r) and abs(r) >= 1
-    decimals = 0 if r == 0 or whole else max(0, digits - 1 - int(math.floor(math.log10(abs(r)))))
+    decimals = 0 if r == 0 or whole else max(0, digits - 1 - math.floor(math.log10(abs(r))))
     text = f"{r:,.{decimals}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -180,7 +181,7 @@ def class_labels(breaks: Sequence[float], unit: str = "", diverging: bool = Fals
     Differences get a sign (+2.1pp)."""
     unit = unit if unit in ("%", "pp") else ""
     labels = []
-    for lo, hi in zip(breaks[:-1], breaks[1:]):
+    for lo, hi in itertools.pairwise(breaks):
         lo_t, hi_t = format_number(lo, unit), format_number(hi, unit)
         if diverging:
             lo_t = ("+" if lo > 0 else "") + lo_t
