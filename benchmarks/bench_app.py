@@ -20,7 +20,6 @@ Writes benchmarks/results/app.json and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
-import gzip
 import itertools
 import json
 import platform

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -36,7 +36,7 @@ from explorer.domain.disclosure import (
     CountSpec, DisclosurePolicy, MeanSpec, RatioSpec, apply_policy, assert_no_small_counts,
 )
 from explorer.domain.release import (  # one definition for the app, downloads and the CLI
-    METRIC_PARTS, _wilson, as_generic_columns, as_metric_columns, control, count_columns, disclosure_specs,
+    _wilson, as_generic_columns, as_metric_columns, control,
 )
 from explorer.app.state import MapView
 from explorer.domain.metrics import METRICS, Filters, MetricInfo

@@ -178,7 +178,7 @@ def layout(**query: Any) -> html.Div:
         html.Section([
             html.H2(id=ids.MAP_TABLE_CAPTION, children="Table", className="block-title"),
             ui.data_table(ids.MAP_TABLE, server_side=True, page_size=ui.TABLE_PAGE_SIZE),
-            html.P(f"Sort by clicking a column heading. * = suppressed (1-7 people, or hidden so that a small "
+            html.P("Sort by clicking a column heading. * = suppressed (1-7 people, or hidden so that a small "
                    "number cannot be worked out from totals); counts rounded to the nearest 5.",
                    className="table-note"),
         ], className="figure-block"),
@@ -270,7 +270,6 @@ def register(app: Dash, data: AppData) -> None:
         current = MapView.from_store(stored, levels=levels, metrics=tuple(data.metrics),
                                      default_metric=data.default_metric(), area_level=data.area_level)
         trigger = ctx.triggered_id
-        skip_controls = [no_update] * n
         if trigger == ids.MAP_URL:  # back/forward: the URL leads, the controls follow
             if pathname not in (None, "/"):
                 raise PreventUpdate
