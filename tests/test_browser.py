@@ -140,7 +140,8 @@ def test_drill_from_london_to_an_lsoa_and_back(browser, live_url, drill_target):
     selection = text_of(browser, SELECTION)
     assert "95% confidence interval" in selection and "Denominator" in selection
 
-    crumbs = text_of(browser, CRUMBS)  # London > ICS > place > PCN, each named
+    crumbs = text_of(browser, CRUMBS)  # London > ICS > place > PCN, each named with its level
+    assert f"{names[drill_target['place']]} (place)" in crumbs and f"{names[drill_target['pcn']]} (PCN)" in crumbs
     assert [crumbs.index(n) for n in ("London", names[drill_target["ics"]], names[drill_target["place"]],
                                       names[drill_target["pcn"]])] == sorted(
         crumbs.index(n) for n in ("London", names[drill_target["ics"]], names[drill_target["place"]],

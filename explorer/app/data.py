@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from explorer.bundle.store import LEVEL_LABELS, Bundle, load_bundle
+from explorer.bundle.store import LEVEL_LABELS, LEVEL_SHORT_LABELS, Bundle, load_bundle
 from explorer.config import Settings
 from explorer.domain import geography, stats
 from explorer.domain.disclosure import (
@@ -260,8 +260,10 @@ class AppData:
             return chain
         return chain + geography.ancestry(self.bundle.areas, code)
 
-    def level_label(self, level: str) -> str:
-        return self.region_name if level == REGION_LEVEL else LEVEL_LABELS[level]
+    def level_label(self, level: str, *, short: bool = False) -> str:
+        if level == REGION_LEVEL:
+            return self.region_name
+        return (LEVEL_SHORT_LABELS if short else LEVEL_LABELS)[level]
 
     def codes_within(self, level: str, within: str | None) -> tuple[str, ...]:
         return self._cache["within"](level, within)

@@ -15,6 +15,7 @@ from explorer.domain.geography import LEVELS
 from explorer.errors import DataMissingError
 
 LEVEL_LABELS = {"ics": "ICS", "place": "Place (local authority)", "pcn": "Primary Care Network", "lsoa": "LSOA"}
+LEVEL_SHORT_LABELS = {"ics": "ICS", "place": "place", "pcn": "PCN", "lsoa": "LSOA"}  # beside a name: "Hackney (place)"
 REGION_CODES = {"london": ("E12000007", "London"), "england": ("E92000001", "England")}
 TABLE_FILES = {
     "lsoa": "lsoa.parquet",

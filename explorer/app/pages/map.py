@@ -194,7 +194,7 @@ def _crumbs(data: AppData, view: MapView, levels: tuple[str, ...]) -> list:
     items = []
     for i, (level, code, name) in enumerate(chain):
         last = i == len(chain) - 1
-        label = name if level == "region" else f"{name} ({data.level_label(level)})"
+        label = name if level == "region" else f"{name} ({data.level_label(level, short=True)})"
         if last:
             items.append(html.Li(html.Span(label, **{"aria-current": "location"}), className="crumb"))
         else:
