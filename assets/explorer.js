@@ -72,6 +72,13 @@
     return [w, h];
   }
 
+  // In the figure itself, so that a downloaded PNG of the map says so too.
+  var SYNTHETIC_MARK = {
+    text: "SYNTHETIC DATA", showarrow: false, xref: "paper", yref: "paper", x: 0.01, y: 0.01,
+    xanchor: "left", yanchor: "bottom", font: { size: 12, color: "#5c2d91", family: FONT_FAMILY },
+    bgcolor: "rgba(255,255,255,0.85)",
+  };
+
   function storeFor(level, stores, storeIds) {
     for (var i = 0; i < storeIds.length; i++) {
       if (storeIds[i].level === level) {
@@ -154,6 +161,7 @@
         font: { family: FONT_FAMILY, size: 13, color: TEXT },
         hoverlabel: { bgcolor: "#ffffff", font: { family: FONT_FAMILY, color: TEXT } },
         paper_bgcolor: "#ffffff",
+        annotations: values.synthetic ? [SYNTHETIC_MARK] : [],
       },
     };
   }

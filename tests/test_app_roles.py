@@ -109,6 +109,9 @@ class Leaks:
     def __init__(self) -> None:
         self.checked = 0
         self.found: list[str] = []
+        self.figures = 0
+        self.official_figures = 0
+        self.unmarked: list[str] = []  # figures of synthetic data not saying so, or official ones saying so
 
     def number(self, value: Any, where: str) -> None:
         n = _count(value)
@@ -131,8 +134,14 @@ class Leaks:
         assert rows, f"{where}: empty CSV"
         self.table([{"id": c, "name": c} for c in rows[0]], rows, where)
 
-    def figure(self, fig: dict, where: str) -> None:
+    def figure(self, fig: dict, where: str, *, official: bool = False) -> None:
+        """`official`: a chart of official statistics (Census, ONS), which must not say SYNTHETIC."""
         layout = fig.get("layout") or {}
+        if fig.get("data"):
+            self.figures += 1
+            self.official_figures += official
+            if ("SYNTHETIC DATA" in json.dumps(layout.get("title"))) == official:
+                self.unmarked.append(where)
         xtitle = ((layout.get("xaxis") or {}).get("title") or {})
         xtitle = xtitle.get("text", "") if isinstance(xtitle, dict) else str(xtitle)
         for trace in fig.get("data") or []:
@@ -167,7 +176,8 @@ class Leaks:
                         if term in ("Numerator", "Denominator"):
                             self.number(dd.get("props", {}).get("children"), f"{where} {term}")
                 if isinstance(props.get("figure"), dict):
-                    self.figure(props["figure"], f"{where} figure {props.get('id')}")
+                    self.figure(props["figure"], f"{where} figure {props.get('id')}",
+                                official=str(props.get("id", "")).startswith(ids.PROFILE_POPULATION))
             for value in node.values():
                 self.walk(value, where)
         elif isinstance(node, list):
@@ -186,6 +196,10 @@ class Leaks:
             if "data" in table and "columns" in table:
                 self.table(table["columns"], table["data"], f"{where} {table_id}")
         values = outputs.get(ids.MAP_VALUES, {}).get("data")
+        if values:
+            self.figures += 1
+            if values.get("synthetic") is not True:  # the map's figure is drawn from these in the browser
+                self.unmarked.append(f"{where} map values")
         if count_metric and values:
             for v in values.get("v") or []:
                 if v is not None:
@@ -418,6 +432,7 @@ def test_sweep_every_callback_shows_no_count_from_1_to_7(clients, deps, london_a
             called.add(dep["output"])
             if response.status_code == 200:
                 leaks.response(body(response), f"{role} {name} {dep['output'][:40]}", count_metric=count_metric)
+    assert leaks.figures > 10 and leaks.official_figures > 0 and leaks.unmarked == [], leaks.unmarked[:5]  # charts say SYNTHETIC DATA, rightly
     record_property("cells_checked", leaks.checked)
     print(f"{role}: {len(called)} callbacks answered, {refusals} refused as expected, "
           f"{leaks.checked} count cells checked")

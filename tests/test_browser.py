@@ -251,6 +251,9 @@ def test_page_loads_only_from_its_own_host_without_errors(browser, live_url, pat
     wait_for(browser, lambda d: d.execute_script("return document.readyState") == "complete", "the page to load")
     if path == "/":
         wait_for_map(browser)
+        marks = browser.execute_script(
+            "return (document.querySelector('#map-graph .js-plotly-plot').layout.annotations || []).map(a => a.text)")
+        assert "SYNTHETIC DATA" in marks  # in the figure itself, so a PNG of the map says so
     else:
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".dash-spreadsheet td, .js-plotly-plot")
                  or path == "/about", "the page's content")

@@ -221,3 +221,16 @@ def test_comparator_label_sits_on_the_roomier_side_of_its_line(comparator, ancho
     (label,) = fig.layout.annotations
     assert label.xanchor == anchor
     assert "London" in label.text
+
+
+def test_mark_synthetic_puts_the_words_in_the_figure_and_makes_room_once():
+    fig = charts.group_figure(pd.DataFrame({"group": ["A", "B"], "value": [1.0, 2.0], "lower": [0.5, 1.5],
+                                            "upper": [1.5, 2.5]}), label="Coverage", unit="per 1,000")
+    top = fig.layout.margin.t
+    theme.mark_synthetic(fig)
+    assert fig.layout.title.text == "SYNTHETIC DATA"
+    assert fig.layout.margin.t == top + theme.SYNTHETIC_MARK_HEIGHT
+    theme.mark_synthetic(fig)  # twice is once
+    assert fig.layout.title.text == "SYNTHETIC DATA" and fig.layout.margin.t == top + theme.SYNTHETIC_MARK_HEIGHT
+    titled = theme.mark_synthetic(theme.house_style(go.Figure(), title="Trend"))
+    assert titled.layout.title.text == "SYNTHETIC DATA · Trend"

@@ -8,6 +8,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
+import plotly.graph_objects as go
 from dash import dash_table, dcc, html
 
 from explorer.domain.disclosure import SUPPRESSION_NOTE
@@ -128,7 +129,11 @@ def figure_block(graph: Any, summary: Any, table: Any, *, title: str, table_labe
     return html.Section(children, className="figure-block")
 
 
-def graph(graph_id: Any, figure: Any | None = None, *, height: int | None = None) -> dcc.Graph:
+def graph(graph_id: Any, figure: Any | None = None, *, synthetic: bool = False, height: int | None = None
+          ) -> dcc.Graph:
+    """A chart; with `synthetic` the figure itself says SYNTHETIC DATA (so its PNG download does too)."""
+    if synthetic and isinstance(figure, go.Figure):
+        figure = theme.mark_synthetic(figure)
     return dcc.Graph(id=graph_id, figure=figure if figure is not None else {"data": [], "layout": {}},
                      config=theme.GRAPH_CONFIG, style={"height": f"{height}px"} if height else None,
                      className="graph")

@@ -221,6 +221,11 @@ class AppData:
     def synthetic(self) -> bool:
         return bool(self.synthetic_reasons)
 
+    def shows_synthetic(self, metric: str) -> bool:
+        """Whether a figure of this metric shows synthetic numbers (deprivation and population
+        are official statistics even in the demo)."""
+        return self.synthetic and self.metric(metric).source != "geography"
+
     @property
     def region_code(self) -> str:
         return self.bundle.region_code
@@ -413,6 +418,7 @@ class AppData:
             "colours": list(classes.colours),
             "unit": unit,
             "bounds": geo.subset_bounds(positions if subset else None),
+            "synthetic": self.shows_synthetic(view.metric),  # the map figure then says so itself (its PNG too)
         }
         extremes = None
         if shown.any():

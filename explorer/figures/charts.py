@@ -114,7 +114,7 @@ def group_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: floa
         side = "top right" if comparator < 0.5 * widest else "top left"
         fig.add_vline(x=comparator, line={"color": theme.COMPARATOR, "dash": "dash", "width": 1.2},
                       annotation_text=f"{comparator_name} {format_number(comparator, unit)}",
-                      annotation_position=side)
+                      annotation_position=side, annotation_yanchor="bottom")  # above the bars
     theme.house_style(fig, height=max(200, 70 + 36 * len(frame)), legend=False)
     fig.update_layout(margin={"t": 28})
     fig.update_xaxes(title=f"{label} ({unit})" if unit else label, rangemode="tozero")

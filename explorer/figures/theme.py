@@ -19,6 +19,7 @@ MUTED = "#4c6272"
 GRID = "#d8dde0"
 ACCENT = "#005eb8"  # NHS blue: reference lines, single-series bars
 COMPARATOR = "#212b32"
+SYNTHETIC_COLOUR = "#5c2d91"  # the SYNTHETIC banner's purple (9:1 on white)
 
 # Sequential: viridis sampled at 5 points, light (low) to dark (high). Perceptually uniform and
 # readable with the common colour-vision deficiencies and in greyscale.
@@ -65,6 +66,28 @@ def source_note(*, synthetic: bool, sources: Iterable[str] = (), suppression: bo
     if suppression:
         parts.append(SUPPRESSION_NOTE + ".")
     return " ".join(parts)
+
+
+SYNTHETIC_MARK = "SYNTHETIC DATA"
+SYNTHETIC_MARK_HEIGHT = 22  # px of top margin the mark takes
+
+
+def mark_synthetic(fig: go.Figure) -> go.Figure:
+    """Put SYNTHETIC DATA in the figure itself (top left), so any image of it says so too.
+
+    The figure's own title, if any, follows the mark; the plot moves down to make room.
+    """
+    title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else ""
+    if title.startswith(SYNTHETIC_MARK):
+        return fig
+    top = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 12
+    fig.update_layout(
+        title={"text": f"{SYNTHETIC_MARK} · {title}" if title else SYNTHETIC_MARK, "x": 0, "xanchor": "left",
+               "xref": "paper", "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 4},
+               "font": {"size": 11 if not title else 15, "color": SYNTHETIC_COLOUR}},
+        margin={"t": top + SYNTHETIC_MARK_HEIGHT},
+    )
+    return fig
 
 
 def house_style(fig: go.Figure, *, title: str | None = None, height: int | None = None,

@@ -101,7 +101,7 @@ def groups_section(data: AppData, view: MapView, policy: Any) -> list:
                                            comparator=comparator, comparator_name=data.region_name)
         table = _group_table(shown, info)
         blocks.append(ui.figure_block(
-            ui.graph(f"{ids.INEQ_GROUPS}-{by}", figure), ui.sr_only(summary),
+            ui.graph(f"{ids.INEQ_GROUPS}-{by}", figure, synthetic=data.shows_synthetic(info.name)), ui.sr_only(summary),
             ui.data_table(f"{ids.INEQ_GROUPS}-{by}-table", [{"name": c, "id": c} for c in table.columns],
                           ui.records(table), page_size=10),
             title=title))
@@ -144,7 +144,7 @@ def funnel_section(data: AppData, view: MapView, policy: Any) -> list:
     table["denominator"] = table["denominator"].map(lambda v: f"{v:,.0f}")
     table.columns = ["Area", "Code", metric_title(info), f"Denominator ({info.denominator})", "Position"]
     block = ui.figure_block(
-        ui.graph(ids.INEQ_FUNNEL + "-graph", figure), ui.sr_only(summary),
+        ui.graph(ids.INEQ_FUNNEL + "-graph", figure, synthetic=data.shows_synthetic(info.name)), ui.sr_only(summary),
         ui.data_table(ids.INEQ_FUNNEL_TABLE, [{"name": c, "id": c} for c in table.columns], ui.records(table)),
         title=title)
     note = html.P(f"{hidden} area(s) not plotted: suppressed (fewer than 8 people) or no denominator. "

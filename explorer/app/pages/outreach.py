@@ -228,7 +228,7 @@ def register(app: Dash, data: AppData) -> None:
                                         list(pd.to_numeric(top["high_risk_without_plan"], errors="coerce").head(10)),
                                         what=f"Top {level}s by high-risk people without a plan", unit="people")
         table = display_table(ranked)
-        block = ui.figure_block(ui.graph(ids.OUT_FIGURE + "-graph", figure), ui.sr_only(text),
+        block = ui.figure_block(ui.graph(ids.OUT_FIGURE + "-graph", figure, synthetic=data.synthetic), ui.sr_only(text),
                                 html.P("The full ranking is in the table below.", className="muted"),
                                 title=f"Top {min(FIGURE_AREAS, len(ranked))} {level}s (targeted areas in colour)",
                                 table_label="About this chart", note=None)

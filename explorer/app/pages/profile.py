@@ -169,7 +169,8 @@ def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
         columns={"label": "IMD group", "value": metric_title(info), "numerator": "Numerator",
                  "denominator": f"Denominator ({info.denominator})"})
     table = table.round(3)
-    return [ui.figure_block(ui.graph(ids.PROFILE_GRADIENT + "-graph", figure), ui.sr_only(summary),
+    graph = ui.graph(ids.PROFILE_GRADIENT + "-graph", figure, synthetic=data.shows_synthetic(info.name))
+    return [ui.figure_block(graph, ui.sr_only(summary),
                             ui.data_table(ids.PROFILE_GRADIENT_TABLE, [{"name": c, "id": c} for c in table.columns],
                                           ui.records(table.astype(object).where(table.notna(), "*"))),
                             title=title), html.P(sii_text, className="table-note")]
@@ -204,7 +205,8 @@ def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
     table = table.round(3).astype(object).where(table.notna(), "*")
     table.columns = ["Month", metric_title(info), "Lower 95% CI", "Upper 95% CI", "Numerator",
                      f"Denominator ({info.denominator})"]
-    return [ui.figure_block(ui.graph(ids.PROFILE_TREND + "-graph", figure), ui.sr_only(summary),
+    graph = ui.graph(ids.PROFILE_TREND + "-graph", figure, synthetic=data.shows_synthetic(info.name))
+    return [ui.figure_block(graph, ui.sr_only(summary),
                             ui.data_table(ids.PROFILE_TREND + "-table", [{"name": c, "id": c} for c in table.columns],
                                           ui.records(table), page_size=6),
                             title=title), html.P(verdict, className="table-note")]
@@ -226,7 +228,8 @@ def cascade_section(data: AppData, view: ProfileView, policy: Any) -> list:
     table = frame[["stage", "count", "share"]].round(1)
     table = table.astype(object).where(table.notna(), "*")
     table.columns = ["Stage", "People", "% of the first stage"]
-    return [ui.figure_block(ui.graph(ids.PROFILE_CASCADE + "-graph", figure), ui.sr_only(summary),
+    graph = ui.graph(ids.PROFILE_CASCADE + "-graph", figure, synthetic=data.synthetic)
+    return [ui.figure_block(graph, ui.sr_only(summary),
                             ui.data_table(ids.PROFILE_CASCADE + "-table", [{"name": c, "id": c} for c in table.columns],
                                           ui.records(table)),
                             title=f"{title}: {who} in {data.name_of(view.area)}")]
@@ -239,7 +242,7 @@ def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
     pyr = pyramid.assign(population=[None if s else v for v, s in zip(pyramid["population"],
                                                                         pyramid["population_suppressed"])])
     blocks.append(ui.figure_block(
-        ui.graph(ids.PROFILE_POPULATION + "-age-sex", charts.pyramid_figure(pyr)),
+        ui.graph(ids.PROFILE_POPULATION + "-age-sex", charts.pyramid_figure(pyr)),  # official statistics
         ui.sr_only(describe.describe_series([f"{r.sex} {r.age_band}" for r in pyr.itertuples()],
                                             [float(p) if p is not None else math.nan for p in pyr["population"]],
                                             what="Residents by sex and age band (mid-2020 estimates)",
