@@ -50,11 +50,10 @@ import numpy as np
 import requests
 
 from explorer.app import ids
+from explorer.app.pages.map import CONTROLS
 from explorer.app.probe import CallbackProbe, key
 
 RESULTS = Path(__file__).resolve().parent / "results" / "loadtest.json"
-CONTROLS = ("level", "metric", "mode", "scheme", "palette", "age_band", "sex", "ethnic_group", "imd_quintile",
-            "frailty", "risk", "only_high_risk")  # = explorer.app.pages.map.CONTROLS
 METRICS = ("coverage", "plans", "high_risk_without_plan", "completeness", "reviewed_in_period", "imd_score",
            "coverage_dsr", "high_risk_plan_coverage")
 FILTERS = {"age_band": [[], ["65-74"], ["75-84"], ["85+"], ["75-84", "85+"]], "sex": [[], ["female"], ["male"]],

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode
 
 from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS
-from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk
+from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk, risk_label
 
 SCHEMES = ("quantile", "jenks")
 MODES = ("value", "difference")
@@ -28,6 +28,12 @@ FILTER_KEYS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty")  # 
 def risk_text(risk: Any) -> str:
     kind, value = check_risk(risk)
     return f"{kind}:{value:g}"
+
+
+def risk_options() -> list[dict]:
+    """The high-risk definitions offered in the app, as select options ("Top 10% of predicted risk")."""
+    return [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(), "value": f"{k}:{x:g}"}
+            for k, x in RISK_CHOICES]
 
 
 def parse_risk(text: str | None) -> RiskDefinition:

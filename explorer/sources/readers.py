@@ -75,7 +75,7 @@ def read_imd(path: Path, *, known_lsoa21: set[str] | None = None, known_lsoa11: 
         out["imd_population"] = to_number(frame, "imd_population", path, integer=True)
         _check_range(out, "imd_population", 0, 100_000, path)
     else:
-        out["imd_population"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        out["imd_population"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     return out
 
 

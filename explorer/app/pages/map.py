@@ -22,11 +22,11 @@ from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, metric_title, short_unit
-from explorer.app.state import MODES, PALETTES, RISK_CHOICES, SCHEMES, MapView, parse_risk, query_from_search, risk_text
+from explorer.app.state import MODES, PALETTES, SCHEMES, MapView, parse_risk, query_from_search, risk_options, risk_text
 from explorer.app.auth import current_role
 from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS, child_level
-from explorer.domain.metrics import VOCAB, Filters, FilterError, risk_label
+from explorer.domain.metrics import VOCAB, Filters, FilterError
 from explorer.records.schema import ETHNIC_LABELS
 
 MODULE = "explorer.app.pages.map"
@@ -122,9 +122,8 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...]) -> html.Div:
                      "IMD quintile (1 = most deprived 20% in England)"),
         ui.checklist(c("frailty"), [(FRAILTY_LABELS.get(f, f), f) for f in VOCAB["frailty"]], v["frailty"],
                      "Frailty (electronic frailty index, 65+; none ticked: any)", inline=False),
-        ui.select(c("risk"), [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(), "value": f"{k}:{x:g}"}
-                                for k, x in RISK_CHOICES], v["risk"], "High-risk definition",
-                    help_text="Who counts as at high risk of emergency admission in the risk metrics."),
+        ui.select(c("risk"), risk_options(), v["risk"], "High-risk definition",
+                  help_text="Who counts as at high risk of emergency admission in the risk metrics."),
         ui.checklist(c("only_high_risk"), [("Count only high-risk people", "yes")], v["only_high_risk"],
                      "High-risk people"),
     ], class_name="filters")

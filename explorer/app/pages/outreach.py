@@ -17,7 +17,7 @@ from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, target_areas
 from explorer.app.state import (
-    RANK_BY, RISK_CHOICES, OutreachView, parse_risk, query_from_search, require_canonical, risk_text,
+    RANK_BY, OutreachView, query_from_search, require_canonical, risk_options, risk_text,
 )
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, Capability
@@ -66,9 +66,7 @@ def layout(**query: Any) -> html.Div:
         title,
         html.Div([
             ui.radio(ids.OUT_LEVEL, [(LEVEL_NAMES[lv], lv) for lv in _levels(role)], view.level, "Rank"),
-            ui.select(ids.OUT_RISK, [{"label": risk_label(parse_risk(f"{k}:{x:g}")).capitalize(),
-                                        "value": f"{k}:{x:g}"} for k, x in RISK_CHOICES],
-                        risk_text(view.risk), "High-risk definition"),
+            ui.select(ids.OUT_RISK, risk_options(), risk_text(view.risk), "High-risk definition"),
             ui.radio(ids.OUT_RANK_BY, [(RANK_NAMES[r], r) for r in RANK_BY], view.rank_by, "Rank by"),
             ui.field("We can hold this many planning conversations",
                      dcc.Input(id=ids.OUT_CAPACITY, type="number", min=0, step=50, value=view.capacity,
