@@ -323,7 +323,8 @@ def summary_frame(level: str, region: str, metrics: list[str] | None = None, fil
         check_metric(name)
     parsed = Filters.parse(filters)
     engine = CoverageEngine.load(settings, region, eager_history=False)  # one snapshot: no history
-    return release.control_area_summary(summary_table(engine, level, metrics, parsed, as_of), level, metrics, role)
+    table = summary_table(engine, level, metrics, parsed, as_of, policy=access.disclosure_policy_for(role))
+    return release.control_area_summary(table, level, metrics, role)
 
 
 @app.command("summary")
@@ -372,7 +373,8 @@ def inequality_frames(level: str, metric: str, by: str, region: str, filters: li
     raw = access.policy_for(role).role.value == "analyst"
     # with control on, the SII/RII are refitted to the controlled rows: skip the engine's simulations
     rows, sii_rii = engine.inequality(level, metric, by, Filters.parse(filters), as_of=as_of,
-                                      n_simulations=10_000 if raw else 10)
+                                      n_simulations=10_000 if raw else 10,
+                                      policy=access.disclosure_policy_for(role))
     return release.control_inequality(rows, sii_rii, level, metric, by, role)
 
 

@@ -33,7 +33,7 @@ from explorer.bundle.store import LEVEL_LABELS, LEVEL_SHORT_LABELS, Bundle, load
 from explorer.config import Settings
 from explorer.domain import geography, stats
 from explorer.domain.disclosure import (
-    CountSpec, DisclosurePolicy, MeanSpec, RatioSpec, apply_policy, assert_no_small_counts,
+    CountSpec, DisclosurePolicy, RatioSpec, apply_policy, assert_no_small_counts,
 )
 from explorer.domain.release import (  # one definition for the app, downloads and the CLI
     _wilson, as_generic_columns, as_metric_columns, control,
@@ -47,6 +47,7 @@ from explorer.figures.classify import format_number
 from explorer.records.schema import ETHNIC_LABELS
 
 log = logging.getLogger(__name__)
+RAW = DisclosurePolicy.raw()
 
 REGION_LEVEL = "region"
 # Levels the app offers per region (default: all). England's LSOA layer is not offered: its
@@ -205,7 +206,8 @@ class AppData:
 
         for name in metrics or self.metrics:
             try:
-                self.raw_table(REGION_LEVEL, name, Filters(), DEFAULT_RISK)
+                for policy in (DisclosurePolicy(), DisclosurePolicy.raw()):
+                    self.raw_table(REGION_LEVEL, name, Filters(), DEFAULT_RISK, policy)
             except Exception:  # noqa: BLE001 - the view will show the problem
                 log.exception("warming %s failed", name)
         default = self.default_metric()
@@ -322,14 +324,17 @@ class AppData:
         out[f"{metric}_upper"] = nan
         return out
 
-    def _raw_table(self, level: str, metric: str, filters: Filters, risk: Any) -> pd.DataFrame:
-        """One row per area at `level` (or the region): value, numerator, denominator, CI."""
+    def _raw_table(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy
+                   ) -> pd.DataFrame:
+        """One row per area at `level` (or the region): value, numerator, denominator, CI, computed
+        for the audience of `policy` (statistics from rounded counts, its deprivation groups) but not
+        yet controlled: :meth:`controlled` does that."""
         info = self.metric(metric)
         if info.source == BUNDLE_SOURCE:
             return self._bundle_table(level, metric)
         if self.engine is None:
             raise ExplorerError(f"'{info.label}' needs the care-plan records: {self.engine_problem}")
-        table = self.engine.metric_table(level, metric, filters, risk=risk)
+        table = self.engine.metric_table(level, metric, filters, risk=risk, policy=policy)
         return _standard_columns(table, metric)
 
     def cache_key(self, metric: str, filters: Filters, risk: Any) -> tuple[Filters, Any]:
@@ -339,15 +344,16 @@ class AppData:
             filters = Filters()
         return filters, (risk if info.needs_risk or filters.risk is not None else None)
 
-    def raw_table(self, level: str, metric: str, filters: Filters, risk: Any = None) -> pd.DataFrame:
+    def raw_table(self, level: str, metric: str, filters: Filters, risk: Any = None,
+                  policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         filters, risk = self.cache_key(metric, filters, risk)
-        return self._cache["raw"](level, metric, filters, risk)
+        return self._cache["raw"](level, metric, filters, risk, policy)
 
     # ------------------------------------------------------------------ controlled tables
     def _controlled_table(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy
                           ) -> pd.DataFrame:
         info = self.metric(metric)
-        raw = self.raw_table(level, metric, filters, risk)
+        raw = self.raw_table(level, metric, filters, risk, policy)
         # siblings' parent totals are shown elsewhere (the level above): secondary suppression
         groups = [["parent_code"]] if level != REGION_LEVEL and info.source != BUNDLE_SOURCE else None
         return control(raw, info, policy, groups=groups).set_index("area_code", drop=False)
@@ -620,7 +626,7 @@ class AppData:
         significance (against the region's overall value)."""
         info = self.metric(metric)
         rsk = risk if info.needs_risk or filters.risk is not None else None
-        rows = self.engine_call("by_group", metric, by, filters, None, code, risk=rsk)
+        rows = self.engine_call("by_group", metric, by, filters, None, code, risk=rsk, policy=policy)
         rows = rows.assign(_all="all")
         controlled = control(as_metric_columns(rows, metric), info, policy, groups=[["_all"]])
         out = as_generic_columns(controlled, metric)
@@ -703,14 +709,14 @@ class AppData:
         """Monthly values for the area (24 months) with the Fingertips recent-trend test."""
         info = self.metric(metric)
         rsk = risk if info.needs_risk or filters.risk is not None else None
-        frame, test = self.engine_call("trend", metric, filters, code, risk=rsk)
+        frame, test = self.engine_call("trend", metric, filters, code, risk=rsk, policy=policy)
         controlled = as_generic_columns(control(as_metric_columns(frame, metric), info, policy), metric)
         return controlled.rename(columns={"month": "period"}), test
 
     def cascade(self, code: str | None, filters: Filters, risk: Any, policy: DisclosurePolicy) -> pd.DataFrame:
         """People at risk -> with a plan -> complete -> reviewed -> viewed by urgent care (controlled)."""
         use_risk = risk if getattr(self.engine, "has_risk_scores", False) else None
-        table = self.engine_call("cascade", replace_risk(filters, None), code, use_risk)
+        table = self.engine_call("cascade", replace_risk(filters, None), code, use_risk, policy=policy)
         controlled = apply_policy(table[["step", "count"]], "count", policy)
         counts = pd.to_numeric(controlled["count"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         first = counts[0] if len(counts) and np.isfinite(counts[0]) and counts[0] > 0 else np.nan
@@ -723,15 +729,19 @@ class AppData:
     def outreach(self, level: str, filters: Filters, risk: Any, policy: DisclosurePolicy,
                  within: str | None = None) -> pd.DataFrame:
         """High-risk people without a plan and gap counts per area, disclosure-controlled."""
-        table = self.engine_call("outreach", level, risk, replace_risk(filters, None), within=within)
+        table = self.engine_call("outreach", level, risk, replace_risk(filters, None), within=within,
+                                 policy=policy)
         table = table.assign(_all="all")
         hr_cov = "high_risk_plan_coverage"
         specs = [CountSpec("high_risk"), CountSpec("high_risk_without_plan"), CountSpec("gap"),
                  RatioSpec(hr_cov, multiplier=1.0, recompute=_wilson_percent),
-                 MeanSpec("expected_admissions_without_plan", n="high_risk_without_plan")]
+                 CountSpec("expected_admissions_without_plan")]
         out = apply_policy(table, specs, policy, groups=[["_all"]])
+        expected = "expected_admissions_without_plan"
+        for bound in ("lower", "upper"):  # its CI rests on rounded inputs; hidden with the value
+            out[f"{expected}_{bound}"] = out[f"{expected}_{bound}"].mask(out[f"{expected}_suppressed"])
         assert_no_small_counts(out, ["high_risk", "high_risk_without_plan", "gap", f"{hr_cov}_numerator",
-                                     f"{hr_cov}_denominator"], policy)
+                                     f"{hr_cov}_denominator", expected], policy)
         return out.drop(columns="_all").reset_index(drop=True)
 
     # ------------------------------------------------------------------ engine pass-throughs

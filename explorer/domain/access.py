@@ -152,9 +152,12 @@ def permits(role: Role | str, capability: Capability | str) -> bool:
 
 def disclosure_policy_for(role: Role | str, publication: bool = False) -> DisclosurePolicy:
     """Disclosure policy for a role; anything published is controlled whatever the role."""
-    if publication:
-        return DisclosurePolicy.for_publication()
-    return DisclosurePolicy() if policy_for(role).suppress else DisclosurePolicy.raw()
+    pol = policy_for(role)
+    # deprivation groups of whole areas the role may see: an LSOA never stands alone in a group
+    level = "lsoa" if "lsoa" in pol.allowed_levels else pol.lowest_level
+    if publication or pol.suppress:
+        return DisclosurePolicy(deprivation_level=level)
+    return DisclosurePolicy.raw()
 
 
 def is_clinical(name: object) -> bool:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from explorer.bundle.store import Bundle
 from explorer.domain import metrics as M
+from explorer.domain.disclosure import DisclosurePolicy, round_counts
 from explorer.domain.geography import area_summary
 from explorer.domain.metrics import (
     DEFAULT_RISK, METRICS, AreaIndex, Cells, Computed, FilterError, Filters, compute_metric,
@@ -43,6 +44,7 @@ _PLAN_MEASURES = ("plans", "items_sum", "items_sumsq", "key_complete", "reviewed
                   "risk_of_deaths", "risk_var_of_deaths")
 _USER_MEASURES = ("users", "active_users", "active_users_10plus")
 NO_FILTERS = Filters()  # frozen: a safe shared default
+RAW = DisclosurePolicy.raw()  # exact figures (the analyst; internal sums)
 NO_MODEL = "no risk model has been trained for {region}: run `explorer model train` to score people first"
 
 
@@ -209,7 +211,8 @@ class CoverageEngine:
             chosen = self.default_risk
         return chosen
 
-    def _keys(self, cells: Cells, dims: Sequence[str], outside_in_region: bool) -> list[tuple[np.ndarray, int]]:
+    def _keys(self, cells: Cells, dims: Sequence[str], outside_in_region: bool,
+              deprivation_level: str = "lsoa") -> list[tuple[np.ndarray, int]]:
         keys = []
         for dim in dims:
             if dim.startswith("area:"):
@@ -224,15 +227,18 @@ class CoverageEngine:
             else:
                 if dim not in cells.codes:
                     raise FilterError(f"cannot split by {dim} here")
-                keys.append((cells.codes[dim], cells.size(dim)))
+                keys.append((cells.dim_codes(dim, deprivation_level), cells.size(dim)))
         return keys
 
     def _evaluate(self, metric: str, filters: Filters, months: Sequence[dt.date], dims: Sequence[str], *,
-                  restrict: tuple[str, int] | None = None, risk: Any = None) -> Computed:
+                  restrict: tuple[str, int] | None = None, risk: Any = None,
+                  policy: DisclosurePolicy = RAW) -> Computed:
         """The metric for every combination of ``dims`` (arrays include the unknown/outside slots).
 
         ``months``: one month for a snapshot, or several with "month" as the first dim (trend).
-        ``restrict``: (level, area index) to keep only one area's cells.
+        ``restrict``: (level, area index) to keep only one area's cells. ``policy``: the disclosure
+        rules of the figures' audience - statistics from rounded inputs
+        (:func:`explorer.domain.metrics.compute_metric`) and deprivation groups of whole areas.
         """
         info = M.check_metric(metric)
         if info.source == "geography":
@@ -240,8 +246,13 @@ class CoverageEngine:
         labels = [m.strftime("%Y-%m") for m in months]
         month_table = self._month_table(months)
 
+        rounding, dep = policy.statistics_rounding, policy.deprivation_level
+
+        def keys(cells: Cells, dims_: Sequence[str], outside_in_region: bool = False) -> list:
+            return self._keys(cells, dims_, outside_in_region, dep)
+
         def keep(cells: Cells, flt: Filters, area: bool = True) -> np.ndarray | None:
-            mask = cells.mask(flt)
+            mask = cells.mask(flt, deprivation_level=dep)
             if area and restrict is not None:
                 in_area = cells.area_codes(restrict[0]) == restrict[1]
                 mask = in_area if mask is None else mask & in_area
@@ -249,8 +260,8 @@ class CoverageEngine:
 
         if info.source == "users":  # clinician users: person filters do not apply
             cells = self.user_cells(month_table).for_months(labels)
-            sums = cells.sums(keep(cells, NO_FILTERS), self._keys(cells, dims, True), M.NEEDS[metric][0])
-            return compute_metric(metric, sums)
+            sums = cells.sums(keep(cells, NO_FILTERS), keys(cells, dims, True), M.NEEDS[metric][0])
+            return compute_metric(metric, sums, rounding=rounding)
 
         chosen = self._resolve_risk(metric, filters, risk)
         flt = filters if filters.risk is None else replace(filters, risk=chosen)
@@ -259,22 +270,22 @@ class CoverageEngine:
         need_people, need_plans = M.NEEDS[metric]
         stratum = M.STRATA.get(metric)
         extra = [stratum] if stratum else []
-        sums = {**_alive(people, plans, keep(people, flt), keep(plans, flt), self._keys(people, [*dims, *extra], False),
-                         self._keys(plans, [*dims, *extra], False), need_people),
-                **plans.sums(keep(plans, flt), self._keys(plans, [*dims, *extra], False), need_plans)}
+        sums = {**_alive(people, plans, keep(people, flt), keep(plans, flt), keys(people, [*dims, *extra]),
+                         keys(plans, [*dims, *extra]), need_people),
+                **plans.sums(keep(plans, flt), keys(plans, [*dims, *extra]), need_plans)}
         if stratum is None:
-            return compute_metric(metric, sums)
+            return compute_metric(metric, sums, rounding=rounding)
         # the standard: the whole region under the same filters, by stratum (and month for a trend)
         ref_dims = ["month", stratum] if "month" in dims else [stratum]
         ref_people = _alive(people, plans, keep(people, flt, False), keep(plans, flt, False),
-                            self._keys(people, ref_dims, False), self._keys(plans, ref_dims, False),
-                            ["people"])["people"]
+                            keys(people, ref_dims), keys(plans, ref_dims), ["people"])["people"]
         if stratum == "esp_band":
             n_bands = len(M.VOCAB["esp_band"])
             trimmed = {k: v[..., :n_bands] for k, v in sums.items()}
             bands = np.asarray(ref_people)[..., :n_bands] > 0
-            return compute_metric(metric, trimmed, dsr_bands=bands.all(axis=0) if bands.ndim > 1 else bands)
-        ref_plans = plans.sums(keep(plans, flt, False), self._keys(plans, ref_dims, False), ["plans"])["plans"]
+            return compute_metric(metric, trimmed, dsr_bands=bands.all(axis=0) if bands.ndim > 1 else bands,
+                                  rounding=rounding)
+        ref_plans = plans.sums(keep(plans, flt, False), keys(plans, ref_dims), ["plans"])["plans"]
         ref_people, ref_plans = np.broadcast_arrays(ref_people, ref_plans)
         with np.errstate(divide="ignore", invalid="ignore"):
             reference = np.where(ref_people > 0, ref_plans / np.where(ref_people > 0, ref_people, 1), np.nan)
@@ -323,20 +334,22 @@ class CoverageEngine:
         return table[keep.to_numpy()].reset_index(drop=True)
 
     def metric_table(self, level: str, metric: str, filters: Filters = NO_FILTERS, as_of: Any = None,
-                     within: str | None = None, *, risk: Any = None) -> pd.DataFrame:
+                     within: str | None = None, *, risk: Any = None, policy: DisclosurePolicy = RAW
+                     ) -> pd.DataFrame:
         """One row per area at ``level``: area_code, area_name, parent_code, <metric>,
         <metric>_numerator, <metric>_denominator, <metric>_lower, <metric>_upper.
 
         ``within``: only areas inside that area (any level above). ``as_of``: a month (YYYY-MM)
         up to the extract; default the snapshot. ``risk``: the RiskDefinition for risk metrics
-        (default ``filters.risk`` or top 10%). Geography metrics ignore filters and as_of.
+        (default ``filters.risk`` or top 10%). Geography metrics ignore filters and as_of. ``policy``:
+        whose figures these are (see :meth:`_evaluate`); the caller still applies the release rules.
         """
         self._check_level(level)
         info = M.check_metric(metric)
         if info.source == "geography":
             return self._within(self._geography_table(level, metric), level, within)
         month = self._as_of(as_of)
-        computed = self._evaluate(metric, filters, [month], [f"area:{level}"], risk=risk)
+        computed = self._evaluate(metric, filters, [month], [f"area:{level}"], risk=risk, policy=policy)
         n = self.index.n_areas(level)
         table = self.index.names[level].reset_index(drop=True).copy()
         values = computed.frame(metric).iloc[:n].reset_index(drop=True)
@@ -344,10 +357,10 @@ class CoverageEngine:
         return self._within(table, level, within)
 
     def comparator(self, metric: str, filters: Filters = NO_FILTERS, as_of: Any = None, *,
-                   risk: Any = None) -> dict[str, Any]:
+                   risk: Any = None, policy: DisclosurePolicy = RAW) -> dict[str, Any]:
         """The region's value and CI, for benchmarking areas against (keys: area_code, area_name,
         value, numerator, denominator, lower, upper)."""
-        row = self.metric_table("region", metric, filters, as_of, risk=risk).iloc[0]
+        row = self.metric_table("region", metric, filters, as_of, risk=risk, policy=policy).iloc[0]
         out = {"area_code": row["area_code"], "area_name": row["area_name"]}
         for key, col in zip(METRIC_COLUMNS, metric_columns(metric), strict=True):
             out[key] = float(row[col])
@@ -364,7 +377,7 @@ class CoverageEngine:
         return self._check_level(level or "region"), None
 
     def _group_rows(self, metric: str, by: str, filters: Filters, level: str | None, area_code: str | None,
-                    as_of: Any, risk: Any) -> pd.DataFrame:
+                    as_of: Any, risk: Any, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         info = M.check_metric(metric)
         if by not in M.BY_DIMENSIONS:
             raise FilterError(f"cannot split by '{by}': choose from {', '.join(M.BY_DIMENSIONS)}")
@@ -375,10 +388,11 @@ class CoverageEngine:
                               "of their organisation's LSOA (imd_decile or imd_quintile)")
         lvl, restrict = self._area_scope(level, area_code)
         month = self._as_of(as_of)
-        computed = self._evaluate(metric, filters, [month], [f"area:{lvl}", by], restrict=restrict, risk=risk)
+        computed = self._evaluate(metric, filters, [month], [f"area:{lvl}", by], restrict=restrict, risk=risk,
+                                  policy=policy)
         if metric == "adjusted_coverage":
             weight = self._evaluate("plans", filters, [month], [f"area:{lvl}", by], restrict=restrict,
-                                    risk=risk).denominator
+                                    risk=risk, policy=policy).denominator
         else:
             weight = computed.denominator
         n_areas = self.index.n_areas(lvl)
@@ -399,7 +413,8 @@ class CoverageEngine:
         return frame[cols].reset_index(drop=True)
 
     def by_group(self, metric: str, by: str, filters: Filters = NO_FILTERS, level: str | None = None,
-                 area_code: str | None = None, *, as_of: Any = None, risk: Any = None) -> pd.DataFrame:
+                 area_code: str | None = None, *, as_of: Any = None, risk: Any = None,
+                 policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """The metric per group of ``by`` (imd_decile|imd_quintile|ethnic_group|age_band|sex|disabled|
         frailty): columns area_code, group, value, numerator, denominator, lower, upper.
 
@@ -407,11 +422,11 @@ class CoverageEngine:
         Groups come in vocabulary order (IMD 1 = most deprived first); every group is listed (NaN
         where nobody), plus "unknown" only when records with unknown attributes contribute.
         """
-        return self._group_rows(metric, by, filters, level, area_code, as_of, risk).drop(columns="weight")
+        return self._group_rows(metric, by, filters, level, area_code, as_of, risk, policy).drop(columns="weight")
 
     def inequality(self, level: str, metric: str, by: str, filters: Filters = NO_FILTERS, *, as_of: Any = None,
-                   risk: Any = None, transform: str | None = None,
-                   n_simulations: int = 10_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   risk: Any = None, transform: str | None = None, n_simulations: int = 10_000,
+                   policy: DisclosurePolicy = RAW) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(rows, summary): the by-group rows for every area at ``level`` and, per area, the slope and
         relative index of inequality (OHID method: weighted regression on the cumulative population
         midpoint of each deprivation quantile, most deprived first, weights = each quantile's
@@ -419,14 +434,15 @@ class CoverageEngine:
         minus most deprived end, so a positive SII means higher values in less deprived areas.
         Only for by = imd_decile or imd_quintile; other groupings give NaN SII/RII.
         """
-        rows = self._group_rows(metric, by, filters, level, None, as_of, risk)
+        rows = self._group_rows(metric, by, filters, level, None, as_of, risk, policy)
         summary = M.sii_summary(rows, by, transform=transform, n_simulations=n_simulations)
         return rows.drop(columns="weight"), summary
 
     # ------------------------------------------------------------------ time
 
     def trend(self, metric: str, filters: Filters = NO_FILTERS, area_code: str | None = None, *,
-              as_of: Any = None, risk: Any = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+              as_of: Any = None, risk: Any = None, policy: DisclosurePolicy = RAW
+              ) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Monthly snapshots over the 24 months to ``as_of`` (default the snapshot) for the region or
         one area: DataFrame[month, value, numerator, denominator, lower, upper] (oldest first) and
         the Fingertips recent-trend test on the last 5 points.
@@ -436,7 +452,7 @@ class CoverageEngine:
             raise FilterError(f"{metric} is a fixed area measure from the bundle: it has no monthly trend")
         months = M.month_ends(self._as_of(as_of), self.history_months)
         _, restrict = self._area_scope(None, area_code)
-        computed = self._evaluate(metric, filters, months, ["month"], restrict=restrict, risk=risk)
+        computed = self._evaluate(metric, filters, months, ["month"], restrict=restrict, risk=risk, policy=policy)
         n = len(months)
         frame = computed.frame()
         if len(frame) == 1:  # metric without a month axis (e.g. high_risk): constant over time
@@ -444,12 +460,14 @@ class CoverageEngine:
         frame = frame.iloc[:n].reset_index(drop=True)
         frame.insert(0, "month", [m.strftime("%Y-%m") for m in months])
         nums, dens = M.trend_inputs(metric, Computed(*(frame[c].to_numpy() for c in METRIC_COLUMNS)))
+        if policy.statistics_rounding is not None:  # the test, like every released figure, from rounded counts
+            nums, dens = (round_counts(x, policy.statistics_rounding) for x in (nums, dens))
         return frame, recent_trend(nums, dens)
 
     # ------------------------------------------------------------------ cascade, gaps, outreach
 
     def cascade(self, filters: Filters = NO_FILTERS, area_code: str | None = None, risk: Any = DEFAULT_RISK, *,
-                as_of: Any = None) -> pd.DataFrame:
+                as_of: Any = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """People at risk -> with a live plan -> plan complete (all KEY_ITEMS) -> reviewed within
         period -> viewed by urgent care in 12 months; columns step, count, share_of_previous (and
         measure, share_of_first). Each step is a subset of the one before. ``risk=None`` starts
@@ -464,7 +482,7 @@ class CoverageEngine:
         plans = plans.for_months([month.strftime("%Y-%m")])
 
         def keep(cells: Cells) -> np.ndarray | None:
-            mask = cells.mask(flt)
+            mask = cells.mask(flt, deprivation_level=policy.deprivation_level)
             if restrict is not None:
                 in_area = cells.area_codes(restrict[0]) == restrict[1]
                 mask = in_area if mask is None else mask & in_area
@@ -475,7 +493,7 @@ class CoverageEngine:
         return M.cascade_table(sums, "At risk (high risk)" if flt.risk is not None else "People")
 
     def gap_count(self, level: str, metric: str = "coverage", filters: Filters = NO_FILTERS, *, as_of: Any = None,
-                  risk: Any = None) -> pd.DataFrame:
+                  risk: Any = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """Plans (numerator units) each area needs to bring every IMD quintile up to the rate of its
         least deprived quintile: sum over quintiles of max(0, rate_ref x denominator_q -
         numerator_q), rate_ref = the least deprived quintile present in the area (quintile 5 when
@@ -484,17 +502,20 @@ class CoverageEngine:
         info = M.check_metric(metric)
         if info.kind not in ("proportion", "rate") or metric == "coverage_dsr":
             raise FilterError(f"a gap count needs a crude proportion or rate; {metric} is a {info.kind}")
-        rows = self._group_rows(metric, "imd_quintile", filters, level, None, as_of, risk)
+        rows = self._group_rows(metric, "imd_quintile", filters, level, None, as_of, risk, policy)
         rows = rows[rows["group"] != M.UNKNOWN]
         codes = self.index.codes[self._check_level(level)]
         num = rows.pivot(index="area_code", columns="group", values="numerator").reindex(codes).fillna(0)
         den = rows.pivot(index="area_code", columns="group", values="denominator").reindex(codes).fillna(0)
         order = [str(q) for q in M.VOCAB["imd_quintile"]]
-        gap, ref = M.gap_from_groups(num[order].to_numpy(), den[order].to_numpy())
+        num, den = num[order].to_numpy(), den[order].to_numpy()
+        if policy.statistics_rounding is not None:  # released gaps rest on rounded group counts
+            num, den = (round_counts(x, policy.statistics_rounding) for x in (num, den))
+        gap, ref = M.gap_from_groups(num, den)
         return pd.DataFrame({"area_code": list(codes), "gap": gap, "reference_quintile": ref.astype(int)})
 
     def outreach(self, level: str, risk: Any = None, filters: Filters = NO_FILTERS, *, as_of: Any = None,
-                 within: str | None = None) -> pd.DataFrame:
+                 within: str | None = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """High-risk people without a plan, per area, sorted by that count (largest first):
         area_code, area_name, high_risk, high_risk_without_plan, high_risk_plan_coverage (+ _numerator,
         _denominator, _lower, _upper), expected_admissions_without_plan (+ _lower, _upper) and gap (plans
@@ -502,16 +523,16 @@ class CoverageEngine:
         """
         risk = risk if risk is not None else (filters.risk or self.default_risk)
         flt = replace(filters, risk=None)
-        base = self.metric_table(level, "high_risk", flt, as_of, within, risk=risk)
+        base = self.metric_table(level, "high_risk", flt, as_of, within, risk=risk, policy=policy)
         table = base[["area_code", "area_name", "high_risk"]].copy()
         for metric, cols in (("high_risk_without_plan", ["high_risk_without_plan"]),
                              ("high_risk_plan_coverage", metric_columns("high_risk_plan_coverage")),
                              ("expected_admissions_without_plan", ["expected_admissions_without_plan",
                                                                    "expected_admissions_without_plan_lower",
                                                                    "expected_admissions_without_plan_upper"])):
-            part = self.metric_table(level, metric, flt, as_of, within, risk=risk)
+            part = self.metric_table(level, metric, flt, as_of, within, risk=risk, policy=policy)
             table = table.merge(part[["area_code", *cols]], on="area_code", how="left")
-        gap = self.gap_count(level, "high_risk_plan_coverage", flt, as_of=as_of, risk=risk)
+        gap = self.gap_count(level, "high_risk_plan_coverage", flt, as_of=as_of, risk=risk, policy=policy)
         table = table.merge(gap[["area_code", "gap"]], on="area_code", how="left")
         return table.sort_values(["high_risk_without_plan", "area_code"], ascending=[False, True],
                                  ignore_index=True)
@@ -535,7 +556,7 @@ def _alive(people: Cells, plans: Cells, people_mask: np.ndarray | None, plans_ma
 
 
 def summary_table(engine: CoverageEngine, level: str, metrics: Sequence[str], filters: Filters = NO_FILTERS,
-                  as_of: Any = None) -> pd.DataFrame:
+                  as_of: Any = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
     """The area summary (population, LSOAs, IMD) with, per metric, its five columns appended.
 
     A metric column that the area summary already has (population, imd_score,
@@ -546,7 +567,7 @@ def summary_table(engine: CoverageEngine, level: str, metrics: Sequence[str], fi
     table = area_summary(engine.bundle.lsoas, engine.bundle.areas, level)
     for metric in dict.fromkeys(metrics):
         cols = metric_columns(metric)
-        part = engine.metric_table(level, metric, filters, as_of)[["area_code", *cols]]
+        part = engine.metric_table(level, metric, filters, as_of, policy=policy)[["area_code", *cols]]
         table = table.drop(columns=[c for c in cols if c in table.columns]).merge(part, on="area_code", how="left")
     return table
 

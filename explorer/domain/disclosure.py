@@ -51,6 +51,7 @@ __all__ = [
     "format_count",
     "format_rate",
     "is_small",
+    "round_counts",
     "secondary_suppress",
 ]
 
@@ -85,12 +86,26 @@ class DisclosurePolicy:
     threshold: int = 7
     rounding_base: int = 5
     enabled: bool = True
+    deprivation_level: str = "lsoa"
+    """The smallest area whose IMD decile places people in deprivation groups and filters. A role
+    that may not see LSOAs gets groups of whole areas it may see (``"pcn"``), so that no breakdown
+    or IMD filter, however combined, isolates an LSOA (see :mod:`explorer.domain.access`)."""
 
     def __post_init__(self) -> None:
         if self.threshold < 0:
             raise ValueError(f"threshold must be >= 0, got {self.threshold}")
         if self.rounding_base < 1:
             raise ValueError(f"rounding_base must be >= 1, got {self.rounding_base}")
+
+    @property
+    def statistics_rounding(self) -> int | None:
+        """The base every count is rounded to before any statistic is computed from it (None: raw).
+
+        This is the rule that makes differencing useless: a released index, DSR, mean, CI or SII
+        is a function of rounded counts only, so two requests ("all" and "all but one group")
+        give the difference of two rounded numbers, a range, never the hidden small count.
+        """
+        return self.rounding_base if self.enabled else None
 
     @classmethod
     def for_publication(cls) -> DisclosurePolicy:
@@ -137,6 +152,20 @@ def is_small(counts: ArrayLike, policy: DisclosurePolicy | None = None) -> pd.Se
 def _round_to_base(x: np.ndarray, base: int) -> np.ndarray:
     """Nearest multiple of ``base``, halves up: explicit, never banker's rounding."""
     return np.floor(x / base + 0.5) * base
+
+
+def round_counts(counts: Any, base: int) -> np.ndarray:
+    """Counts (any array shape, fractional expected counts too) rounded to the nearest ``base``,
+    small ones included (1-2 -> 0, 3-7 -> 5): the inputs of every released statistic.
+
+    Suppression is decided separately, on the exact totals; this only removes the precision that
+    differencing two requests would otherwise turn into an exact count.
+
+    >>> round_counts([0, 2, 3, 12, 13], 5).tolist()
+    [0.0, 0.0, 5.0, 10.0, 15.0]
+    """
+    x = np.asarray(counts, dtype="float64")
+    return np.where(np.isfinite(x), _round_to_base(np.nan_to_num(x), base), np.nan)
 
 
 def control_counts(counts: ArrayLike, policy: DisclosurePolicy | None = None) -> pd.Series:

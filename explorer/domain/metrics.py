@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.domain import stats
+from explorer.domain.disclosure import round_counts
 from explorer.errors import ExplorerError
 from explorer.records.schema import (
     AGE_BANDS, COMPLETENESS_ITEMS, ETHNIC_GROUPS, FRAILTY, SEXES,
@@ -41,7 +42,7 @@ from explorer.records.schema import (
 
 __all__ = [
     "AGE_GROUP_STARTS", "BY_DIMENSIONS", "CONFIDENCE", "DEFAULT_RISK", "METRICS", "RISK_METRICS",
-    "USER_METRICS", "GEOGRAPHY_METRICS", "Cells", "FilterError", "Filters", "MetricInfo", "RiskDefinition",
+    "USER_METRICS", "GEOGRAPHY_METRICS", "ROUNDED_INPUT_METRICS", "Cells", "FilterError", "Filters", "MetricInfo", "RiskDefinition",
     "AreaIndex", "cascade_table", "check_metric", "compute_metric", "gap_from_groups", "month_ends",
     "month_end", "sii_summary", "trend_inputs",
 ]
@@ -478,6 +479,42 @@ class AreaIndex:
         self.names["region"] = pd.DataFrame({"area_code": [region_code], "area_name": [region_name],
                                              "parent_code": [None]})
         self.lsoa_to_area["region"] = np.append(np.zeros(self.n_lsoa, np.int32), 1).astype(np.int32)
+        self._imd_score = pd.to_numeric(lsoas.get("imd_score"), errors="coerce").to_numpy(dtype=float) \
+            if "imd_score" in lsoas else np.full(self.n_lsoa, np.nan)
+        self._imd_weight = pd.to_numeric(lsoas.get("population"), errors="coerce").fillna(0).to_numpy(dtype=float) \
+            if "population" in lsoas else np.ones(self.n_lsoa)
+        self._national_decile = decile
+        self._deprivation: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def deprivation(self, level: str = "lsoa") -> tuple[np.ndarray, np.ndarray]:
+        """(decile code, quintile code) per LSOA (plus the outside slot) for deprivation groups
+        formed from whole areas at ``level``.
+
+        ``"lsoa"``: each LSOA's own national IMD decile. Any other level: every LSOA takes the decile
+        of its area's population-weighted IMD score, placed among the national LSOA deciles by the
+        lowest score of each decile among the bundle's LSOAs (exact for England; for London the
+        cut-off is the nearest London LSOA's score). Then every deprivation group and IMD filter is a
+        union of whole areas of that level, and no difference of two of them can single out an LSOA.
+        """
+        if level == "lsoa":
+            return self.imd_decile, self.imd_quintile
+        if level not in self._deprivation:
+            area = self.lsoa_to_area[level][:-1]
+            n = self.n_areas(level) + 1
+            weight = np.where(np.isfinite(self._imd_score), self._imd_weight, 0.0)
+            total = np.bincount(area, weights=weight, minlength=n)
+            scored = np.bincount(area, weights=np.nan_to_num(self._imd_score) * weight, minlength=n)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                score = np.where(total > 0, scored / np.where(total > 0, total, 1), np.nan)
+            cut = [np.nanmin(np.where(self._national_decile == d, self._imd_score, np.nan))
+                   if np.any(self._national_decile == d) else np.inf for d in range(1, 10)]
+            area_decile = np.full(n, 10, dtype=np.int16)  # code 10 = unknown
+            for a in np.flatnonzero(np.isfinite(score[:-1])):
+                area_decile[a] = next((d for d, c in enumerate(cut) if score[a] >= c), 9)
+            decile = np.append(area_decile[area], 10).astype(np.int16)
+            quintile = np.where(decile < 10, decile // 2, 5).astype(np.int16)
+            self._deprivation[level] = (decile, quintile)
+        return self._deprivation[level]
 
     def level_of(self, area_code: str) -> str:
         if area_code == self.region_code:
@@ -605,6 +642,17 @@ class Cells:
             self._slices[key] = Cells._view(self, rows)
         return self._slices[key]
 
+    def dim_codes(self, dim: str, deprivation_level: str = "lsoa") -> np.ndarray:
+        """Codes of a dimension per row; IMD deciles and quintiles of whole areas at
+        ``deprivation_level`` when that is not "lsoa" (see :meth:`AreaIndex.deprivation`)."""
+        if deprivation_level == "lsoa" or dim not in ("imd_decile", "imd_quintile"):
+            return self.codes[dim]
+        key = f"{dim}@{deprivation_level}"
+        if key not in self.codes:
+            decile, quintile = self.index.deprivation(deprivation_level)
+            self.codes[key] = (decile if dim == "imd_decile" else quintile)[self.codes["lsoa"]].astype(np.int8)
+        return self.codes[key]
+
     def size(self, dim: str) -> int:
         """Number of codes of a dimension, including the unknown/outside slot."""
         if dim == "month":
@@ -615,8 +663,10 @@ class Cells:
             return self.index.n_lsoa + 1
         return len(VOCAB[dim]) + 1
 
-    def mask(self, filters: Filters, *, months: Sequence[str] | None = None) -> np.ndarray | None:
-        """Rows matching the filters (and months, if given); None means every row."""
+    def mask(self, filters: Filters, *, months: Sequence[str] | None = None,
+             deprivation_level: str = "lsoa") -> np.ndarray | None:
+        """Rows matching the filters (and months, if given); None means every row. IMD filters use
+        the deciles of whole areas at ``deprivation_level``."""
         keep: np.ndarray | None = None
 
         def both(m: np.ndarray) -> np.ndarray:
@@ -629,7 +679,7 @@ class Cells:
             allowed = [1 if v else 0 for v in values] if key == "disabled" else [VOCAB[key].index(v) for v in values]
             table = np.zeros(self.size(key), dtype=bool)
             table[allowed] = True
-            keep = both(table[self.codes[key]])
+            keep = both(table[self.dim_codes(key, deprivation_level)])
         if filters.risk is not None:
             keep = both(self.codes["high_risk"] == 1)
         if months is not None and "month" in self.codes:
@@ -701,15 +751,26 @@ def _z() -> float:
 
 
 def compute_metric(name: str, s: Mapping[str, np.ndarray], *, reference: np.ndarray | None = None,
-                   dsr_bands: np.ndarray | None = None) -> Computed:
+                   dsr_bands: np.ndarray | None = None, rounding: int | None = None) -> Computed:
     """A metric's value, numerator, denominator and 95% CI from summed measures.
 
     ``s`` maps measure names to arrays (broadcastable against each other). For
     ``adjusted_coverage`` the arrays carry a last strata axis and ``reference`` holds the region's
     coverage per person in each stratum; for ``coverage_dsr`` the last axis is the ESP band and
     ``dsr_bands`` (bool per band) which bands the standard covers.
+
+    ``rounding`` (the disclosure rule for released figures): statistics that rest on more than a
+    numerator and a denominator - the DSR and its CI (per-band counts), completeness and its CI
+    (items, squares, plans) and expected admissions with their CI - are computed from those
+    inputs rounded to the nearest ``rounding``; numerator and denominator stay exact, because the
+    release decides suppression on them before rounding them itself (``explorer.domain.release``).
     """
     info = check_metric(name)
+    if rounding is not None and name in ROUNDED_INPUT_METRICS:
+        exact = compute_metric(name, s, reference=reference, dsr_bands=dsr_bands)
+        released = compute_metric(name, _rounded_inputs(name, s, rounding), reference=reference,
+                                  dsr_bands=dsr_bands)
+        return replace(released, numerator=exact.numerator, denominator=exact.denominator)
     mult = info.multiplier
     if name == "plans":
         num = s["plans"] + 0 * s["people"]
@@ -774,6 +835,23 @@ def compute_metric(name: str, s: Mapping[str, np.ndarray], *, reference: np.ndar
                                                          mult, CONFIDENCE)
         return Computed(value, plans[..., bands].sum(-1), people[..., bands].sum(-1), lo, hi)
     raise FilterError(f"metric '{name}' is not computed from cells")
+
+
+#: Metrics whose released value or CI needs more than a rounded numerator and denominator.
+ROUNDED_INPUT_METRICS = ("coverage_dsr", "completeness", "expected_admissions_without_plan")
+
+
+def _rounded_inputs(name: str, s: Mapping[str, np.ndarray], base: int) -> dict[str, np.ndarray]:
+    """The summed measures a statistic is computed from, rounded to ``base``. Differences that
+    define a measure (high-risk people without a plan, their expected admissions and variance)
+    are taken before rounding, so the released figure is the rounded quantity itself."""
+    if name == "expected_admissions_without_plan":
+        without = {"hr_risk": s["hr_risk"] - s["hr_risk_plan"],
+                   "hr_risk_var": np.clip(s["hr_risk_var"] - s["hr_risk_var_plan"], 0, None),
+                   "hr_people": s["hr_people"] - s["hr_plans"]}
+        zero = {"hr_risk_plan": 0.0, "hr_risk_var_plan": 0.0, "hr_plans": 0.0}
+        return {**{k: round_counts(v, base) for k, v in without.items()}, **zero}
+    return {k: round_counts(v, base) for k, v in s.items()}
 
 
 def trend_inputs(name: str, c: Computed) -> tuple[np.ndarray, np.ndarray]:

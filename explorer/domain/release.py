@@ -19,7 +19,7 @@ from explorer.domain.access import AccessDenied, Capability, Role
 from explorer.domain.disclosure import (
     CountSpec, DisclosurePolicy, MeanSpec, RatioSpec, apply_policy, assert_no_small_counts,
 )
-from explorer.domain.metrics import METRICS, MetricInfo
+from explorer.domain.metrics import METRICS, ROUNDED_INPUT_METRICS, MetricInfo
 
 __all__ = [
     "METRIC_PARTS",
@@ -48,22 +48,38 @@ def _rate(num: pd.Series, den: pd.Series) -> tuple[np.ndarray, np.ndarray, np.nd
     return stats.rate_interval(num, den, 1.0)
 
 
+def _isr(observed: pd.Series, expected: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed / expected with Byar limits on the observed, from the *rounded* counts: an index
+    computed from the exact expected count would give the exact observed count back
+    (plans = index x expected / 100)."""
+    return stats.indirect_standardised_ratio(observed.to_numpy(dtype=float), expected.to_numpy(dtype=float))
+
+
 def disclosure_specs(info: MetricInfo, table: pd.DataFrame) -> list:
-    """How each column of a metric table is controlled (see explorer.domain.disclosure)."""
+    """How each column of a metric table is controlled (see explorer.domain.disclosure).
+
+    Every value comes from controlled counts: rates, proportions and the adjusted-coverage index
+    are recomputed here from the rounded numerator and denominator (the expected count of the
+    index is rounded like a count); the DSR, completeness and expected admissions arrive computed
+    from rounded inputs (``CoverageEngine`` with the role's policy) and are hidden with the count
+    they rest on.
+    """
     m = info.name
     num, den = f"{m}_numerator", f"{m}_denominator"
     if m == "imd_prop_most_deprived_10pc":
         return []  # counts of LSOAs, not of people
-    if m in ("imd_score", "expected_admissions_without_plan"):
+    if m == "imd_score":  # an official statistic of the area, hidden only over 1-7 residents
         return [MeanSpec(m, n=den), CountSpec(den)]
+    if m == "expected_admissions_without_plan":  # a fractional count: rounded, below 8 hidden
+        return [CountSpec(m), CountSpec(num), CountSpec(den)]
     if info.kind == "count":
         return [CountSpec(c) for c in (m, num, den) if table[c].notna().any()]
     if info.kind == "mean":  # completeness: items recorded / live plans
         return [MeanSpec(m, n=den), CountSpec(den), CountSpec(num)]
     if m == "coverage_dsr":
         return [RatioSpec(m, standardised=True), CountSpec(den)]
-    if info.kind == "ratio":  # indirectly standardised: the denominator is expected plans, not people
-        return [RatioSpec(m, denominator=None, standardised=True)]
+    if info.kind == "ratio":  # indirectly standardised: observed / expected, both rounded
+        return [RatioSpec(m, multiplier=info.multiplier, recompute=_isr)]
     recompute = _wilson if info.kind == "proportion" else _rate
     return [RatioSpec(m, multiplier=info.multiplier, recompute=recompute)]
 
@@ -73,8 +89,10 @@ def count_columns(info: MetricInfo) -> list[str]:
     m = info.name
     if m in ("imd_prop_most_deprived_10pc",):
         return []
-    if m in ("imd_score", "expected_admissions_without_plan", "coverage_dsr"):
+    if m in ("imd_score", "coverage_dsr"):
         return [f"{m}_denominator"]
+    if m == "expected_admissions_without_plan":
+        return [m, f"{m}_denominator"]
     if info.kind == "ratio":
         return [f"{m}_numerator"]
     if info.kind == "count":
@@ -96,13 +114,17 @@ def control(raw: pd.DataFrame, info: MetricInfo, policy: DisclosurePolicy, *,
     if flag not in out.columns:
         out[flag] = False
     hidden = out[flag].to_numpy(dtype=bool)
-    if any(isinstance(spec, MeanSpec) and spec.name == m for spec in specs) and f"{m}_numerator" in out:
+    is_mean = any(isinstance(spec, MeanSpec) and spec.name == m for spec in specs)
+    if (is_mean or m == "expected_admissions_without_plan") and f"{m}_numerator" in out:
         # a mean's numerator (items recorded, expected admissions) would give a hidden value away
         out[f"{m}_numerator"] = pd.to_numeric(out[f"{m}_numerator"]).astype("Float64").mask(hidden)
     if info.kind == "count" and policy.enabled and raw[f"{m}_lower"].notna().any():
-        # a CI of the exact count would give the count away: rebuild it from the rounded count
-        count = pd.to_numeric(out[m], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        lo, hi = stats.byar_interval(count)
+        if m in ROUNDED_INPUT_METRICS:  # its CI already rests on rounded inputs: hide it with the value
+            lo, hi = (pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                      for c in (f"{m}_lower", f"{m}_upper"))
+        else:  # a CI of the exact count would give the count away: rebuild it from the rounded count
+            count = pd.to_numeric(out[m], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            lo, hi = stats.byar_interval(count)
         out[f"{m}_lower"] = np.where(hidden, np.nan, lo)
         out[f"{m}_upper"] = np.where(hidden, np.nan, hi)
     assert_no_small_counts(out, [c for c in count_columns(info) if c in out.columns], policy)
