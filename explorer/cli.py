@@ -87,7 +87,10 @@ def tidy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 
 def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict | None = None) -> None:
     if fmt is OutputFormat.csv:
-        tidy_numbers(frame).to_csv(sys.stdout, index=False, float_format=_csv_number)
+        from explorer.export.safe_cells import safe_frame
+
+        # names in the rows could be spreadsheet formulas (=HYPERLINK...): neutralise text, keep numbers
+        safe_frame(tidy_numbers(frame)).to_csv(sys.stdout, index=False, float_format=_csv_number)
     else:
         payload: dict[str, Any] = {"rows": json.loads(frame.to_json(orient="records", double_precision=6))}
         payload.update(extra or {})

@@ -22,6 +22,7 @@ from explorer.app.state import (
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, Capability
 from explorer.domain.metrics import risk_label
+from explorer.export.safe_cells import safe_frame
 from explorer.figures import charts, describe, theme
 
 MODULE = "explorer.app.pages.outreach"
@@ -134,7 +135,7 @@ def csv_bytes(data: AppData, view: OutreachView) -> str:
     buffer.write(f"# Outreach ranking: {LEVEL_NAMES[view.level]} by {RANK_NAMES[view.rank_by].lower()}; "
                  f"high risk = {risk_label(view.risk)}; capacity {view.capacity:,} conversations; "
                  f"{date.today().isoformat()}\n# {note}\n")
-    table.to_csv(buffer, index=False)
+    safe_frame(table).to_csv(buffer, index=False)  # area names could be spreadsheet formulas
     return buffer.getvalue()
 
 
