@@ -13,7 +13,7 @@ from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import GROUP_TITLES, AppData, metric_title, short_unit
-from explorer.app.state import MapView, query_from_search, require_canonical
+from explorer.app.state import MapView, check_store, query_from_search, require_canonical, text_value
 from explorer.domain.access import AccessDenied
 from explorer.figures import charts, describe
 from explorer.figures.classify import format_number
@@ -42,7 +42,7 @@ def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> MapView:
 
 def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...]) -> MapView:
     """The view in a callback's store; AccessDenied (403) if it was not written by the app for this role."""
-    view = _view(data, stored or {}, levels)
+    view = _view(data, dict(check_store(stored) or {}), levels)
     require_canonical(stored, view)
     return view
 
@@ -176,6 +176,8 @@ def register(app: Dash, data: AppData) -> None:
         role = current_role()
         levels = allowed_levels(role)
         current = _stored_view(data, stored, levels)
+        metric, level = text_value(metric, "metric"), text_value(level, "level")
+        search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
         if ctx.triggered_id == ids.INEQ_URL:
             if pathname != PATH:
                 raise PreventUpdate

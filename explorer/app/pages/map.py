@@ -22,7 +22,10 @@ from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, metric_title, short_unit
-from explorer.app.state import MODES, PALETTES, SCHEMES, MapView, parse_risk, query_from_search, risk_options, risk_text
+from explorer.app.state import (
+    MODES, PALETTES, SCHEMES, MapView, event_location, parse_page, parse_sort, parse_risk, query_from_search,
+    risk_options, risk_text, text_value, text_values,
+)
 from explorer.app.auth import current_role
 from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS, child_level
@@ -39,6 +42,7 @@ PICKER_MAX = 300  # the area picker lists at most this many areas (use the map o
 CONTROLS = ("level", "metric", "mode", "scheme", "palette", "age_band", "sex", "ethnic_group", "imd_quintile",
             "frailty", "risk", "only_high_risk")
 LEVEL_NAMES = {"ics": "ICS", "place": "Place", "pcn": "PCN", "lsoa": "LSOA"}
+MULTI_CONTROLS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty", "only_high_risk")  # checklists
 FRAILTY_LABELS = {"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
                   "not_assessed": "Not assessed (under 65)"}
 
@@ -57,6 +61,13 @@ def control_values(view: MapView) -> dict[str, Any]:
         "frailty": list(f.frailty), "risk": risk_text(view.risk),
         "only_high_risk": ["yes"] if f.risk is not None else [],
     }
+
+
+def checked_controls(values: dict[str, Any]) -> dict[str, Any]:
+    """The controls' values if each has the shape its control sends (InvalidInput, i.e. 400, if not):
+    checklists send lists of text, radios and selects text. Unknown choices are handled later."""
+    return {name: text_values(v, name) if name in MULTI_CONTROLS else text_value(v, name)
+            for name, v in values.items()}
 
 
 def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[str, ...],
@@ -264,6 +275,9 @@ def register(app: Dash, data: AppData) -> None:
         n = len(CONTROLS)
         values = dict(zip(CONTROLS, args[:n]))
         click, _crumb_clicks, picked, search, stored, pathname = args[n:]
+        checked = checked_controls(values)
+        picked, search, pathname = (text_value(picked, "area picker"), text_value(search, "search"),
+                                    text_value(pathname, "pathname"))
         role, _ = role_and_policy()
         levels = allowed_levels(role)
         current = MapView.from_store(stored, levels=levels, metrics=tuple(data.metrics),
@@ -278,10 +292,10 @@ def register(app: Dash, data: AppData) -> None:
             cv = control_values(new)
             return (new.to_store(), no_update, *[cv[k] for k in CONTROLS], "")
         if trigger == ids.MAP_GRAPH:
-            points = (click or {}).get("points") or []
-            if not points or "location" not in points[0]:
+            location = event_location(click, "clickData")
+            if location is None:
                 raise PreventUpdate
-            new = drill(current, str(points[0]["location"]), levels, data)
+            new = drill(current, location, levels, data)
         elif isinstance(trigger, dict) and trigger.get("type") == ids.CRUMB_TYPE:
             if not ctx.triggered or not ctx.triggered[0].get("value"):
                 raise PreventUpdate  # a breadcrumb was (re)drawn, not clicked
@@ -291,7 +305,7 @@ def register(app: Dash, data: AppData) -> None:
                 raise PreventUpdate
             new = drill(current, str(picked), levels, data)
         else:
-            new = view_from_controls(values, current, levels, data)
+            new = view_from_controls(checked, current, levels, data)
         if new == current:
             raise PreventUpdate
         cv = control_values(new)
@@ -377,14 +391,14 @@ def register(app: Dash, data: AppData) -> None:
     )
     def send_hover(hover: dict | None, stored: dict) -> Any:
         """CI, numerator and denominator of the hovered area (the figure only carries the value)."""
-        points = (hover or {}).get("points") or []
-        if not points or "location" not in points[0]:
+        location = event_location(hover, "hoverData")
+        if location is None:
             raise PreventUpdate
         role = current_role()
         view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
                                   default_metric=data.default_metric(), area_level=data.area_level)
         _, policy = role_and_policy(view.level)
-        details = data.hover_details(view, str(points[0]["location"]), policy)
+        details = data.hover_details(view, location, policy)
         return _details_list(details) if details else html.P("No data for this area.")
 
     @app.callback(
@@ -414,10 +428,8 @@ def register(app: Dash, data: AppData) -> None:
         view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
                                   default_metric=data.default_metric(), area_level=data.area_level)
         _, policy = role_and_policy(view.level)
-        if ctx.triggered_id == ids.MAP_VIEW:
-            page = 0
-        column = sort_by[0]["column_id"] if sort_by else "value"
-        ascending = bool(sort_by) and sort_by[0]["direction"] == "asc"
+        page = 0 if ctx.triggered_id == ids.MAP_VIEW else parse_page(page)
+        column, ascending = parse_sort(sort_by, [c["id"] for c in data.table_columns(view)])
         size = ui.TABLE_PAGE_SIZE
         try:
             total = len(data.codes_within(view.level, view.area))

@@ -17,7 +17,8 @@ from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, target_areas
 from explorer.app.state import (
-    RANK_BY, OutreachView, query_from_search, require_canonical, risk_options, risk_text,
+    RANK_BY, OutreachView, check_store, parse_capacity, query_from_search, require_canonical, risk_options,
+    risk_text, text_value,
 )
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, Capability
@@ -145,7 +146,7 @@ def register(app: Dash, data: AppData) -> None:
         problem = _unavailable(data, role)
         if problem:
             raise AccessDenied(problem, role=str(role))
-        view = OutreachView.from_query(stored or {}, levels=_levels(role))
+        view = OutreachView.from_query(check_store(stored) or {}, levels=_levels(role))
         require_canonical(stored, view)
         _, policy = role_and_policy(view.level)
         return view, policy
@@ -173,8 +174,11 @@ def register(app: Dash, data: AppData) -> None:
         problem = _unavailable(data, role)
         if problem:
             raise AccessDenied(problem, role=str(role))
-        current = OutreachView.from_query(stored or {}, levels=levels)
+        current = OutreachView.from_query(check_store(stored) or {}, levels=levels)
         require_canonical(stored, current)
+        level, risk, rank_by = text_value(level, "level"), text_value(risk, "risk"), text_value(rank_by, "rank")
+        search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
+        capacity = parse_capacity(capacity)
         if level is not None and level not in levels:
             raise AccessDenied(f"Role '{role}' may not rank {level} areas.", role=str(role))
         if ctx.triggered_id == ids.OUT_URL:

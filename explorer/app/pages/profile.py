@@ -14,7 +14,9 @@ from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, metric_title, short_unit
-from explorer.app.state import GRADIENT_GROUPS, ProfileView, query_from_search, require_canonical
+from explorer.app.state import (
+    GRADIENT_GROUPS, ProfileView, check_store, query_from_search, require_canonical, text_value,
+)
 from explorer.domain.access import AccessDenied
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
@@ -36,7 +38,7 @@ def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> ProfileView:
 
 def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...]) -> ProfileView:
     """The view in a callback's store; AccessDenied (403) if it was not written by the app for this role."""
-    view = _view(data, stored or {}, levels)
+    view = _view(data, dict(check_store(stored) or {}), levels)
     require_canonical(stored, view)
     return view
 
@@ -312,6 +314,8 @@ def register(app: Dash, data: AppData) -> None:
         role = current_role()
         levels = allowed_levels(role)
         current = _stored_view(data, stored, levels)
+        area, metric, groups = text_value(area, "area"), text_value(metric, "metric"), text_value(groups, "groups")
+        search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
         if ctx.triggered_id == ids.PROFILE_URL:
             if pathname != PATH:
                 raise PreventUpdate
@@ -336,7 +340,7 @@ def register(app: Dash, data: AppData) -> None:
     def area_options(search: str | None, stored: dict) -> list[dict]:
         role = current_role()
         view = _stored_view(data, stored, allowed_levels(role))
-        return _area_options(data, allowed_levels(role), search, view.area)
+        return _area_options(data, allowed_levels(role), text_value(search, "area search"), view.area)
 
     @app.callback(
         Output(ids.PROFILE_TITLE, "children"),
