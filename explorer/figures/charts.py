@@ -221,7 +221,8 @@ def trend_figure(frame: pd.DataFrame, *, label: str, unit: str, name: str = "") 
         fig.add_trace(go.Scatter(x=x + x[::-1], y=_num(frame["upper"]).tolist() + _num(frame["lower"]).tolist()[::-1],
                                  fill="toself", fillcolor="rgba(0,94,184,0.15)", line={"width": 0},
                                  name="95% CI", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=_num(frame["value"]).tolist(), mode="lines+markers", name=escape_label(name or label),
+    fig.add_trace(go.Scatter(x=x, y=_num(frame["value"]).tolist(), mode="lines+markers",
+                             name=escape_label(name or label),
                              line={"color": theme.ACCENT, "width": 2}, customdata=_hover(frame, unit),
                              hovertemplate="%{x}<br>%{customdata}<extra></extra>"))
     theme.house_style(fig, height=280)

@@ -174,7 +174,8 @@ def layout(**query: Any) -> html.Div:
         html.H1(id=ids.MAP_TITLE, children="Map", className="page-title"),
         html.Nav(id=ids.MAP_BREADCRUMB, className="breadcrumb", **{"aria-label": "Breadcrumb"}),
         html.Div([
-            html.Aside(controls(data, view, levels, role_metrics(data, role)), className="col-controls", **{"aria-label": "Map settings"}),
+            html.Aside(controls(data, view, levels, role_metrics(data, role)), className="col-controls",
+                       **{"aria-label": "Map settings"}),
             html.Div([
                 html.Div(id=ids.MAP_NOTICE),
                 ui.graph(ids.MAP_GRAPH, height=600),
