@@ -87,7 +87,10 @@ def tidy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 
 def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict | None = None) -> None:
     if fmt is OutputFormat.csv:
-        tidy_numbers(frame).to_csv(sys.stdout, index=False, float_format=_csv_number)
+        from explorer.export.safe_cells import safe_frame
+
+        # names in the rows could be spreadsheet formulas (=HYPERLINK...): neutralise text, keep numbers
+        safe_frame(tidy_numbers(frame)).to_csv(sys.stdout, index=False, float_format=_csv_number)
     else:
         payload: dict[str, Any] = {"rows": json.loads(frame.to_json(orient="records", double_precision=6))}
         payload.update(extra or {})
@@ -518,8 +521,8 @@ def serve(
     = False,
 ) -> None:
     """Run the web app: gunicorn with several workers, or Dash's development server with --debug."""
+    import importlib.util
     import os
-    import shutil
 
     from explorer.bundle.store import load_bundle
 
@@ -536,17 +539,26 @@ def serve(
         create_app(settings, region.value, demo_role=env["EXPLORER_DEMO_ROLE"] or None, debug=True).run(
             host=host, port=port, debug=True)
         return
-    gunicorn = shutil.which("gunicorn")
-    if gunicorn is None:
+    if importlib.util.find_spec("gunicorn") is None:
         raise ExplorerError("gunicorn is not installed: pip install gunicorn, or use --debug")
     typer.echo(f"serving {region.value} on http://{host}:{port} with {workers} worker(s)"
                + (f" x {threads} threads" if threads > 1 else "")
                + (f", demo role {demo_role.value}" if demo else ", sign-in required"))
     os.environ.update(env)
-    # --preload: the data is loaded and warmed once, then shared copy-on-write by the forked workers
-    os.execv(gunicorn, [gunicorn, "explorer.app.wsgi:server", "--workers", str(workers), "--bind", f"{host}:{port}",
-                        "--preload", "--timeout", "120", "--access-logfile", "-",
-                        *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else [])])
+    command = gunicorn_command(host, port, workers, threads)
+    os.execv(command[0], command)
+
+
+def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """The gunicorn command line, run by this interpreter as ``python -m gunicorn``.
+
+    Not the ``gunicorn`` script on PATH: `explorer serve` run by its full path from a venv that is not
+    activated would miss it (or find another environment's gunicorn, without our packages).
+    --preload: the data is loaded and warmed once, then shared copy-on-write by the forked workers.
+    """
+    return [sys.executable, "-m", "gunicorn", "explorer.app.wsgi:server", "--workers", str(workers),
+            "--bind", f"{host}:{port}", "--preload", "--timeout", "120", "--access-logfile", "-",
+            *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else [])]
 
 
 if __name__ == "__main__":

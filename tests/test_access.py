@@ -191,3 +191,51 @@ def test_role_policies_cannot_be_changed_at_runtime() -> None:
         ROLE_POLICIES[Role.SOCIAL_CARE] = ROLE_POLICIES[Role.ANALYST]  # type: ignore[index]
     with pytest.raises(AttributeError):
         ROLE_POLICIES[Role.SOCIAL_CARE].clinical_content = True  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- clinical-content-derived metrics
+
+
+@pytest.mark.parametrize("name", ["completeness", "completeness_lower", "completeness_numerator", "key_complete",
+                                  "kc_reviewed", "kc_reviewed_viewed", "items_sum", "items_sumsq"])
+def test_metrics_built_on_clinical_items_are_clinical(name: str) -> None:
+    """Completeness counts the resuscitation decision and ceiling of treatment; the cascade's
+    'plan complete' step and the steps after it count only plans with all key items."""
+    assert is_clinical(name)
+
+
+@pytest.mark.parametrize("name", ["plans", "coverage", "reviewed", "reviewed_in_period", "urgent_care_views",
+                                  "people", "high_risk_plan_coverage"])
+def test_plan_metrics_not_built_on_clinical_items_are_not(name: str) -> None:
+    assert not is_clinical(name)
+
+
+def test_every_clinical_cascade_step_is_a_cascade_measure_after_plans() -> None:
+    from explorer.domain.access import CLINICAL_CASCADE_MEASURES, CLINICAL_METRICS
+    from explorer.domain.metrics import CASCADE_STEPS, METRICS
+
+    measures = [m for m, _ in CASCADE_STEPS]
+    assert measures[measures.index("key_complete"):] == list(CLINICAL_CASCADE_MEASURES)
+    assert [m for m in measures if not is_clinical(m)] == ["people", "plans"]
+    assert CLINICAL_METRICS <= set(METRICS)
+
+
+def test_social_care_is_refused_completeness_and_others_are_not() -> None:
+    from explorer.domain.access import check_clinical
+
+    with pytest.raises(AccessDenied, match="completeness"):
+        check_clinical(Role.SOCIAL_CARE, ["coverage", "completeness"])
+    check_clinical(Role.SOCIAL_CARE, ["coverage", "plans"])
+    for role in (Role.ANALYST, Role.COMMISSIONER, Role.STRATEGIST):
+        check_clinical(role, ["completeness"])
+    assert visible_metrics(["coverage", "completeness", "plans"], Role.SOCIAL_CARE) == ["coverage", "plans"]
+
+
+def test_social_care_cascade_rows_stop_at_has_a_plan() -> None:
+    from explorer.domain.metrics import cascade_table
+
+    sums = {"people": 100, "plans": 60, "key_complete": 40, "kc_reviewed": 30, "kc_reviewed_viewed": 10}
+    table = cascade_table(sums)
+    assert strip_clinical_columns(table, Role.SOCIAL_CARE, metric_col="measure")["measure"].tolist() == \
+        ["people", "plans"]
+    assert len(strip_clinical_columns(table, Role.COMMISSIONER, metric_col="measure")) == 5

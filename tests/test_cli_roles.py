@@ -125,7 +125,7 @@ def test_cli_numbers_are_the_apps_numbers_for_the_same_role(env, london_app_data
 
 
 def test_social_care_output_has_no_clinical_columns(env, monkeypatch):
-    every = [a for m in CARE_METRICS for a in ("--metric", m)]
+    every = [a for m in access.visible_metrics(CARE_METRICS, "social_care") for a in ("--metric", m)]
     shown = run("summary", "--level", "pcn", *every, "--role", "social_care")
     words = ("resuscitation", "ceiling", "diagnos", "medication")
     assert not [c for c in shown.columns if access.is_clinical(c) or any(w in c for w in words)]
@@ -189,3 +189,14 @@ def test_every_cli_export_is_in_the_audit_log(env):
     assert [(e["event"], e["what"], e["role"]) for e in lines] == [
         ("export", "cli_summary", "strategist"), ("export", "cli_inequality", "analyst")]
     assert all(e["user"].startswith("cli:") and e["at"] for e in lines)
+
+
+@pytest.mark.parametrize("args", [["summary", "--level", "pcn", "--metric", "completeness"],
+                                  ["summary", "--level", "ics", "--metric", "coverage", "--metric", "completeness"],
+                                  ["inequality", "--metric", "completeness", "--level", "pcn"]])
+def test_social_care_is_refused_completeness_built_on_clinical_items(args):
+    """Plan completeness counts the resuscitation decision and ceiling of treatment: refused before any
+    data is read (exit 3, a reason on stderr, nothing on stdout)."""
+    result = runner.invoke(app, [*args, "--role", "social_care"])
+    assert result.exit_code == 3, result.output
+    assert "clinical" in result.stderr and "completeness" in result.stderr and result.stdout == ""

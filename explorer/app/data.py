@@ -721,7 +721,8 @@ class AppData:
         counts = pd.to_numeric(controlled["count"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         first = counts[0] if len(counts) and np.isfinite(counts[0]) and counts[0] > 0 else np.nan
         out = pd.DataFrame({"stage": table["step"], "count": counts, "share": counts / first * 100,
-                            "suppressed": controlled["count_suppressed"].to_numpy(dtype=bool)})
+                            "suppressed": controlled["count_suppressed"].to_numpy(dtype=bool),
+                            "measure": table["measure"]})  # lets callers drop clinical steps by role
         out.attrs["high_risk"] = use_risk is not None
         return out
 

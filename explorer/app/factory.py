@@ -19,6 +19,7 @@ from explorer.app import auth, shell
 from explorer.app.context import DATA_EXTENSION
 from explorer.app.data import AppData
 from explorer.app.pages import PAGES
+from explorer.app.state import InvalidInput
 from explorer.config import Settings
 from explorer.domain.access import AccessDenied, Role
 
@@ -89,6 +90,10 @@ def _install_error_handler(server: Flask) -> None:
     @server.errorhandler(AccessDenied)
     def _denied(exc: AccessDenied):  # a forged callback request: refuse, say why, leak nothing
         return jsonify(error=str(exc)), 403
+
+    @server.errorhandler(InvalidInput)
+    def _malformed(exc: InvalidInput):  # a callback input no control can send: 400, not a 500 traceback
+        return jsonify(error=str(exc)), 400
 
 
 def _install_compression(server: Flask) -> None:

@@ -13,6 +13,7 @@ from explorer.domain.access import AccessDenied
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.domain.geography import LEVELS
 from explorer.figures import theme
+from explorer.figures.labels import escape_labels
 
 
 def synthetic_banner(data: AppData) -> html.Div | None:
@@ -70,6 +71,12 @@ def layout() -> html.Div:
     ], className="shell")
 
 
+def browser_geometry(payload: dict) -> dict:
+    """A level's geometry payload with area names escaped: the browser's map (assets/explorer.js)
+    shows them as plotly hover text, where an imported name like '<a href=...>' would be live HTML."""
+    return {**payload, "names": escape_labels(payload["names"])}
+
+
 def register(app: Dash, data: AppData) -> None:
     @app.callback(
         Output(ids.geometry_store(ALL), "data"),
@@ -82,4 +89,5 @@ def register(app: Dash, data: AppData) -> None:
         if level not in LEVELS:
             return [no_update] * len(outputs)
         role_and_policy(level)  # boundaries are public, but a role sees only its levels
-        return [data.geometry[level].payload() if o["id"]["level"] == level else no_update for o in outputs]
+        payload = browser_geometry(data.geometry[level].payload())
+        return [payload if o["id"]["level"] == level else no_update for o in outputs]

@@ -8,6 +8,7 @@ pasted and truncated by people; the server still checks the role on every callba
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,111 @@ PALETTES = ("viridis", "cividis")
 RISK_CHOICES = (("top_percent", 5.0), ("top_percent", 10.0), ("top_percent", 20.0),
                 ("min_probability", 0.2), ("min_probability", 0.3), ("min_probability", 0.5))
 FILTER_KEYS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty")  # offered in the app
+
+
+class InvalidInput(ValueError):
+    """A callback input no control of the app can produce: wrong type, out of range, unknown choice.
+
+    The app's own controls and stores never send these, so the request was made by hand or garbled;
+    `explorer.app.factory` answers it with HTTP 400 and ``str(exc)``, short and free of data, instead
+    of letting a TypeError or OverflowError deep in a callback become an HTTP 500.
+    """
+
+
+def check_store(stored: Any, name: str = "view") -> Mapping[str, str] | None:
+    """A view store as the server writes it: None, or a mapping of text keys to text values.
+
+    Anything else (a list, a number, nested values) is malformed: InvalidInput. Whether the values
+    are ones the server would write for this role is `require_canonical`'s question (403).
+    """
+    if stored is None:
+        return None
+    if not isinstance(stored, Mapping):
+        raise InvalidInput(f"Malformed request: the {name} store must be an object, not {type(stored).__name__}.")
+    odd = [k for k, v in stored.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if odd:
+        raise InvalidInput(f"Malformed request: the {name} store must hold text values "
+                           f"(check {', '.join(map(str, odd[:3]))}).")
+    return stored
+
+
+def text_value(value: Any, name: str) -> str | None:
+    """A single-choice control's value (radio, select, search box, URL): text or None."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidInput(f"Malformed request: {name} must be text, not {type(value).__name__}.")
+
+
+def text_values(value: Any, name: str) -> tuple[str, ...]:
+    """A checklist's value: None or a list of text (the app's checklists send only strings)."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"Malformed request: {name} must be a list of text values.")
+    return tuple(value)
+
+
+def parse_capacity(value: Any) -> int | None:
+    """The outreach capacity input: a whole number from 0 to MAX_CAPACITY; None when the box is empty.
+
+    The browser's number box sends a number or None; text, negatives, fractions, NaN and huge values
+    (1e309 is infinity) are refused with InvalidInput rather than clamped, so a bad request is not
+    silently answered for a capacity nobody asked for.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput("Capacity must be a whole number of conversations.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("Capacity must be a whole number of conversations.") from None
+    if not math.isfinite(number) or number != int(number):
+        raise InvalidInput("Capacity must be a whole number of conversations.")
+    if not 0 <= number <= MAX_CAPACITY:
+        raise InvalidInput(f"Capacity must be between 0 and {MAX_CAPACITY:,} conversations.")
+    return int(number)
+
+
+def parse_page(value: Any) -> int:
+    """A table's page_current: a whole number from 0 (None means the first page)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("Malformed request: the table page must be a whole number from 0.")
+    return value
+
+
+def parse_sort(sort_by: Any, columns: Sequence[str], default: str = "value") -> tuple[str, bool]:
+    """A DataTable's sort_by ([{"column_id": ..., "direction": "asc"|"desc"}]) -> (column, ascending).
+
+    Empty means the default column, descending. A column the table does not show, or any other
+    shape, is InvalidInput.
+    """
+    if sort_by is None or sort_by == []:
+        return default, False
+    first = sort_by[0] if isinstance(sort_by, list) else None
+    if not isinstance(first, Mapping) or first.get("direction") not in ("asc", "desc"):
+        raise InvalidInput("Malformed request: sort_by must be a list of {column_id, direction: asc|desc}.")
+    column = first.get("column_id")
+    if not isinstance(column, str) or column not in columns:
+        raise InvalidInput(f"Cannot sort by {str(column)[:40]!r}: not a column of this table.")
+    return column, first["direction"] == "asc"
+
+
+def event_location(event: Any, name: str) -> str | None:
+    """The area code in a graph's clickData/hoverData ({"points": [{"location": code}]}), if any."""
+    if event is None:
+        return None
+    points = event.get("points") if isinstance(event, Mapping) else None
+    if points is None or not isinstance(points, list) or (points and not isinstance(points[0], Mapping)):
+        raise InvalidInput(f"Malformed request: {name} must be {{points: [{{location: ...}}]}}.")
+    if not points or "location" not in points[0]:
+        return None
+    location = points[0]["location"]
+    if not isinstance(location, str):
+        raise InvalidInput(f"Malformed request: the {name} location must be an area code.")
+    return location
 
 
 def risk_text(risk: Any) -> str:
@@ -164,7 +270,7 @@ class MapView:
     @classmethod
     def from_store(cls, data: Mapping[str, Any] | None, **kwargs: Any) -> MapView:
         """The view a callback received in its store; AccessDenied if the store was forged."""
-        view = cls.from_query(data or {}, **kwargs)
+        view = cls.from_query(check_store(data) or {}, **kwargs)
         require_canonical(data, view)
         return view
 
@@ -264,7 +370,7 @@ class OutreachView:
         level = level if level in levels else (levels[-1] if levels else "pcn")
         try:
             capacity = int(float(_first(query, "capacity") or DEFAULT_CAPACITY))
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", "nan", "1e309" in a URL: the default
             capacity = DEFAULT_CAPACITY
         capacity = min(max(capacity, 0), MAX_CAPACITY)
         rank = _first(query, "rank")

@@ -18,7 +18,10 @@ from explorer.domain.disclosure import DisclosurePolicy
 from explorer.domain.geography import LEVELS
 
 __all__ = [
+    "CLINICAL_CASCADE_MEASURES",
+    "CLINICAL_DERIVED",
     "CLINICAL_FIELDS",
+    "CLINICAL_METRICS",
     "LEVELS",
     "LEVEL_LABELS",
     "ROLE_POLICIES",
@@ -26,6 +29,7 @@ __all__ = [
     "Capability",
     "Role",
     "RolePolicy",
+    "check_clinical",
     "check_level",
     "disclosure_policy_for",
     "is_clinical",
@@ -45,6 +49,19 @@ CLINICAL_FIELDS: frozenset[str] = frozenset(
     {"resuscitation_decision", "ceiling_of_treatment", "diagnoses", "medications"}
 )
 """Clinical plan-content items; metrics and columns derived from them are clinical too."""
+
+CLINICAL_METRICS: frozenset[str] = frozenset({"completeness"})
+"""Metrics computed from clinical content: plan completeness counts the 10 completeness items, which
+include the resuscitation decision and the ceiling of treatment (so do its ``items_sum`` parts)."""
+
+CLINICAL_CASCADE_MEASURES: tuple[str, ...] = ("key_complete", "kc_reviewed", "kc_reviewed_viewed")
+"""Cascade steps (explorer.domain.metrics.CASCADE_STEPS) built on "all key items recorded": the
+complete step and every step after it counts only plans whose key clinical items are recorded."""
+
+CLINICAL_DERIVED: frozenset[str] = frozenset({*CLINICAL_METRICS, *CLINICAL_CASCADE_MEASURES,
+                                              "items_sum", "items_sumsq"})
+"""Every metric or measure name derived from clinical content: one list, used by :func:`is_clinical`
+(and so by the app, the CLI and exports alike)."""
 
 
 class Role(StrEnum):
@@ -163,17 +180,28 @@ def disclosure_policy_for(role: Role | str, publication: bool = False) -> Disclo
 def is_clinical(name: object) -> bool:
     """True if a column/metric name is, or is derived from, a clinical plan-content field.
 
-    Matches a field as a run of ``_``-separated words anywhere in the name (so
-    ``medications_pct`` and ``has_ceiling_of_treatment`` both match), which is stricter than
-    a prefix test: stripping too much is safe, too little is not.
+    Matches a field, or a name in :data:`CLINICAL_DERIVED`, as a run of ``_``-separated words
+    anywhere in the name (so ``medications_pct``, ``has_ceiling_of_treatment`` and
+    ``completeness_lower`` all match), which is stricter than a prefix test: stripping too much is
+    safe, too little is not.
     """
     words = str(name).lower().split("_")
-    for field in CLINICAL_FIELDS:
+    for field in CLINICAL_FIELDS | CLINICAL_DERIVED:
         target = field.split("_")
         k = len(target)
         if any(words[i : i + k] == target for i in range(len(words) - k + 1)):
             return True
     return False
+
+
+def check_clinical(role: Role | str, names: Iterable[str]) -> None:
+    """AccessDenied if ``role`` asks for a metric or measure derived from clinical content it may not see."""
+    if permits(role, Capability.CLINICAL_CONTENT):
+        return
+    clinical = [str(n) for n in names if is_clinical(n)]
+    if clinical:
+        raise AccessDenied(f"Role '{policy_for(role).role}' may not see metrics built from clinical plan "
+                           f"content ({', '.join(clinical)}).", role=str(role))
 
 
 def strip_clinical_columns(

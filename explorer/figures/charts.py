@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from explorer.figures import theme
 from explorer.figures.classify import format_number
+from explorer.figures.labels import escape_label, escape_labels
 
 
 def nice_step(x: float) -> float:
@@ -37,6 +38,16 @@ def _error_arrays(frame: pd.DataFrame) -> dict | None:
     return {"type": "data", "symmetric": False, "array": np.nan_to_num(upper - value).tolist(),
             "arrayminus": np.nan_to_num(value - lower).tolist(), "color": theme.MUTED, "thickness": 1.2,
             "width": 4}
+
+
+def _axis_title(label: str, unit: str) -> str:
+    """'Label (unit)', escaped: metric labels and units are shown as plotly pseudo-HTML."""
+    return escape_label(f"{label} ({unit})" if unit else label)
+
+
+def _comparator_text(name: str, value: float, unit: str) -> str:
+    """The comparator line's annotation, e.g. 'London 52.3%' (the name comes from data: escaped)."""
+    return escape_label(f"{name} {format_number(value, unit)}")
 
 
 def _hover(frame: pd.DataFrame, unit: str) -> list[str]:
@@ -67,7 +78,7 @@ def gradient_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: f
     fig = go.Figure()
     x = frame["decile"].astype(int).tolist()
     fig.add_trace(go.Scatter(
-        x=x, y=_num(frame["value"]).tolist(), mode="markers", name=label,
+        x=x, y=_num(frame["value"]).tolist(), mode="markers", name=escape_label(label),
         marker={"size": 10, "color": theme.ACCENT, "symbol": "circle"},
         error_y=_error_arrays(frame), customdata=_hover(frame, unit),
         hovertemplate="IMD decile %{x}<br>%{customdata}<extra></extra>",
@@ -79,14 +90,14 @@ def gradient_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: f
         ))
     if comparator is not None and np.isfinite(comparator):
         fig.add_hline(y=comparator, line={"color": theme.MUTED, "dash": "dot", "width": 1},
-                      annotation_text=f"{comparator_name} {format_number(comparator, unit)}",
+                      annotation_text=_comparator_text(comparator_name, comparator, unit),
                       annotation_position="top right")
     theme.house_style(fig, height=320)
     fig.update_xaxes(title="IMD 2025 decile (1 = most deprived 10% in England)", tickmode="array",
                      tickvals=list(range(1, 11)), range=[0.5, 10.5])
-    fig.update_yaxes(title=f"{label} ({unit})" if unit else label, rangemode="tozero")
+    fig.update_yaxes(title=_axis_title(label, unit), rangemode="tozero")
     if sii_text:
-        fig.add_annotation(text=sii_text, xref="paper", yref="paper", x=0, y=-0.32, showarrow=False,
+        fig.add_annotation(text=escape_label(sii_text), xref="paper", yref="paper", x=0, y=-0.32, showarrow=False,
                            xanchor="left", font={"size": 12, "color": theme.MUTED})
         fig.update_layout(margin={"b": 60})
     return fig
@@ -102,10 +113,10 @@ def group_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: floa
     colours = [theme.SIGNIFICANCE_COLOURS.get(str(s), theme.ACCENT) for s in frame["significance"]] \
         if "significance" in frame.columns else theme.ACCENT
     fig = go.Figure(go.Bar(
-        y=frame["group"].astype(str).tolist(), x=_num(frame["value"]).tolist(), orientation="h",
+        y=escape_labels(frame["group"].astype(str)), x=_num(frame["value"]).tolist(), orientation="h",
         marker={"color": colours, "line": {"color": theme.TEXT, "width": 0.6}},
         error_x=_error_arrays(frame), customdata=_hover(frame, unit),
-        hovertemplate="<b>%{y}</b><br>%{customdata}<extra></extra>", name=label,
+        hovertemplate="<b>%{y}</b><br>%{customdata}<extra></extra>", name=escape_label(label),
     ))
     if comparator is not None and np.isfinite(comparator):
         # label on the roomier side of the line, so it is never cut off at the chart's edge
@@ -113,11 +124,11 @@ def group_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: floa
                                  initial=comparator))
         side = "top right" if comparator < 0.5 * widest else "top left"
         fig.add_vline(x=comparator, line={"color": theme.COMPARATOR, "dash": "dash", "width": 1.2},
-                      annotation_text=f"{comparator_name} {format_number(comparator, unit)}",
+                      annotation_text=_comparator_text(comparator_name, comparator, unit),
                       annotation_position=side, annotation_yanchor="bottom")  # above the bars
     theme.house_style(fig, height=max(200, 70 + 36 * len(frame)), legend=False)
     fig.update_layout(margin={"t": 28})
-    fig.update_xaxes(title=f"{label} ({unit})" if unit else label, rangemode="tozero")
+    fig.update_xaxes(title=_axis_title(label, unit), rangemode="tozero")
     fig.update_yaxes(autorange="reversed", type="category")  # "2", "3" would make a numeric axis
     return fig
 
@@ -138,7 +149,7 @@ def funnel_figure(frame: pd.DataFrame, limits: pd.DataFrame, *, label: str, unit
                                  showlegend=name is not None, legendgroup=dash,
                                  line={"color": theme.MUTED, "dash": dash, "width": 1}, hoverinfo="skip"))
     fig.add_hline(y=comparator, line={"color": theme.COMPARATOR, "width": 1.2},
-                  annotation_text=f"{comparator_name} {format_number(comparator, unit)}",
+                  annotation_text=_comparator_text(comparator_name, comparator, unit),
                   annotation_position="bottom right")
     symbols = {"within 95%": ("circle", theme.ACCENT), "between 95% and 99.8%": ("diamond", "#e69f00"),
                "outside 99.8%": ("square", "#cc79a7")}
@@ -147,14 +158,14 @@ def funnel_figure(frame: pd.DataFrame, limits: pd.DataFrame, *, label: str, unit
         symbol, colour = symbols.get(str(position), ("circle", theme.ACCENT))
         fig.add_trace(go.Scatter(
             x=_num(part["denominator"]).tolist(), y=_num(part["value"]).tolist(), mode="markers",
-            name=str(position), text=part["area_name"].astype(str).tolist(),
+            name=escape_label(position), text=escape_labels(part["area_name"].astype(str)),
             marker={"symbol": symbol, "color": colour, "size": 8, "line": {"color": theme.TEXT, "width": 0.5}},
-            hovertemplate="<b>%{text}</b><br>%{y:.3~g}" + (unit if unit in ("%", "pp") else f" {unit}")
-                          + "<br>" + denominator_label + " %{x:,}<extra></extra>",
+            hovertemplate="<b>%{text}</b><br>%{y:.3~g}" + escape_label(unit if unit in ("%", "pp") else f" {unit}")
+                          + "<br>" + escape_label(denominator_label) + " %{x:,}<extra></extra>",
         ))
     theme.house_style(fig, height=380)
-    fig.update_xaxes(title=denominator_label, rangemode="tozero")
-    fig.update_yaxes(title=f"{label} ({unit})" if unit else label)
+    fig.update_xaxes(title=escape_label(denominator_label), rangemode="tozero")
+    fig.update_yaxes(title=_axis_title(label, unit))
     return fig
 
 
@@ -169,7 +180,7 @@ def pyramid_figure(frame: pd.DataFrame) -> go.Figure:
         part = frame[frame["sex"] == sex].set_index("age_band").reindex(order)
         pop = _num(part["population"])
         fig.add_trace(go.Bar(
-            y=order, x=(sign * pop).tolist(), orientation="h", name=sex.capitalize(),
+            y=escape_labels(order), x=(sign * pop).tolist(), orientation="h", name=sex.capitalize(),
             marker={"color": colour}, customdata=[f"{int(p):,}" if np.isfinite(p) else "*" for p in pop],
             hovertemplate=f"{sex.capitalize()} %{{y}}: %{{customdata}} people<extra></extra>",
         ))
@@ -193,28 +204,29 @@ def share_bar_figure(frame: pd.DataFrame, *, label: str, unit: str = "%") -> go.
     custom = [f"{format_number(v, unit)}" + (f" ({int(c):,} people)" if "count" in frame and not pd.isna(c) else "")
               for v, c in zip(_num(frame["value"]),
                               frame["count"] if "count" in frame else [None] * len(frame))]
-    fig = go.Figure(go.Bar(y=frame["category"].astype(str).tolist(), x=_num(frame["value"]).tolist(),
+    fig = go.Figure(go.Bar(y=escape_labels(frame["category"].astype(str)), x=_num(frame["value"]).tolist(),
                            orientation="h", marker={"color": theme.ACCENT}, customdata=custom,
                            hovertemplate="<b>%{y}</b>: %{customdata}<extra></extra>"))
     theme.house_style(fig, height=max(160, 40 + 30 * len(frame)), legend=False)
-    fig.update_xaxes(title=f"{label} ({unit})", rangemode="tozero")
+    fig.update_xaxes(title=_axis_title(label, unit), rangemode="tozero")
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
 
 
 def trend_figure(frame: pd.DataFrame, *, label: str, unit: str, name: str = "") -> go.Figure:
     """A metric over time with its 95% CI band. frame: period, value, lower, upper."""
-    x = frame["period"].astype(str).tolist()
+    x = escape_labels(frame["period"].astype(str))
     fig = go.Figure()
     if {"lower", "upper"} <= set(frame.columns):
         fig.add_trace(go.Scatter(x=x + x[::-1], y=_num(frame["upper"]).tolist() + _num(frame["lower"]).tolist()[::-1],
                                  fill="toself", fillcolor="rgba(0,94,184,0.15)", line={"width": 0},
                                  name="95% CI", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=_num(frame["value"]).tolist(), mode="lines+markers", name=name or label,
+    fig.add_trace(go.Scatter(x=x, y=_num(frame["value"]).tolist(), mode="lines+markers",
+                             name=escape_label(name or label),
                              line={"color": theme.ACCENT, "width": 2}, customdata=_hover(frame, unit),
                              hovertemplate="%{x}<br>%{customdata}<extra></extra>"))
     theme.house_style(fig, height=280)
-    fig.update_yaxes(title=f"{label} ({unit})" if unit else label, rangemode="tozero")
+    fig.update_yaxes(title=_axis_title(label, unit), rangemode="tozero")
     return fig
 
 
@@ -227,7 +239,7 @@ def cascade_figure(frame: pd.DataFrame) -> go.Figure:
     custom = [("*" if not np.isfinite(c) else f"{int(c):,}")
               + (f" ({format_number(s, '%')} of the first stage)" if "share" in frame and np.isfinite(s) else "")
               for c, s in zip(counts, _num(frame["share"]) if "share" in frame else [np.nan] * len(frame))]
-    fig = go.Figure(go.Bar(y=frame["stage"].astype(str).tolist(), x=counts.tolist(), orientation="h",
+    fig = go.Figure(go.Bar(y=escape_labels(frame["stage"].astype(str)), x=counts.tolist(), orientation="h",
                            marker={"color": theme.palette("viridis", 5)[3]}, customdata=custom,
                            hovertemplate="<b>%{y}</b><br>%{customdata} people<extra></extra>"))
     theme.house_style(fig, height=max(200, 50 + 38 * len(frame)), legend=False)
@@ -242,10 +254,10 @@ def outreach_figure(frame: pd.DataFrame, *, people_label: str = "High-risk peopl
     frame: area_name, people (controlled count), targeted (bool).
     """
     colours = [theme.palette("viridis", 5)[3] if t else "#c8c8c8" for t in frame["targeted"]]
-    fig = go.Figure(go.Bar(y=frame["area_name"].astype(str).tolist(), x=_num(frame["people"]).tolist(),
+    fig = go.Figure(go.Bar(y=escape_labels(frame["area_name"].astype(str)), x=_num(frame["people"]).tolist(),
                            orientation="h", marker={"color": colours, "line": {"color": theme.TEXT, "width": 0.5}},
                            hovertemplate="<b>%{y}</b><br>%{x:,} people<extra></extra>"))
     theme.house_style(fig, height=max(220, 60 + 24 * len(frame)), legend=False)
-    fig.update_xaxes(title=people_label, rangemode="tozero")
+    fig.update_xaxes(title=escape_label(people_label), rangemode="tozero")
     fig.update_yaxes(autorange="reversed", type="category")
     return fig

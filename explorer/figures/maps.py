@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from explorer.figures import theme
 from explorer.figures.classify import Classes, discrete_colorscale, format_number
+from explorer.figures.labels import escape_label, escape_labels
 
 HOVER_TEMPLATE = "<b>%{text}</b><br>%{customdata}<extra></extra>"
 
@@ -69,11 +70,11 @@ def choropleth_figure(geojson: dict, codes: Sequence[str], names: Sequence[str],
         colorscale=discrete_colorscale(classes.colours or (theme.NO_DATA_COLOUR,)),
         showscale=False,
         marker={"line": {"color": theme.BOUNDARY_COLOUR, "width": 0.5}, "opacity": 0.9},
-        text=list(names),
+        text=escape_labels(names),
         customdata=hover_values(values, class_index, classes.unit),
         hovertemplate=HOVER_TEMPLATE,
     ))
-    theme.house_style(fig, title=title, height=height, legend=False)
+    theme.house_style(fig, title=escape_label(title) if title else None, height=height, legend=False)
     fig.update_layout(
         map={"style": "white-bg", **fit_view(bounds, width, height)},
         margin={"l": 0, "r": 0, "t": 40 if title else 0, "b": 0},

@@ -13,7 +13,8 @@ from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import GROUP_TITLES, AppData, metric_title, short_unit
-from explorer.app.state import MapView, query_from_search, require_canonical
+from explorer.app.state import MapView, check_store, query_from_search, require_canonical, text_value
+from explorer.domain import access
 from explorer.domain.access import AccessDenied
 from explorer.figures import charts, describe
 from explorer.figures.classify import format_number
@@ -27,12 +28,14 @@ BY = ("ethnic_group", "age_band", "sex", "disabled", "imd_quintile")
 LEVEL_NAMES = {"ics": "ICS", "place": "Place", "pcn": "PCN", "lsoa": "LSOA"}
 
 
-def care_metrics(data: AppData) -> list[str]:
-    return [n for n, m in data.metrics.items() if m.source != "geography"]
+def care_metrics(data: AppData, role: Any = None) -> list[str]:
+    """Care-plan metrics on offer to `role` (None: all, for tools and tests outside a request)."""
+    names = [n for n, m in data.metrics.items() if m.source != "geography"]
+    return names if role is None else access.visible_metrics(names, role)
 
 
-def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> MapView:
-    metrics = care_metrics(data)
+def _view(data: AppData, query: dict, levels: tuple[str, ...], role: Any = None) -> MapView:
+    metrics = care_metrics(data, role)
     default = "coverage" if "coverage" in metrics else (metrics[0] if metrics else data.default_metric())
     query = dict(query)
     query.setdefault("level", "pcn" if "pcn" in levels else levels[-1])
@@ -40,9 +43,9 @@ def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> MapView:
                               area_level=data.area_level)
 
 
-def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...]) -> MapView:
+def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...], role: Any) -> MapView:
     """The view in a callback's store; AccessDenied (403) if it was not written by the app for this role."""
-    view = _view(data, stored or {}, levels)
+    view = _view(data, dict(check_store(stored) or {}), levels, role)
     require_canonical(stored, view)
     return view
 
@@ -54,12 +57,12 @@ def layout(**query: Any) -> html.Div:
     except AccessDenied as exc:
         return ui.notice(str(exc), "warning")
     levels = allowed_levels(role)
-    metrics = care_metrics(data)
+    metrics = care_metrics(data, role)
     if not metrics:
         return html.Div([html.H1("Inequalities", className="page-title"),
                          ui.notice("Care-plan records are not loaded, so there is nothing to compare yet: "
                                    f"{data.engine_problem or 'run explorer data synth'}.", "warning")])
-    view = _view(data, query, levels)
+    view = _view(data, query, levels, role)
     options = [o for o in data.metric_options() if o["value"] in metrics]
     return html.Div([
         dcc.Location(id=ids.INEQ_URL, refresh=False),
@@ -155,7 +158,7 @@ def funnel_section(data: AppData, view: MapView, policy: Any) -> list:
 def register(app: Dash, data: AppData) -> None:
     def current_view(stored: dict) -> tuple[MapView, Any]:
         role = current_role()
-        view = _stored_view(data, stored, allowed_levels(role))
+        view = _stored_view(data, stored, allowed_levels(role), role)
         _, policy = role_and_policy(view.level)
         return view, policy
 
@@ -175,17 +178,20 @@ def register(app: Dash, data: AppData) -> None:
                     pathname: str | None) -> tuple:
         role = current_role()
         levels = allowed_levels(role)
-        current = _stored_view(data, stored, levels)
+        current = _stored_view(data, stored, levels, role)
+        metric, level = text_value(metric, "metric"), text_value(level, "level")
+        search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
         if ctx.triggered_id == ids.INEQ_URL:
             if pathname != PATH:
                 raise PreventUpdate
-            new = _view(data, query_from_search(search), levels)
+            new = _view(data, query_from_search(search), levels, role)
             if new == current:
                 raise PreventUpdate
             return new.to_store(), no_update, new.metric, new.level
         if level is not None and level not in levels:
             raise AccessDenied(f"Role '{role}' may not see {LEVEL_NAMES.get(level, level)}-level data.", role=str(role))
-        new = current.with_(metric=metric if metric in care_metrics(data) else current.metric,
+        access.check_clinical(role, [metric] if metric in data.metrics else [])
+        new = current.with_(metric=metric if metric in care_metrics(data, role) else current.metric,
                             level=level if level in levels else current.level)
         if new == current:
             raise PreventUpdate

@@ -22,9 +22,12 @@ from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, metric_title, short_unit
-from explorer.app.state import MODES, PALETTES, SCHEMES, MapView, parse_risk, query_from_search, risk_options, risk_text
+from explorer.app.state import (
+    MODES, PALETTES, SCHEMES, MapView, event_location, parse_page, parse_sort, parse_risk, query_from_search,
+    risk_options, risk_text, text_value, text_values,
+)
 from explorer.app.auth import current_role
-from explorer.domain.access import AccessDenied
+from explorer.domain.access import AccessDenied, visible_metrics
 from explorer.domain.geography import LEVELS, child_level
 from explorer.domain.metrics import VOCAB, Filters, FilterError
 from explorer.records.schema import ETHNIC_LABELS
@@ -39,13 +42,19 @@ PICKER_MAX = 300  # the area picker lists at most this many areas (use the map o
 CONTROLS = ("level", "metric", "mode", "scheme", "palette", "age_band", "sex", "ethnic_group", "imd_quintile",
             "frailty", "risk", "only_high_risk")
 LEVEL_NAMES = {"ics": "ICS", "place": "Place", "pcn": "PCN", "lsoa": "LSOA"}
+MULTI_CONTROLS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty", "only_high_risk")  # checklists
 FRAILTY_LABELS = {"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
                   "not_assessed": "Not assessed (under 65)"}
 
 
-def view_from_query(data: AppData, query: dict, levels: tuple[str, ...]) -> MapView:
-    return MapView.from_query(query, levels=levels, metrics=tuple(data.metrics), default_metric=data.default_metric(),
-                              area_level=data.area_level)
+def role_metrics(data: AppData, role: Any) -> tuple[str, ...]:
+    """The metrics on offer to `role`: social care gets none built from clinical plan content."""
+    return tuple(visible_metrics(data.metrics, role))
+
+
+def view_from_query(data: AppData, query: dict, levels: tuple[str, ...], role: Any) -> MapView:
+    return MapView.from_query(query, levels=levels, metrics=role_metrics(data, role),
+                              default_metric=data.default_metric(), area_level=data.area_level)
 
 
 def control_values(view: MapView) -> dict[str, Any]:
@@ -59,8 +68,15 @@ def control_values(view: MapView) -> dict[str, Any]:
     }
 
 
+def checked_controls(values: dict[str, Any]) -> dict[str, Any]:
+    """The controls' values if each has the shape its control sends (InvalidInput, i.e. 400, if not):
+    checklists send lists of text, radios and selects text. Unknown choices are handled later."""
+    return {name: text_values(v, name) if name in MULTI_CONTROLS else text_value(v, name)
+            for name, v in values.items()}
+
+
 def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[str, ...],
-                       data: AppData) -> MapView:
+                       data: AppData, metrics: tuple[str, ...]) -> MapView:
     """A new view from the controls; changing the level keeps `area` only if it still contains it."""
     risk = parse_risk(values.get("risk"))
     try:
@@ -78,7 +94,9 @@ def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[s
     area = current.area
     if area is not None and LEVELS.index(data.level_of(area)) >= LEVELS.index(level):
         area = None
-    metric = values.get("metric") if values.get("metric") in data.metrics else current.metric
+    if values.get("metric") in data.metrics and values.get("metric") not in metrics:  # not offered to this role
+        raise AccessDenied(f"The metric {values['metric']!r} is not available to your role.")
+    metric = values.get("metric") if values.get("metric") in metrics else current.metric
     return current.with_(level=level, area=area, metric=metric, filters=filters, risk=risk,
                          mode=values.get("mode") if values.get("mode") in MODES else current.mode,
                          scheme=values.get("scheme") if values.get("scheme") in SCHEMES else current.scheme,
@@ -109,7 +127,7 @@ def climb(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> M
 # --------------------------------------------------------------------------- layout
 
 
-def controls(data: AppData, view: MapView, levels: tuple[str, ...]) -> html.Div:
+def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tuple[str, ...]) -> html.Div:
     v = control_values(view)
     c = ids.map_control
     filterable = ui.fieldset("Filters (care-plan metrics)", [
@@ -129,7 +147,7 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...]) -> html.Div:
     ], class_name="filters")
     return html.Div([
         ui.radio(c("level"), [(LEVEL_NAMES[lv], lv) for lv in levels], v["level"], "Areas to map"),
-        ui.select(c("metric"), data.metric_options(), v["metric"], "Metric"),
+        ui.select(c("metric"), [o for o in data.metric_options() if o["value"] in metrics], v["metric"], "Metric"),
         ui.radio(c("mode"), [("Value", "value"), ("Difference from the parent area", "difference")], v["mode"],
                  "Show"),
         ui.radio(c("scheme"), [("Quantiles", "quantile"), ("Natural breaks (Jenks)", "jenks")], v["scheme"],
@@ -147,7 +165,7 @@ def layout(**query: Any) -> html.Div:
     except AccessDenied as exc:
         return ui.notice(str(exc), "warning")
     levels = allowed_levels(role)
-    view = view_from_query(data, query, levels)
+    view = view_from_query(data, query, levels, role)
     return html.Div([
         dcc.Location(id=ids.MAP_URL, refresh=False),
         dcc.Store(id=ids.MAP_VIEW, data=view.to_store(), storage_type="memory"),
@@ -156,7 +174,8 @@ def layout(**query: Any) -> html.Div:
         html.H1(id=ids.MAP_TITLE, children="Map", className="page-title"),
         html.Nav(id=ids.MAP_BREADCRUMB, className="breadcrumb", **{"aria-label": "Breadcrumb"}),
         html.Div([
-            html.Aside(controls(data, view, levels), className="col-controls", **{"aria-label": "Map settings"}),
+            html.Aside(controls(data, view, levels, role_metrics(data, role)), className="col-controls",
+                       **{"aria-label": "Map settings"}),
             html.Div([
                 html.Div(id=ids.MAP_NOTICE),
                 ui.graph(ids.MAP_GRAPH, height=600),
@@ -264,24 +283,27 @@ def register(app: Dash, data: AppData) -> None:
         n = len(CONTROLS)
         values = dict(zip(CONTROLS, args[:n]))
         click, _crumb_clicks, picked, search, stored, pathname = args[n:]
+        checked = checked_controls(values)
+        picked, search, pathname = (text_value(picked, "area picker"), text_value(search, "search"),
+                                    text_value(pathname, "pathname"))
         role, _ = role_and_policy()
         levels = allowed_levels(role)
-        current = MapView.from_store(stored, levels=levels, metrics=tuple(data.metrics),
+        current = MapView.from_store(stored, levels=levels, metrics=role_metrics(data, role),
                                      default_metric=data.default_metric(), area_level=data.area_level)
         trigger = ctx.triggered_id
         if trigger == ids.MAP_URL:  # back/forward: the URL leads, the controls follow
             if pathname not in (None, "/"):
                 raise PreventUpdate
-            new = view_from_query(data, query_from_search(search), levels)
+            new = view_from_query(data, query_from_search(search), levels, role)
             if new == current:
                 raise PreventUpdate
             cv = control_values(new)
             return (new.to_store(), no_update, *[cv[k] for k in CONTROLS], "")
         if trigger == ids.MAP_GRAPH:
-            points = (click or {}).get("points") or []
-            if not points or "location" not in points[0]:
+            location = event_location(click, "clickData")
+            if location is None:
                 raise PreventUpdate
-            new = drill(current, str(points[0]["location"]), levels, data)
+            new = drill(current, location, levels, data)
         elif isinstance(trigger, dict) and trigger.get("type") == ids.CRUMB_TYPE:
             if not ctx.triggered or not ctx.triggered[0].get("value"):
                 raise PreventUpdate  # a breadcrumb was (re)drawn, not clicked
@@ -291,7 +313,7 @@ def register(app: Dash, data: AppData) -> None:
                 raise PreventUpdate
             new = drill(current, str(picked), levels, data)
         else:
-            new = view_from_controls(values, current, levels, data)
+            new = view_from_controls(checked, current, levels, data, role_metrics(data, role))
         if new == current:
             raise PreventUpdate
         cv = control_values(new)
@@ -318,7 +340,7 @@ def register(app: Dash, data: AppData) -> None:
     def send_values(stored: dict) -> tuple:
         """Compact arrays for the browser's map, the legend and the text alternative."""
         role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
                                   default_metric=data.default_metric(), area_level=data.area_level)
         _, policy = role_and_policy(view.level)
         info = data.metric(view.metric)
@@ -347,7 +369,7 @@ def register(app: Dash, data: AppData) -> None:
         """Breadcrumb and area list: sent only when the level or area changes, not per filter."""
         role = current_role()
         levels = allowed_levels(role)
-        view = MapView.from_store(stored, levels=levels, metrics=tuple(data.metrics),
+        view = MapView.from_store(stored, levels=levels, metrics=role_metrics(data, role),
                                   default_metric=data.default_metric(), area_level=data.area_level)
         role_and_policy(view.level)
         key = f"{view.level}|{view.area or ''}"
@@ -377,14 +399,14 @@ def register(app: Dash, data: AppData) -> None:
     )
     def send_hover(hover: dict | None, stored: dict) -> Any:
         """CI, numerator and denominator of the hovered area (the figure only carries the value)."""
-        points = (hover or {}).get("points") or []
-        if not points or "location" not in points[0]:
+        location = event_location(hover, "hoverData")
+        if location is None:
             raise PreventUpdate
         role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
                                   default_metric=data.default_metric(), area_level=data.area_level)
         _, policy = role_and_policy(view.level)
-        details = data.hover_details(view, str(points[0]["location"]), policy)
+        details = data.hover_details(view, location, policy)
         return _details_list(details) if details else html.P("No data for this area.")
 
     @app.callback(
@@ -393,7 +415,7 @@ def register(app: Dash, data: AppData) -> None:
     )
     def send_selection(stored: dict) -> list:
         role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
                                   default_metric=data.default_metric(), area_level=data.area_level)
         _, policy = role_and_policy(view.level)
         return _selection_panel(data, view, policy)
@@ -411,13 +433,11 @@ def register(app: Dash, data: AppData) -> None:
     def send_table_page(stored: dict, page: int | None, sort_by: list | None) -> tuple:
         """One sorted page of the map's table (LSOA level: 5,000 rows stay on the server)."""
         role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=tuple(data.metrics),
+        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
                                   default_metric=data.default_metric(), area_level=data.area_level)
         _, policy = role_and_policy(view.level)
-        if ctx.triggered_id == ids.MAP_VIEW:
-            page = 0
-        column = sort_by[0]["column_id"] if sort_by else "value"
-        ascending = bool(sort_by) and sort_by[0]["direction"] == "asc"
+        page = 0 if ctx.triggered_id == ids.MAP_VIEW else parse_page(page)
+        column, ascending = parse_sort(sort_by, [c["id"] for c in data.table_columns(view)])
         size = ui.TABLE_PAGE_SIZE
         try:
             total = len(data.codes_within(view.level, view.area))

@@ -17,11 +17,13 @@ from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, target_areas
 from explorer.app.state import (
-    RANK_BY, OutreachView, query_from_search, require_canonical, risk_options, risk_text,
+    RANK_BY, OutreachView, check_store, parse_capacity, query_from_search, require_canonical, risk_options,
+    risk_text, text_value,
 )
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, Capability
 from explorer.domain.metrics import risk_label
+from explorer.export.safe_cells import safe_frame
 from explorer.figures import charts, describe, theme
 
 MODULE = "explorer.app.pages.outreach"
@@ -134,7 +136,7 @@ def csv_bytes(data: AppData, view: OutreachView) -> str:
     buffer.write(f"# Outreach ranking: {LEVEL_NAMES[view.level]} by {RANK_NAMES[view.rank_by].lower()}; "
                  f"high risk = {risk_label(view.risk)}; capacity {view.capacity:,} conversations; "
                  f"{date.today().isoformat()}\n# {note}\n")
-    table.to_csv(buffer, index=False)
+    safe_frame(table).to_csv(buffer, index=False)  # area names could be spreadsheet formulas
     return buffer.getvalue()
 
 
@@ -144,7 +146,7 @@ def register(app: Dash, data: AppData) -> None:
         problem = _unavailable(data, role)
         if problem:
             raise AccessDenied(problem, role=str(role))
-        view = OutreachView.from_query(stored or {}, levels=_levels(role))
+        view = OutreachView.from_query(check_store(stored) or {}, levels=_levels(role))
         require_canonical(stored, view)
         _, policy = role_and_policy(view.level)
         return view, policy
@@ -172,8 +174,11 @@ def register(app: Dash, data: AppData) -> None:
         problem = _unavailable(data, role)
         if problem:
             raise AccessDenied(problem, role=str(role))
-        current = OutreachView.from_query(stored or {}, levels=levels)
+        current = OutreachView.from_query(check_store(stored) or {}, levels=levels)
         require_canonical(stored, current)
+        level, risk, rank_by = text_value(level, "level"), text_value(risk, "risk"), text_value(rank_by, "rank")
+        search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
+        capacity = parse_capacity(capacity)
         if level is not None and level not in levels:
             raise AccessDenied(f"Role '{role}' may not rank {level} areas.", role=str(role))
         if ctx.triggered_id == ids.OUT_URL:

@@ -14,7 +14,10 @@ from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.data import AppData, metric_title, short_unit
-from explorer.app.state import GRADIENT_GROUPS, ProfileView, query_from_search, require_canonical
+from explorer.app.state import (
+    GRADIENT_GROUPS, ProfileView, check_store, query_from_search, require_canonical, text_value,
+)
+from explorer.domain import access
 from explorer.domain.access import AccessDenied
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
@@ -29,14 +32,19 @@ SIG_TEXT = {"better": "Better", "worse": "Worse", "similar": "Similar", "higher"
             "not compared": "Not compared"}
 
 
-def _view(data: AppData, query: dict, levels: tuple[str, ...]) -> ProfileView:
-    return ProfileView.from_query(query, levels=levels, metrics=tuple(data.metrics),
+def _metrics(data: AppData, role: Any) -> tuple[str, ...]:
+    """The metrics on offer to `role` (None: all, for tools and tests outside a request)."""
+    return tuple(data.metrics if role is None else access.visible_metrics(data.metrics, role))
+
+
+def _view(data: AppData, query: dict, levels: tuple[str, ...], role: Any = None) -> ProfileView:
+    return ProfileView.from_query(query, levels=levels, metrics=_metrics(data, role),
                                   default_metric=data.default_metric(), area_level=data.area_level)
 
 
-def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...]) -> ProfileView:
+def _stored_view(data: AppData, stored: dict | None, levels: tuple[str, ...], role: Any) -> ProfileView:
     """The view in a callback's store; AccessDenied (403) if it was not written by the app for this role."""
-    view = _view(data, stored or {}, levels)
+    view = _view(data, dict(check_store(stored) or {}), levels, role)
     require_canonical(stored, view)
     return view
 
@@ -75,7 +83,7 @@ def layout(**query: Any) -> html.Div:
     except AccessDenied as exc:
         return ui.notice(str(exc), "warning")
     levels = allowed_levels(role)
-    view = _view(data, query, levels)
+    view = _view(data, query, levels, role)
     return html.Div([
         dcc.Location(id=ids.PROFILE_URL, refresh=False),
         dcc.Store(id=ids.PROFILE_VIEW, data=view.to_query(), storage_type="memory"),
@@ -88,7 +96,8 @@ def layout(**query: Any) -> html.Div:
             ui.select(ids.PROFILE_AREA, _area_options(data, levels, None, view.area),
                       view.area or data.region_code, "Area",
                       help_text=f"The first {SEARCH_LIMIT} areas that match; LSOAs are listed once you search."),
-            ui.select(ids.PROFILE_METRIC, [o for o in data.metric_options()], view.metric,
+            ui.select(ids.PROFILE_METRIC, [o for o in data.metric_options() if o["value"] in _metrics(data, role)],
+                      view.metric,
                       "Metric for the gradient and trend"),
             ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
                      "Deprivation groups"),
@@ -106,9 +115,10 @@ def _sig_badge(code: str) -> html.Span:
     return html.Span(SIG_TEXT.get(code, code), className=f"sig sig-{code.split()[0]}")
 
 
-def key_metrics_section(data: AppData, view: ProfileView, policy: Any) -> list:
+def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
     frame = data.key_metrics(view.area, view.effective_filters, view.risk, policy)
     parent = frame.attrs.get("parent")
+    frame = access.strip_clinical_columns(frame, role, metric_col="metric")  # no completeness for social care
     parent_name = data.name_of(parent) if view.area else None
     head = ["Metric", f"{data.name_of(view.area)}", "95% CI", "Numerator / denominator"]
     if view.area:
@@ -212,7 +222,7 @@ def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
                             title=title), html.P(verdict, className="table-note")]
 
 
-def cascade_section(data: AppData, view: ProfileView, policy: Any) -> list:
+def cascade_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
     title = "Care-plan cascade"
     if not data.has_engine() or not any(m.source == "cells" for m in data.metrics.values()):
         return []
@@ -222,6 +232,8 @@ def cascade_section(data: AppData, view: ProfileView, policy: Any) -> list:
         return [html.Section([html.H2(title, className="block-title"), ui.notice(f"Not available: {exc}", "warning")],
                              className="figure-block")]
     who = "high-risk people" if frame.attrs.get("high_risk") else "registered people (no risk model yet)"
+    # steps built on "all key items recorded" (resuscitation decision, ceiling of treatment) are clinical
+    frame = access.strip_clinical_columns(frame, role, metric_col="measure")
     figure = charts.cascade_figure(frame)
     summary = describe.describe_series(list(frame["stage"]), list(frame["count"]), what=f"Cascade of {who}",
                                        unit="people")
@@ -288,7 +300,7 @@ def _ci(lo: Any, hi: Any) -> str:
 def register(app: Dash, data: AppData) -> None:
     def current_view(stored: dict) -> tuple[ProfileView, Any]:
         role = current_role()
-        view = _stored_view(data, stored, allowed_levels(role))
+        view = _stored_view(data, stored, allowed_levels(role), role)
         level = data.level_of(view.area) if view.area else None
         _, policy = role_and_policy(level)
         return view, policy
@@ -311,17 +323,20 @@ def register(app: Dash, data: AppData) -> None:
                     stored: dict, pathname: str | None) -> tuple:
         role = current_role()
         levels = allowed_levels(role)
-        current = _stored_view(data, stored, levels)
+        current = _stored_view(data, stored, levels, role)
+        area, metric, groups = text_value(area, "area"), text_value(metric, "metric"), text_value(groups, "groups")
+        search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
         if ctx.triggered_id == ids.PROFILE_URL:
             if pathname != PATH:
                 raise PreventUpdate
-            new = _view(data, query_from_search(search), levels)
+            new = _view(data, query_from_search(search), levels, role)
             if new == current:
                 raise PreventUpdate
             return new.to_query(), no_update, new.area or data.region_code, new.metric, new.groups
         code = None if area in (None, "", data.region_code) else area
         if code is not None and (code not in data.area_level or data.level_of(code) not in levels):
             raise AccessDenied(f"Area {code!r} is not one your role may see.", role=str(role))
+        access.check_clinical(role, [metric] if metric in data.metrics else [])
         new = current.with_(area=code, metric=metric if metric in data.metrics else current.metric,
                             groups=groups if groups in GRADIENT_GROUPS else current.groups)
         if new == current:
@@ -335,8 +350,8 @@ def register(app: Dash, data: AppData) -> None:
     )
     def area_options(search: str | None, stored: dict) -> list[dict]:
         role = current_role()
-        view = _stored_view(data, stored, allowed_levels(role))
-        return _area_options(data, allowed_levels(role), search, view.area)
+        view = _stored_view(data, stored, allowed_levels(role), role)
+        return _area_options(data, allowed_levels(role), text_value(search, "area search"), view.area)
 
     @app.callback(
         Output(ids.PROFILE_TITLE, "children"),
@@ -353,7 +368,7 @@ def register(app: Dash, data: AppData) -> None:
         flt = view.effective_filters
         note = None if flt.is_empty else ui.notice(
             f"Care-plan metrics are for: {flt.describe()} (set on the map page).", "info")
-        return title, note, key_metrics_section(data, view, policy)
+        return title, note, key_metrics_section(data, view, policy, current_role())
 
     @app.callback(Output(ids.PROFILE_GRADIENT, "children"), Input(ids.PROFILE_VIEW, "data"))
     def send_gradient(stored: dict) -> list:
@@ -364,7 +379,7 @@ def register(app: Dash, data: AppData) -> None:
                   Input(ids.PROFILE_VIEW, "data"))
     def send_trend(stored: dict) -> tuple:
         view, policy = current_view(stored)
-        return trend_section(data, view, policy), cascade_section(data, view, policy)
+        return trend_section(data, view, policy), cascade_section(data, view, policy, current_role())
 
     @app.callback(Output(ids.PROFILE_POPULATION, "children"), Input(ids.PROFILE_VIEW, "data"))
     def send_population(stored: dict) -> list:
