@@ -1,0 +1,60 @@
+"""Security headers on every response, and no caching of anything but static files.
+
+The Content-Security-Policy allows only this server: scripts from 'self' plus the hashes of
+Dash's own inline scripts (the renderer bootstrap; `Dash.csp_hashes()`); 'unsafe-eval' because
+plotly.js compiles some functions at run time; inline styles because React and plotly set style
+attributes; blob: workers and images for the MapLibre map. Framing is refused twice
+(frame-ancestors and X-Frame-Options) for older browsers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Flask, Response, request
+
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+
+
+def content_security_policy(script_hashes: Sequence[str] = ()) -> str:
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-eval'", *script_hashes],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "child-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def security_headers(script_hashes: Sequence[str] = ()) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(script_hashes),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+                              "interest-cohort=()",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def install_headers(server: Flask, script_hashes: Sequence[str] = ()) -> None:
+    """Add the headers to every response; data and pages get Cache-Control: no-store."""
+    headers = security_headers(script_hashes)
+
+    @server.after_request
+    def _secure(response: Response) -> Response:
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        if not request.path.startswith(STATIC_PREFIXES):
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
+        return response
