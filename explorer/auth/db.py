@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from explorer.auth.files import private_file
+from explorer.auth.files import private_file, tighten_all
 
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -25,10 +25,11 @@ class AuthDB:
     """A path plus per-thread connections; the file and its WAL files are owner-only."""
 
     def __init__(self, path: Path):
-        self.path = private_file(path)  # SQLite gives -wal/-shm files the database file's mode
+        self.path = private_file(path)  # SQLite gives new -wal/-shm files the database file's mode
+        self.sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+        tighten_all(self.sidecars)  # ones left loose by an older version
         self._local = threading.local()
         self.connection().execute("PRAGMA journal_mode=WAL")  # must run outside a transaction
-        self.sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use in this process."""
