@@ -1,10 +1,14 @@
 """Security headers on every response, and no caching of anything but static files.
 
 The Content-Security-Policy allows only this server: scripts from 'self' plus the hashes of
-Dash's own inline scripts (the renderer bootstrap; `Dash.csp_hashes()`); 'unsafe-eval' because
-plotly.js compiles some functions at run time; inline styles because React and plotly set style
-attributes; blob: workers and images for the MapLibre map. Framing is refused twice
-(frame-ancestors and X-Frame-Options) for older browsers.
+Dash's own inline scripts (the renderer bootstrap and any inline clientside callback;
+`Dash.csp_hashes()`); inline styles because React and plotly set style attributes; blob:
+workers and images for the MapLibre map. No 'unsafe-eval': Dash 4's renderer, dcc and plotly.js
+only reach `new Function` as a fallback for browsers without globalThis, and the traces this app
+draws (bar, scatter, choroplethmap) loaded in headless Chromium with no CSP violation. WebGL
+traces (scattergl, splom, parcoords) compile code at run time: adding one needs
+ALLOW_EVAL = True. Framing is refused twice (frame-ancestors and X-Frame-Options) for older
+browsers.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from collections.abc import Sequence
 from flask import Flask, Response, request
 
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+ALLOW_EVAL = False
 
 
 def content_security_policy(script_hashes: Sequence[str] = ()) -> str:
     directives = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'unsafe-eval'", *script_hashes],
+        "script-src": ["'self'", *(["'unsafe-eval'"] if ALLOW_EVAL else []), *script_hashes],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],
