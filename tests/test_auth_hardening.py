@@ -198,6 +198,8 @@ def test_security_headers_on_pages_data_and_the_login_form(cara):
     for response in responses:
         csp = response.headers["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        script_src = next(d for d in csp.split("; ") if d.startswith("script-src"))
+        assert "unsafe-eval" not in script_src and "unsafe-inline" not in script_src
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "no-referrer"

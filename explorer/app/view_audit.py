@@ -48,7 +48,7 @@ def callback_details(body: Any) -> dict[str, str]:
     body = body if isinstance(body, dict) else {}
     return {
         "view": clip(_compact(body.get("output", "")), FIELD_CHARS),
-        "inputs": clip("; ".join(_props(body.get("inputs")) ), FIELD_CHARS),
+        "inputs": clip("; ".join(_props(body.get("inputs"))), FIELD_CHARS),
         "state": clip("; ".join(_props(body.get("state"))), FIELD_CHARS),
         "changed": clip(_compact(body.get("changedPropIds", [])), FIELD_CHARS),
     }
