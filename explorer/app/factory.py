@@ -78,7 +78,7 @@ def create_app(settings: Settings, region: str = "london", *, demo_role: Role | 
     shell.register(app, data)
     for page in PAGES:
         page.register(app, data)
-    security.install_headers(server, app.csp_hashes())  # after every callback: hashes of inline scripts
+    security.install_headers(server, app.csp_hashes)  # hashes of Dash's inline scripts, taken at first request
     if warm:
         data.warm()
     app.enable_dev_tools(debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug,

@@ -13,7 +13,7 @@ browsers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Flask, Response, request
 
@@ -51,13 +51,22 @@ def security_headers(script_hashes: Sequence[str] = ()) -> dict[str, str]:
     }
 
 
-def install_headers(server: Flask, script_hashes: Sequence[str] = ()) -> None:
-    """Add the headers to every response; data and pages get Cache-Control: no-store."""
-    headers = security_headers(script_hashes)
+def install_headers(server: Flask, script_hashes: Sequence[str] | Callable[[], Sequence[str]] = ()) -> None:
+    """Add the headers to every response; data and pages get Cache-Control: no-store.
+
+    `script_hashes` may be a callable (`Dash.csp_hashes`): it is called at the first response,
+    because Dash adds some inline scripts (the pages' clientside functions) only when it sets
+    itself up at the first request."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers() -> dict[str, str]:
+        if "headers" not in cache:
+            cache["headers"] = security_headers(script_hashes() if callable(script_hashes) else script_hashes)
+        return cache["headers"]
 
     @server.after_request
     def _secure(response: Response) -> Response:
-        for name, value in headers.items():
+        for name, value in headers().items():
             response.headers.setdefault(name, value)
         if not request.path.startswith(STATIC_PREFIXES):
             response.headers["Cache-Control"] = "no-store"
