@@ -272,6 +272,18 @@ def test_many_addresses_guessing_one_name_lock_it_everywhere(cara, monkeypatch):
         users.authenticate(cara, "cara", PASSWORD, store, address="10.0.1.1")
 
 
+def test_behind_a_trusted_proxy_the_forwarded_client_address_is_the_one_counted(cara):
+    proxied = Settings(cara.cache_dir, cara.data_dir, None, trusted_proxies=1)
+    client = make_server(proxied).test_client()
+    for _ in range(users.MAX_FAILURES):
+        token = token_of(client.get("/login").get_data(as_text=True))
+        client.post("/login", data={"username": "cara", "password": "wrong password!!", "csrf": token},
+                    headers={"X-Forwarded-For": "203.0.113.9"})
+    store = users.SignInThrottle(AuthDB(cara.data_dir / "auth.sqlite"))
+    assert store.count(address="203.0.113.9") == users.MAX_FAILURES and store.count(address="127.0.0.1") == 0
+    assert sign_in(client, "cara", PASSWORD).status_code == 302  # the proxy's other clients are not locked
+
+
 # --------------------------------------------------------------------------- 8. file permissions
 
 

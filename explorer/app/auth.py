@@ -231,7 +231,7 @@ def _start_session(state: AuthState, user: user_store.User) -> None:
 def _logout() -> Response | str:
     """GET shows a sign-out button; only a POST with the session's CSRF token signs out."""
     if request.method == "GET":
-        if not current_user.is_authenticated:
+        if not _session_is_live():
             return redirect(LOGIN_PATH)
         return auth_pages.logout_page(current_user.id, _csrf_token(), LOGOUT_PATH)
     request.max_content_length = LOGIN_MAX_BODY
