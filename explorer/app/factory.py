@@ -15,7 +15,7 @@ import dash
 from dash import Dash
 from flask import Flask, Response, jsonify, request
 
-from explorer.app import auth, shell
+from explorer.app import auth, security, shell
 from explorer.app.context import DATA_EXTENSION
 from explorer.app.data import AppData
 from explorer.app.pages import PAGES
@@ -79,6 +79,7 @@ def create_app(settings: Settings, region: str = "london", *, demo_role: Role | 
     shell.register(app, data)
     for page in PAGES:
         page.register(app, data)
+    security.install_headers(server, app.csp_hashes)  # hashes of Dash's inline scripts, taken at first request
     if warm:
         data.warm()
     app.enable_dev_tools(debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug,

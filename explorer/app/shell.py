@@ -41,7 +41,7 @@ def user_badge() -> html.Div:
     if auth.is_demo():
         return html.Div(f"Role: {role}", className="user-badge", id=ids.USER_BADGE)
     return html.Div([f"Signed in as {auth.current_user_name()} ({role}) · ",
-                     html.A("Sign out", href=auth.LOGOUT_PATH)], className="user-badge", id=ids.USER_BADGE)
+                     auth.logout_form()], className="user-badge", id=ids.USER_BADGE)
 
 
 def layout() -> html.Div:

@@ -1,18 +1,19 @@
-"""Users, their roles, sign-in checks, lock-out and the audit log. No web framework here.
+"""Users, their roles and the sign-in check. No web framework here.
 
 - Users live in a JSON configuration file (`EXPLORER_USERS_FILE`, default `<data_dir>/users.json`):
   name -> role and an argon2id password hash. Plain passwords are never stored.
-- Lock-out: after MAX_FAILURES failed sign-ins within LOCKOUT_WINDOW, the account is locked for
-  LOCKOUT_WINDOW. The counter lives in SQLite so that every gunicorn worker sees the same count.
-- Audit: sign-ins, sign-outs, refusals and exports are appended as JSON lines to `audit.log`
-  (opened in append mode, one write per event, never rewritten).
+- Input is checked for length and characters before anything is hashed, stored or logged.
+- Throttling (explorer.auth.throttle) is decided before argon2 runs, so spammers cost a SQLite
+  query, not 50 ms of CPU each. Unknown names are not hashed either: the answer waits about as
+  long as a real check (sleeping, which costs no CPU) so timing does not reveal which names exist.
+- Audit events go to explorer.auth.auditlog (re-exported here as `audit`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,15 +22,21 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from explorer.atomic import write_text_atomic
+from explorer.auth.auditlog import audit, audit_path
+from explorer.auth.files import FILE_MODE, private_dir
+from explorer.auth.throttle import PAIR_LIMIT, WINDOW, SignInRefused, SignInThrottle, Throttled
 from explorer.config import Settings
 from explorer.domain.access import Role
 from explorer.errors import ExplorerError
 
-MAX_FAILURES = 5
-LOCKOUT_WINDOW = 15 * 60  # seconds
+MAX_FAILURES = PAIR_LIMIT  # failures from one address that lock a name there
+LOCKOUT_WINDOW = WINDOW
 MIN_PASSWORD_LENGTH = 12
+MAX_NAME_LENGTH = 64
+MAX_PASSWORD_BYTES = 1024  # argon2 would hash megabytes; nobody types more than this
+NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,%d}" % MAX_NAME_LENGTH)
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_verify_seconds = 0.05  # running estimate of one verification, for unknown names' delay
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,15 @@ class User:
     role: Role
 
 
-class SignInRefused(ExplorerError):
-    """Wrong name or password, or a locked account; the message never says which part was wrong."""
+class BadSignInInput(ExplorerError):
+    """A name or password that no account can have (too long, odd characters): refused unlogged."""
+
+
+def check_input(name: str, password: str) -> None:
+    """Raise BadSignInInput unless both are within limits; nothing is hashed or written first."""
+    if not NAME_PATTERN.fullmatch(name) or len(password.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+        raise BadSignInInput(f"User names are at most {MAX_NAME_LENGTH} letters, digits, '.', '-' or '_'; "
+                             f"passwords at most {MAX_PASSWORD_BYTES} bytes.")
 
 
 def users_file(settings: Settings) -> Path:
@@ -56,14 +70,26 @@ def _load(path: Path) -> dict[str, dict]:
 
 
 def _save(path: Path, users: dict[str, dict]) -> None:
-    write_text_atomic(path, json.dumps(users, indent=2, sort_keys=True), mode=0o600)  # hashes: owner only
+    """Replace the file atomically; the temporary copy is owner-only from its first byte (hashes)."""
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(users, indent=2, sort_keys=True))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def add_user(settings: Settings, name: str, role: Role | str, password: str) -> User:
-    if not name or not name.replace(".", "").replace("-", "").replace("_", "").isalnum():
-        raise ExplorerError(f"user name '{name}' must be letters, digits, '.', '-' or '_'")
+    if not NAME_PATTERN.fullmatch(name):
+        raise ExplorerError(f"user name '{name[:80]}' must be 1-{MAX_NAME_LENGTH} letters, digits, '.', '-' or '_'")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ExplorerError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+        raise ExplorerError(f"password must have at most {MAX_PASSWORD_BYTES} bytes")
     try:
         role = Role(role)
     except ValueError:
@@ -94,69 +120,41 @@ def get_user(settings: Settings, name: str) -> User | None:
     return User(name, Role(entry["role"])) if entry else None
 
 
-class LockoutStore:
-    """Failed sign-in counts per user name, shared by every worker process through SQLite."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS failures (name TEXT, at REAL)")
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10, isolation_level=None)
-
-    def recent_failures(self, name: str, now: float) -> int:
-        with self._connect() as db:
-            (count,) = db.execute("SELECT COUNT(*) FROM failures WHERE name = ? AND at > ?",
-                                  (name, now - LOCKOUT_WINDOW)).fetchone()
-        return int(count)
-
-    def record_failure(self, name: str, now: float) -> None:
-        with self._connect() as db:
-            db.execute("INSERT INTO failures VALUES (?, ?)", (name, now))
-            db.execute("DELETE FROM failures WHERE at < ?", (now - 2 * LOCKOUT_WINDOW,))
-
-    def clear(self, name: str) -> None:
-        with self._connect() as db:
-            db.execute("DELETE FROM failures WHERE name = ?", (name,))
-
-
-def audit_path(settings: Settings) -> Path:
-    return Path(os.environ.get("EXPLORER_AUDIT_LOG") or settings.data_dir / "audit.log")
-
-
-def audit(settings: Settings, event: str, user: str | None, role: str | None = None, **details: object) -> None:
-    """Append one event; O_APPEND makes each line's write atomic with respect to other workers."""
-    path = audit_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"at": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, "user": user,
-                       "role": role, **details}, default=str) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+def _verify(password_hash: str, password: str) -> bool:
+    """argon2 verification, timed so unknown names can be made to wait as long."""
+    global _verify_seconds
+    start = time.perf_counter()
     try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
-
-
-def authenticate(settings: Settings, name: str, password: str, lockout: LockoutStore,
-                 now: float | None = None) -> User:
-    """The user, or SignInRefused. Locked accounts are refused even with the right password."""
-    now = time.time() if now is None else now
-    if lockout.recent_failures(name, now) >= MAX_FAILURES:
-        audit(settings, "sign_in_locked", name)
-        raise SignInRefused(f"Too many failed attempts: this account is locked for {LOCKOUT_WINDOW // 60} minutes.")
-    entry = _load(users_file(settings)).get(name)
-    try:
-        if entry is None:
-            _hasher.hash(password)  # same work as a real check, so timing does not reveal names
-            raise VerificationError("unknown user")
-        _hasher.verify(entry["password_hash"], password)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
-        lockout.record_failure(name, now)
-        audit(settings, "sign_in_failed", name)
-        raise SignInRefused("Sign-in failed: check your user name and password.") from None
-    lockout.clear(name)
+        return False
+    finally:
+        _verify_seconds = 0.8 * _verify_seconds + 0.2 * (time.perf_counter() - start)
+
+
+def authenticate(settings: Settings, name: str, password: str, throttle: SignInThrottle, *, address: str,
+                 now: float | None = None) -> User:
+    """The user, or SignInRefused. Over-limit attempts are refused before any hashing, even with
+    the right password; BadSignInInput for input no account can have (nothing recorded)."""
+    check_input(name, password)
+    now = time.time() if now is None else now
+    try:
+        ticket = throttle.reserve(name, address, now)
+    except Throttled:
+        audit(settings, "sign_in_locked", name, address=address)
+        raise
+    entry = _load(users_file(settings)).get(name)
+    if entry is None:
+        time.sleep(_verify_seconds)  # as long as a real check, without the CPU
+    if entry is None or not _verify(entry["password_hash"], password):
+        audit(settings, "sign_in_failed", name, address=address)
+        raise SignInRefused("Sign-in failed: check your user name and password.")
+    throttle.succeeded(ticket)
     user = User(name, Role(entry["role"]))
-    audit(settings, "sign_in", name, user.role.value)
+    audit(settings, "sign_in", name, user.role.value, address=address)
     return user
+
+
+__all__ = ["LOCKOUT_WINDOW", "MAX_FAILURES", "BadSignInInput", "SignInRefused", "SignInThrottle", "Throttled",
+           "User", "add_user", "audit", "audit_path", "authenticate", "check_input", "get_user", "list_users",
+           "remove_user", "users_file"]
