@@ -14,6 +14,7 @@ and mean from exact counts), it recovers small cells.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from attack import AttackResult, difference, inferred_counts, parent_minus_children, true_counts
@@ -123,3 +124,33 @@ def test_the_attacker_recovers_small_counts_from_the_previous_rule(london_app_da
     result = attack_role(london_app_data, "strategist", legacy_release(london_app_data),
                          ("adjusted_coverage", "completeness"))
     assert len(result.recovered) >= 20, "the attack should find the leak of the previous release rule"
+
+
+def test_deprivation_groups_never_isolate_an_lsoa_for_roles_without_lsoa_access(london_app_data) -> None:
+    """A strategist's IMD filter or deprivation breakdown takes whole PCNs (their population-weighted
+    IMD score's decile), so no difference of two requests can single out an LSOA; a commissioner,
+    who may see LSOAs, keeps LSOA-based groups."""
+    data = london_app_data
+    strategist = access.disclosure_policy_for("strategist")
+    exact = DisclosurePolicy(enabled=False, deprivation_level=strategist.deprivation_level)
+
+    def plans(flt: Filters, policy: DisclosurePolicy):
+        return data.raw_table("pcn", "plans", flt, None, policy).set_index("area_code")["plans_numerator"]
+
+    whole = plans(Filters(), exact)
+    in_some_quintile = 0 * whole
+    for q in range(1, 6):
+        part = plans(Filters(imd_quintile=(q,)), exact)
+        assert ((part == 0) | (part == whole)).all(), f"quintile {q} splits a PCN"
+        in_some_quintile += part
+    assert (in_some_quintile == whole).all()
+    split = 0
+    for code in list(whole.index)[:25]:
+        groups = data.groups_table(code, "coverage", "imd_decile", Filters(), None, strategist)
+        assert (pd.to_numeric(groups["denominator"], errors="coerce").fillna(0) > 0).sum() <= 1
+        lsoa_groups = data.groups_table(code, "coverage", "imd_decile", Filters(), None,
+                                        access.disclosure_policy_for("commissioner"))
+        split += (pd.to_numeric(lsoa_groups["denominator"], errors="coerce").fillna(0) > 0).sum() > 1
+    assert split > 0, "a commissioner's deprivation groups inside a PCN come from its LSOAs"
+    region = data.groups_table(None, "coverage", "imd_quintile", Filters(), None, strategist)
+    assert (pd.to_numeric(region["denominator"], errors="coerce").fillna(0) > 0).sum() == 5

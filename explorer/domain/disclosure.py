@@ -4,8 +4,13 @@ Rules (NHS Digital HES convention, OpenSAFELY 2025), applied below national leve
 
 * a count of 0 stays 0; counts of 1-7 people are suppressed (shown as ``*``);
   every other count is rounded to the nearest 5 (halves round up);
-* rates and percentages are recomputed from the *rounded* numerator and denominator,
-  and are suppressed when either of them is suppressed (their CIs too);
+* **every released statistic is computed only from rounded counts, or withheld**: anyone can
+  request "all" and "all but one group" and subtract, so a statistic computed from an exact count
+  (an index with its expected count, a DSR's interval, a mean of whole items) gives the count back.
+  Rates and percentages are recomputed from the *rounded* numerator and denominator (here);
+  statistics that need more inputs (DSR per age band, completeness, expected admissions) are
+  computed from inputs rounded by :func:`round_counts` (``DisclosurePolicy.statistics_rounding``,
+  used by the metrics engine); all are suppressed when a count they rest on is suppressed;
 * means and scores based on 1-7 people are suppressed;
 * totals are summed from unrounded data and then rounded (:func:`controlled_total`);
 * secondary suppression: wherever a suppressed cell could be recovered by subtracting
