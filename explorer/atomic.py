@@ -220,6 +220,7 @@ def _clean_locked(root: Path, legacy: Callable[[Path], bool]) -> list[str]:
         name = entry.name
         if name.startswith(VERSION_PREFIX) and name not in keep:
             trash = root / f"{TRASH_PREFIX}{name}"
+            _remove(trash)  # a rename onto a non-empty folder would fail
             os.replace(entry, trash)
             _remove(trash)
         elif name.startswith(TRASH_PREFIX) or (name.startswith((WRITING_PREFIX, f".{POINTER_FILE}."))

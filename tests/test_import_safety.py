@@ -58,7 +58,7 @@ def test_a_zip_declaring_a_huge_csv_is_refused_before_decompressing(tmp_path):
     path.write_bytes(_declare_size(buffer.getvalue(), 1_500 * 1024**2))  # claims 1.5 GB
     error = refused(path)
     assert str(error.problems[0]) == ("bomb.zip: 'people.csv' in the zip is 1,500 MB uncompressed, more than the "
-                                      "512 MB an import may be (set EXPLORER_IMPORT_MAX_BYTES)")
+                                      "256 MB an import may be (set EXPLORER_IMPORT_MAX_BYTES)")
 
 
 def test_a_zip_bomb_is_stopped_at_the_limit_not_in_a_memory_error(tmp_path, monkeypatch):
@@ -204,3 +204,14 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_refused(value):
     found = problems(frame, PLAN_VIEWS)
     assert len(found) == 1 and found[0].startswith("x.csv row 2, column 'view_id': ")
     assert "which a spreadsheet would run as a formula; remove it from the extract" in found[0]
+
+
+def test_rows_are_kept_in_compact_chunks_with_their_row_numbers(tmp_path, monkeypatch):
+    from explorer.records.imports import read
+
+    monkeypatch.setattr(read._RowChunks, "CHUNK_ROWS", 2)
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,x\n2,y\n\n3,z\n4,w\n5,v\n")
+    frame = read_extract(path)
+    assert list(frame.index) == [2, 3, 5, 6, 7] and list(frame["b"]) == ["x", "y", "z", "w", "v"]
+    assert str(frame["a"].dtype) == "str"

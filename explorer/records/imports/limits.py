@@ -21,7 +21,7 @@ def _limit(env: str, default: int) -> int:
     return int(value) if value.isdigit() and int(value) > 0 else default
 
 
-MAX_BYTES = _limit("EXPLORER_IMPORT_MAX_BYTES", 512 * 1024**2)  # a CSV, zipped or not, uncompressed
+MAX_BYTES = _limit("EXPLORER_IMPORT_MAX_BYTES", 256 * 1024**2)  # a CSV, zipped or not, uncompressed; reading takes ~9x
 MAX_XLSX_BYTES = _limit("EXPLORER_IMPORT_MAX_XLSX_BYTES", 1024**3)  # all members of a workbook, uncompressed
 MAX_XLSX_MEMBERS = _limit("EXPLORER_IMPORT_MAX_XLSX_MEMBERS", 1_000)  # files inside a workbook
 MAX_ROWS = _limit("EXPLORER_IMPORT_MAX_ROWS", 5_000_000)  # data rows
