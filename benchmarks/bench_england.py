@@ -65,7 +65,8 @@ extra = {"rows": m["rows"], "bundle_population": int(bundle.lsoas["population"].
          "coverage_moderate_severe_frail_by_imd_quintile": c["coverage_moderate_severe_frail_by_imd_quintile"],
          "emergency_admission_rate_by_imd_quintile": c["emergency_admission_rate_by_imd_quintile"],
          "completeness_mean_by_imd_quintile": c["completeness_mean_by_imd_quintile"],
-         "people_parts": len(list((settings.data_dir / "records" / "england" / "people").glob("*.parquet")))}
+         "people_parts": len(list(__import__("explorer.records.store", fromlist=["table_dir"]).table_dir(
+             settings.data_dir / "records" / "england", "people").glob("part-*.parquet")))}
 """,
     "train": """
 from explorer.domain.risk_card import MAX_TRAINING_PEOPLE, train_region

@@ -28,7 +28,7 @@ from explorer.records.importer import (
     validate_extract,
 )
 from explorer.records.schema import COMPLETENESS_ITEMS, LAYOUTS, PLANS, USER_LOGINS
-from explorer.records.store import read_table, records_dir, write_table
+from explorer.records.store import read_table, records_dir, table_dir, write_table
 from explorer.sources.fetch import cached_source
 from explorer.sources.readers import read_lsoa11_lookup
 
@@ -216,7 +216,8 @@ def test_a_failed_import_leaves_the_previous_table_byte_for_byte(home, codes, tm
     import_extract(home, "london", "plans", good, extract_date=EXTRACT)
     directory = records_dir(home, "london")
     before = tree_bytes(directory)
-    assert "plans/_provenance.json" in before and any(k.startswith("plans/part-") for k in before)
+    version = table_dir(directory, "plans").name
+    assert f"plans/{version}/_provenance.json" in before and any(k.startswith(f"plans/{version}/part-") for k in before)
     bad = write_csv(tmp_path / "bad.csv", [plan(i, codes) for i in range(1, 8)] + [plan(9, codes, status="?")])
     rejected(home, "plans", bad)
     assert tree_bytes(directory) == before
@@ -348,7 +349,7 @@ def test_logins_check_months_and_the_user_month_key(home, tmp_path):
 
 
 def test_logins_and_admissions_import(home, tmp_path):
-    logins = [{"User ID": "U1", "Month": "2026-09", "Logins": "1,204"}, {"User ID": "U1", "Month": "2026-10-01",
+    logins = [{"User ID": "U1", "Month": "2026-09", "Logins": "1204"}, {"User ID": "U1", "Month": "2026-10-01",
                                                                           "Logins": "0"}]
     import_extract(home, "london", "user_logins", write_csv(tmp_path / "l.csv", logins), extract_date=EXTRACT)
     admissions = [{"admission_id": "A1", "person_id": "P1", "admission_date": "19/07/2026", "admission_method": "21"},
@@ -431,7 +432,7 @@ def test_cli_imports_and_rejects(home, codes, tmp_path, monkeypatch, changed_lso
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "views.csv row 3, column 'plan_id': plan_id 'PL0009' is not in the plans table" in result.output
     assert "views.csv row 3, column 'service': 'pharmacy' is not one of the allowed values" in result.output
-    assert json.loads((records_dir(home, "london") / "plans" / "_provenance.json").read_text())["rows"] == 2
+    assert json.loads((table_dir(records_dir(home, "london"), "plans") / "_provenance.json").read_text())["rows"] == 2
     assert not (records_dir(home, "london") / "plan_views").exists()
 
 
@@ -448,3 +449,58 @@ def test_the_user_documentation_lists_every_column_and_allowed_value():
         frame = pd.read_csv(io.StringIO(example), dtype="str", keep_default_na=False)
         typed, problems = validate_extract(frame, layout, ImportContext(file="example", extract_date=EXTRACT))
         assert problems == [] and len(typed) == len(frame) > 0, (name, problems)
+
+
+# --- crash safety and unsafe files, through the real importer ---------------------------------------------
+
+
+def _cli_env(home: Settings) -> dict[str, str]:
+    import os
+
+    root = Path(__file__).resolve().parents[1]
+    return {**os.environ, "EXPLORER_DATA_DIR": str(home.data_dir), "EXPLORER_CACHE_DIR": str(home.cache_dir),
+            "EXPLORER_MIRROR": str(home.mirror), "PYTHONPATH": str(root)}
+
+
+@pytest.mark.parametrize("step, kept", [("renamed", "old"), ("before-replace:CURRENT", "old"), ("switched", "new")])
+def test_an_import_killed_during_the_switch_leaves_the_old_or_the_new_table_with_its_provenance(
+        home, codes, tmp_path, step, kept):
+    import subprocess
+    import sys
+
+    from explorer.atomic import CRASH_ENV
+
+    old = write_csv(tmp_path / "old.csv", [plan(i, codes) for i in range(1, 4)])
+    new = write_csv(tmp_path / "new.csv", [plan(i, codes) for i in range(1, 6)])
+    import_extract(home, "london", "plans", old, extract_date=EXTRACT)
+    done = subprocess.run([sys.executable, "-m", "explorer", "data", "import-plans", str(new), "--region", "london",
+                           "--extract-date", "2026-10-31"], env={**_cli_env(home), CRASH_ENV: step},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == -9, done.stderr
+    directory = records_dir(home, "london")
+    provenance = read_provenance(directory, "plans")
+    rows = {"old": 3, "new": 5}[kept]
+    assert len(read_table(directory, "plans")) == rows
+    assert provenance["source_file"] == f"{kept}.csv" and provenance["rows"] == rows and not provenance["synthetic"]
+    import_extract(home, "london", "plans", new, extract_date=EXTRACT)  # cleans up what the killed one left
+    root = directory / "plans"
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith("v-")) == ["CURRENT"]
+    assert len([p for p in root.iterdir() if p.name.startswith("v-")]) == 2  # current and previous
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"plan_id": "=cmd|' /C calc'!A0"}, "column 'plan_id': '=cmd|' /C calc'!A0' starts with '=', which a spreadsheet"),
+    ({"review_period_months": "1e1"}, "column 'review_period_months': '1e1' is not written in plain digits"),
+    ({"created_date": "0999-01-15"}, "column 'created_date': '0999-01-15' is before 1900-01-01"),
+    ({"person_id": "PE\x00"}, "column 'person_id': the cell holds a NUL character"),
+])
+def test_an_unsafe_file_is_refused_and_the_stored_table_kept(home, codes, tmp_path, change, problem):
+    good = write_csv(tmp_path / "good.csv", [plan(i, codes) for i in range(1, 3)])
+    import_extract(home, "london", "plans", good, extract_date=EXTRACT)
+    directory = records_dir(home, "london")
+    before = tree_bytes(directory)
+    bad = write_csv(tmp_path / "bad.csv", [plan(1, codes), plan(2, codes, **change)])
+    error = rejected(home, "plans", bad)
+    assert f"bad.csv row 3, {problem}" in str(error)
+    assert tree_bytes(directory) == before
+    assert read_provenance(directory, "plans")["source_file"] == "good.csv"

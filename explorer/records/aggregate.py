@@ -87,6 +87,14 @@ def table_glob(directory: Path, name: str) -> str:
 
 
 def has_table(directory: Path, name: str) -> bool:
+    """Whether the table can be read: record layouts through the store's resolver (the version its
+    pointer names, so an orphan of a killed write does not count), other tables by their files."""
+    from explorer.records.schema import LAYOUTS
+
+    if name in LAYOUTS:
+        from explorer.records.store import table_exists
+
+        return table_exists(directory, name)
     folder = Path(directory) / name
     return folder.is_dir() and any(folder.rglob("*.parquet"))
 

@@ -4,13 +4,19 @@ Layout on disk (one directory per region):
 
     <data_dir>/records/<region>/
         records_manifest.json          what was written, when, from which seed (and the synthetic truth)
-        people/part-00000.parquet ...  one or more part files per table
-        plans/part-00000.parquet
-        ...
+        people/CURRENT                 {"current": "v-...", "previous": "v-..."}: the live version
+        people/v-<time>-<id>/part-00000.parquet ...  one or more part files per table
+        people/v-<time>-<id>/_provenance.json        synthetic or real, source file, sha256, rows, time
+        plans/...
 
 - `write_table` writes a whole table from an iterable of frames (so a national cohort is written
-  chunk by chunk, never held in memory at once) into a temporary directory beside the table, and
-  renames it into place only when every part is written: a failed write leaves the previous table.
+  chunk by chunk, never held in memory at once) into a new version folder, with its provenance,
+  and switches the table's pointer to it in one os.replace (explorer.atomic.write_version): a
+  failed or killed write leaves the previous table and its provenance, whole. Data and provenance
+  switch together, so real data can never be described as synthetic or the other way round.
+- `table_dir` is the one resolver every reader goes through (`table_glob`, `read_table`,
+  `read_provenance`). Tables written by older releases (part files directly in `<table>/`) are
+  still read, and replaced by a version on the next write.
 - Every frame is checked against its Layout before anything is written: the exact column names,
   the kind of each column (strings stored as Parquet string, whole numbers as int64, dates as
   date32, yes/no as bool), no empty values in required columns, allowed values and ranges.
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +37,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from explorer.atomic import write_parquet_parts, write_text_atomic
+from explorer.atomic import (
+    VersionError,
+    clean_versions,
+    crash_point,
+    current_version,
+    rollback_version,
+    write_parts,
+    write_text_atomic,
+    write_text_durable,
+    write_version,
+)
 from explorer.config import Settings
 from explorer.errors import DataMissingError, ExplorerError
 from explorer.records.schema import LAYOUTS, Column, Layout
 
 MANIFEST_FILE = "records_manifest.json"
+PROVENANCE_FILE = "_provenance.json"
 ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "date": pa.date32(), "float": pa.float64()}
 
 
@@ -126,27 +143,102 @@ def to_arrow_table(frame: pd.DataFrame, layout: Layout) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=arrow_schema(layout))
 
 
-def write_table(directory: Path, layout_name: str, frames: Iterable[pd.DataFrame]) -> int:
-    """Write a table as part files under `directory/<table>/`, atomically; returns the row count.
+def _is_legacy_entry(path: Path) -> bool:
+    """Part files and provenance that older releases kept directly in `<table>/`."""
+    return path.is_file() and (path.name == PROVENANCE_FILE or
+                               (path.name.startswith("part-") and path.name.endswith(".parquet")))
 
-    Each non-empty frame becomes one part file. If a frame fails validation or the iterable raises,
-    nothing of the new table is kept and the previous table (if any) is untouched."""
+
+def write_table(directory: Path, layout_name: str, frames: Iterable[pd.DataFrame],
+                provenance: Mapping[str, object] | None = None) -> int:
+    """Write a table as a new version under `directory/<table>/` and switch to it; returns the row count.
+
+    Each non-empty frame becomes one part file. `provenance` is stored beside the parts (default:
+    synthetic data) with the table name, row count, part names and time added. If a frame fails
+    validation or the iterable raises (or the process dies), the previous table is untouched."""
     layout = _layout(layout_name)
-    tables = (to_arrow_table(frame, layout) for frame in frames)
-    return write_parquet_parts(Path(directory) / layout.name, tables, arrow_schema(layout).empty_table())
+    record = {"table": layout.name, "synthetic": True, **(provenance or {})}
+
+    def write(folder: Path) -> int:
+        tables = (to_arrow_table(frame, layout) for frame in frames)
+        rows = write_parts(folder, tables, arrow_schema(layout).empty_table())
+        crash_point("parts-written")
+        parts = sorted(p.name for p in folder.glob("part-*.parquet"))
+        write_text_durable(folder / PROVENANCE_FILE, json.dumps({
+            **record, "rows": rows, "parts": parts,
+            "written_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}, indent=2, default=str))
+        return rows
+
+    return write_version(table_root(directory, layout.name), write, legacy=_is_legacy_entry)
 
 
-def _table_dir(directory: Path, name: str) -> Path:
-    path = Path(directory) / _layout(name).name
-    if not path.is_dir():
-        raise DataMissingError(f"The records table '{name}' is missing ({path}).\n"
-                               "Run `explorer data synth` to generate the synthetic records for this region.")
-    return path
+def table_root(directory: Path, name: str) -> Path:
+    """`<directory>/<table>`: the folder holding the table's versions and pointer (not its parts)."""
+    return Path(directory) / _layout(name).name
+
+
+def table_dir(directory: Path, name: str) -> Path:
+    """The folder holding the current parts and provenance of a table: the one resolver for readers.
+
+    The version named by `<table>/CURRENT`; for a table written by an older release, `<table>`
+    itself. Raises DataMissingError when there is no table."""
+    root = table_root(directory, name)
+    try:
+        version = current_version(root)
+    except VersionError as exc:
+        raise DataMissingError(f"The records table '{name}' is damaged: {exc}.\n"
+                               "Import it again or run `explorer data synth`.") from exc
+    if version is not None:
+        return version
+    if root.is_dir() and any(root.glob("part-*.parquet")):
+        return root
+    raise DataMissingError(f"The records table '{name}' is missing ({root}).\n"
+                           "Run `explorer data synth` to generate the synthetic records for this region.")
+
+
+_table_dir = table_dir  # the name used before the versioned layout
+
+
+def table_exists(directory: Path, name: str) -> bool:
+    try:
+        table_dir(directory, name)
+    except DataMissingError:
+        return False
+    return True
+
+
+def clean_table(directory: Path, name: str) -> list[str]:
+    """Remove orphans of killed writes under `<table>/` (see explorer.atomic.clean_versions)."""
+    return clean_versions(table_root(directory, name), legacy=_is_legacy_entry)
+
+
+def rollback_table(directory: Path, name: str) -> str:
+    """Make the table's previous version (data and provenance) current again; returns its name."""
+    try:
+        return rollback_version(table_root(directory, name))
+    except VersionError as exc:
+        raise ExplorerError(str(exc)) from exc
 
 
 def table_glob(directory: Path, name: str) -> str:
-    """A glob over the table's part files, for DuckDB: `FROM read_parquet('<glob>')`."""
-    return str(_table_dir(directory, name) / "part-*.parquet")
+    """A glob over the table's current part files, for DuckDB: `FROM read_parquet('<glob>')`."""
+    return str(table_dir(directory, name) / "part-*.parquet")
+
+
+def read_provenance(directory: Path, name: str) -> dict | None:
+    """The provenance stored with the current version ({'synthetic': bool, 'source_file': ..., ...}),
+    or None when the table does not exist or (written by an older release) has none."""
+    try:
+        path = table_dir(directory, name) / PROVENANCE_FILE
+    except DataMissingError:
+        return None
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def is_real_table(directory: Path, name: str) -> bool:
+    """True when the current version was imported from a real extract (not synthetic demo data)."""
+    provenance = read_provenance(directory, name)
+    return bool(provenance) and provenance.get("synthetic") is False
 
 
 def read_table(directory: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -157,7 +249,7 @@ def read_table(directory: Path, name: str, columns: list[str] | None = None) -> 
     unknown = [c for c in columns or [] if c not in layout.columns]
     if unknown:
         raise RecordsLayoutError(f"table '{name}' has no column(s) {unknown}")
-    paths = sorted(str(p) for p in _table_dir(directory, name).glob("part-*.parquet"))
+    paths = sorted(str(p) for p in table_dir(directory, name).glob("part-*.parquet"))
     table = ds.dataset(paths, schema=arrow_schema(layout), format="parquet").to_table(columns=columns)
     frame = table.to_pandas(date_as_object=False, ignore_metadata=True)
     for field in table.schema:

@@ -20,11 +20,20 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", str(name).lower()).strip()
 
 
-def decode_text(raw: bytes, file: str | Path) -> str:
-    """UTF-8 (with or without BOM) first, then Windows-1252, which Excel writes on Windows."""
+def decode_text(raw: bytes, file: str | Path, *, sparse_nul_ok: bool = False) -> str:
+    """UTF-8 (with or without BOM) first, then Windows-1252, which Excel writes on Windows.
+
+    A NUL in the first 4 KB means UTF-16 or binary. With `sparse_nul_ok` only many NULs (UTF-16
+    text has one in two bytes) or other control bytes beside them do, so that the caller can report
+    a stray NUL in text by row and column."""
     if not raw.strip():
         raise SourceFormatError(file, "the file is empty")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+    head = raw[:4096]
+    nul = b"\x00" in head
+    if nul and sparse_nul_ok:  # binary files also hold other control bytes; text with a stray NUL does not
+        controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 13))
+        nul = head.count(b"\x00") * 10 > len(head) or controls > head.count(b"\x00")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or nul:
         raise SourceFormatError(
             file, "the file is not text in UTF-8 or Windows-1252 (it looks like UTF-16 or binary); "
             "save it as 'CSV UTF-8'"
