@@ -18,7 +18,6 @@ from explorer.app import auth as web_auth
 from explorer.auth import auditlog, throttle, users
 from explorer.auth.db import AuthDB
 from explorer.config import Settings, load_settings
-from explorer.domain.access import Role
 
 
 @pytest.fixture()

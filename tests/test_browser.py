@@ -25,7 +25,7 @@ from shapely.ops import polylabel
 from explorer.app import ids
 from explorer.app.components import dom_id
 from explorer.app.pages import PAGES
-from explorer.bundle.store import LEVEL_LABELS
+from explorer.vocab import LEVEL_LABELS
 from explorer.domain.metrics import METRICS
 from tests.browser_support import (
     act,

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from explorer.bundle.store import LEVEL_LABELS, LEVEL_SHORT_LABELS, Bundle, load_bundle
+from explorer.bundle.store import Bundle, load_bundle
+from explorer.vocab import LEVEL_LABELS, LEVEL_SHORT_LABELS
 from explorer.config import Settings
 from explorer.domain import geography, stats
 from explorer.domain.disclosure import (

@@ -20,7 +20,9 @@ from explorer.atomic import replace_directory
 from explorer.bundle import boundaries as geo
 from explorer.bundle.pcn import assign_lsoas_to_pcns, registration_shares
 from explorer.bundle.population import carry_age_sex
-from explorer.bundle.store import BOUNDARY_FILES, LEVELS, REGION_CODES, TABLE_FILES
+from explorer.bundle.store import BOUNDARY_FILES, TABLE_FILES
+from explorer.vocab import LEVELS
+from explorer.vocab import REGIONS as REGION_CODES
 from explorer.config import REGIONS, Settings
 from explorer.errors import ExplorerError
 from explorer.sources import readers

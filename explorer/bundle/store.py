@@ -11,12 +11,9 @@ import geopandas as gpd
 import pandas as pd
 
 from explorer.config import Settings
-from explorer.domain.geography import LEVELS
 from explorer.errors import DataMissingError
-
-LEVEL_LABELS = {"ics": "ICS", "place": "Place (local authority)", "pcn": "Primary Care Network", "lsoa": "LSOA"}
-LEVEL_SHORT_LABELS = {"ics": "ICS", "place": "place", "pcn": "PCN", "lsoa": "LSOA"}  # beside a name: "Hackney (place)"
-REGION_CODES = {"london": ("E12000007", "London"), "england": ("E92000001", "England")}
+from explorer.vocab import LEVELS
+from explorer.vocab import REGIONS as REGION_CODES
 TABLE_FILES = {
     "lsoa": "lsoa.parquet",
     "age_sex": "age_sex.parquet",

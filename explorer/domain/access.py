@@ -15,7 +15,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from explorer.domain.disclosure import DisclosurePolicy
-from explorer.domain.geography import LEVELS
+from explorer.vocab import LEVEL_SHORT_LABELS, LEVELS
 
 __all__ = [
     "CLINICAL_CASCADE_MEASURES",
@@ -31,6 +31,7 @@ __all__ = [
     "RolePolicy",
     "check_clinical",
     "check_level",
+    "deprivation_groups_note",
     "disclosure_policy_for",
     "is_clinical",
     "permits",
@@ -39,11 +40,7 @@ __all__ = [
     "visible_metrics",
 ]
 
-"""Geographic levels, from the largest area to the smallest."""
-
-LEVEL_LABELS: Mapping[str, str] = MappingProxyType(
-    {"ics": "ICS", "place": "place", "pcn": "PCN", "lsoa": "LSOA"}
-)
+LEVEL_LABELS = LEVEL_SHORT_LABELS  # in messages: "may not see LSOA-level data"
 
 CLINICAL_FIELDS: frozenset[str] = frozenset(
     {"resuscitation_decision", "ceiling_of_treatment", "diagnoses", "medications"}
@@ -175,6 +172,16 @@ def disclosure_policy_for(role: Role | str, publication: bool = False) -> Disclo
     if publication or pol.suppress:
         return DisclosurePolicy(deprivation_level=level)
     return DisclosurePolicy.raw()
+
+
+def deprivation_groups_note(policy: DisclosurePolicy) -> str:
+    """How deprivation groups are formed under ``policy``, for labels next to IMD filters and
+    gradients ("" when they are LSOAs by their own decile)."""
+    level = policy.deprivation_level
+    if level == "lsoa":
+        return ""
+    return (f"groups of whole {LEVEL_LABELS[level]}s by their population-weighted IMD 2025 score: "
+            "your role does not see LSOAs")
 
 
 def is_clinical(name: object) -> bool:

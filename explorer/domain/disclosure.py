@@ -349,12 +349,14 @@ def _add_hierarchy(
 class _Protector:
     """Hides complementary cells; hiding only ever grows, so every loop reaches a fixed point.
 
-    A complement is the smallest non-zero shown cell (ties: earliest row), except that totals
+    A complement is the smallest non-zero shown cell by rounded count (ties: earliest row), so the
+    choice reveals no more than rounding does; totals
     outside the table, and cells whose hiding would force such a total to be hidden, are used
     only as a last resort.
     """
 
-    def __init__(self, cells: _Cells) -> None:
+    def __init__(self, cells: _Cells, rounding_base: int = 5) -> None:
+        self.rounding_base = rounding_base
         self.constraints = cells.constraints
         self.raw = np.nan_to_num(np.asarray(cells.raw, dtype="float64"))
         self.hidden = np.asarray(cells.suppressed, dtype=bool).copy()
@@ -374,7 +376,9 @@ class _Protector:
         self.queued = np.ones(len(self.constraints), dtype=bool)
 
     def _pick(self, cand: np.ndarray) -> int:
-        keys = (cand, self.raw[cand], self.forces_virtual[cand], self.virtual[cand])
+        # smallest by the *rounded* count, so which cell is hidden tells no more than rounding does
+        rank = _round_to_base(self.raw[cand], self.rounding_base)
+        keys = (cand, rank, self.forces_virtual[cand], self.virtual[cand])
         return int(cand[np.lexsort(keys)[0]])
 
     def hide(self, cell: int) -> None:
@@ -530,7 +534,7 @@ def secondary_suppress(
     hierarchies = [hierarchy] if isinstance(hierarchy, Hierarchy) else list(hierarchy or ())
     for h in hierarchies:
         _add_hierarchy(cells, table, raw, h, pol)
-    protector = _Protector(cells)
+    protector = _Protector(cells, pol.rounding_base)
     protector.propagate()
     unaudited = protector.audit(max_audit_cells) if audit else 0
     hidden = protector.hidden

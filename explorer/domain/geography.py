@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-LEVELS = ("ics", "place", "pcn", "lsoa")  # top to bottom
+from explorer.vocab import LEVELS
 
 
 def child_level(level: str) -> str | None:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from explorer.vocab import AGE_BANDS, ETHNIC_GROUPS, ETHNIC_LABELS, FRAILTY, SEXES  # noqa: F401 - the layouts' values
+
 EXTRACT_DATE = "2026-10-31"
 HISTORY_MONTHS = 24
 
-SEXES = ("female", "male")
-ETHNIC_GROUPS = ("asian", "black", "mixed", "white", "other")  # Census 2021 5-category groups
-ETHNIC_LABELS = {"asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "Other"}
-FRAILTY = ("fit", "mild", "moderate", "severe", "not_assessed")  # eFI categories; under 65: not_assessed
-AGE_BANDS = ("0-15", "16-29", "30-44", "45-64", "65-74", "75-84", "85+")
 PLAN_STATUSES = ("active", "draft", "withdrawn", "deceased")
 COMPLETENESS_ITEMS = (
     "resuscitation_decision", "preferred_place_of_care", "preferred_place_of_death", "ceiling_of_treatment",

@@ -18,6 +18,7 @@ from explorer.domain import access
 from explorer.domain.access import AccessDenied
 from explorer.figures import charts, describe
 from explorer.figures.classify import format_number
+from explorer.vocab import LEVEL_CONTROL_LABELS
 
 MODULE = "explorer.app.pages.inequalities"
 PATH = "/inequalities"
@@ -25,7 +26,6 @@ NAME = "Inequalities"
 ORDER = 2
 DESCRIPTION = "Care-plan coverage by population group and a funnel plot of areas against London."
 BY = ("ethnic_group", "age_band", "sex", "disabled", "imd_quintile")
-LEVEL_NAMES = {"ics": "ICS", "place": "Place", "pcn": "PCN", "lsoa": "LSOA"}
 
 
 def care_metrics(data: AppData, role: Any = None) -> list[str]:
@@ -70,7 +70,7 @@ def layout(**query: Any) -> html.Div:
         html.H1("Inequalities in care-plan coverage", className="page-title"),
         html.Div([
             ui.select(ids.INEQ_METRIC, options, view.metric, "Metric"),
-            ui.radio(ids.INEQ_LEVEL, [(LEVEL_NAMES[lv], lv) for lv in levels], view.level, "Areas in the funnel plot"),
+            ui.radio(ids.INEQ_LEVEL, [(LEVEL_CONTROL_LABELS[lv], lv) for lv in levels], view.level, "Areas in the funnel plot"),
         ], className="row-controls panel"),
         html.Div(id=ids.INEQ_NOTE),
         html.Section([html.H2("By population group (London)", className="block-title"),
@@ -89,6 +89,8 @@ def groups_section(data: AppData, view: MapView, policy: Any) -> list:
     blocks = []
     for by in BY:
         title = f"{info.label} by {GROUP_TITLES[by].lower()}"
+        if by.startswith("imd_") and (note := access.deprivation_groups_note(policy)):
+            title += f" ({note})"
         try:
             frame = data.groups_table(None, view.metric, by, view.effective_filters, view.risk, policy)
         except Exception as exc:  # noqa: BLE001 - e.g. clinician users have no ethnic group
@@ -130,7 +132,7 @@ def _group_table(frame: Any, info: Any) -> Any:
 def funnel_section(data: AppData, view: MapView, policy: Any) -> list:
     info = data.metric(view.metric)
     unit = short_unit(info)
-    title = f"Funnel plot: {info.label} by {LEVEL_NAMES[view.level]} against {data.region_name}"
+    title = f"Funnel plot: {info.label} by {LEVEL_CONTROL_LABELS[view.level]} against {data.region_name}"
     try:
         points, limits, comparator = data.funnel(view.level, view.metric, view.effective_filters, view.risk, policy)
     except Exception as exc:  # noqa: BLE001
@@ -189,7 +191,7 @@ def register(app: Dash, data: AppData) -> None:
                 raise PreventUpdate
             return new.to_store(), no_update, new.metric, new.level
         if level is not None and level not in levels:
-            raise AccessDenied(f"Role '{role}' may not see {LEVEL_NAMES.get(level, level)}-level data.", role=str(role))
+            raise AccessDenied(f"Role '{role}' may not see {LEVEL_CONTROL_LABELS.get(level, level)}-level data.", role=str(role))
         access.check_clinical(role, [metric] if metric in data.metrics else [])
         new = current.with_(metric=metric if metric in care_metrics(data, role) else current.metric,
                             level=level if level in levels else current.level)

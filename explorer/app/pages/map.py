@@ -27,10 +27,11 @@ from explorer.app.state import (
     risk_options, risk_text, text_value, text_values,
 )
 from explorer.app.auth import current_role
-from explorer.domain.access import AccessDenied, visible_metrics
+from explorer.domain.access import AccessDenied, Role, deprivation_groups_note, disclosure_policy_for, visible_metrics
 from explorer.domain.geography import LEVELS, child_level
 from explorer.domain.metrics import VOCAB, Filters, FilterError
 from explorer.records.schema import ETHNIC_LABELS
+from explorer.vocab import FRAILTY_LABELS, LEVEL_CONTROL_LABELS
 
 MODULE = "explorer.app.pages.map"
 PATH = "/"
@@ -41,10 +42,7 @@ PICKER_MAX = 300  # the area picker lists at most this many areas (use the map o
 
 CONTROLS = ("level", "metric", "mode", "scheme", "palette", "age_band", "sex", "ethnic_group", "imd_quintile",
             "frailty", "risk", "only_high_risk")
-LEVEL_NAMES = {"ics": "ICS", "place": "Place", "pcn": "PCN", "lsoa": "LSOA"}
 MULTI_CONTROLS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty", "only_high_risk")  # checklists
-FRAILTY_LABELS = {"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
-                  "not_assessed": "Not assessed (under 65)"}
 
 
 def role_metrics(data: AppData, role: Any) -> tuple[str, ...]:
@@ -88,7 +86,7 @@ def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[s
     except (FilterError, ValueError):
         filters = current.filters
     if values.get("level") not in (None, *levels):  # the radio offers only the role's levels: forged
-        raise AccessDenied(f"{LEVEL_NAMES.get(values['level'], values['level'])}-level data is not available to "
+        raise AccessDenied(f"{LEVEL_CONTROL_LABELS.get(values['level'], values['level'])}-level data is not available to "
                            "your role.")
     level = values.get("level") if values.get("level") in levels else current.level
     area = current.area
@@ -127,7 +125,13 @@ def climb(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> M
 # --------------------------------------------------------------------------- layout
 
 
-def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tuple[str, ...]) -> html.Div:
+def _groups_note(role: Role | str) -> str:
+    note = deprivation_groups_note(disclosure_policy_for(role))
+    return f"; {note}" if note else ""
+
+
+def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tuple[str, ...],
+             role: Role | str) -> html.Div:
     v = control_values(view)
     c = ids.map_control
     filterable = ui.fieldset("Filters (care-plan metrics)", [
@@ -137,7 +141,7 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tup
         ui.checklist(c("ethnic_group"), [(ETHNIC_LABELS.get(g, g), g) for g in VOCAB["ethnic_group"]],
                      v["ethnic_group"], "Ethnic group (Census 2021; none ticked: all)", inline=False),
         ui.checklist(c("imd_quintile"), [(f"{q}", str(q)) for q in range(1, 6)], v["imd_quintile"],
-                     "IMD quintile (1 = most deprived 20% in England)"),
+                     "IMD quintile (1 = most deprived 20% in England)" + _groups_note(role)),
         ui.checklist(c("frailty"), [(FRAILTY_LABELS.get(f, f), f) for f in VOCAB["frailty"]], v["frailty"],
                      "Frailty (electronic frailty index, 65+; none ticked: any)", inline=False),
         ui.select(c("risk"), risk_options(), v["risk"], "High-risk definition",
@@ -146,7 +150,7 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tup
                      "High-risk people"),
     ], class_name="filters")
     return html.Div([
-        ui.radio(c("level"), [(LEVEL_NAMES[lv], lv) for lv in levels], v["level"], "Areas to map"),
+        ui.radio(c("level"), [(LEVEL_CONTROL_LABELS[lv], lv) for lv in levels], v["level"], "Areas to map"),
         ui.select(c("metric"), [o for o in data.metric_options() if o["value"] in metrics], v["metric"], "Metric"),
         ui.radio(c("mode"), [("Value", "value"), ("Difference from the parent area", "difference")], v["mode"],
                  "Show"),
@@ -174,7 +178,7 @@ def layout(**query: Any) -> html.Div:
         html.H1(id=ids.MAP_TITLE, children="Map", className="page-title"),
         html.Nav(id=ids.MAP_BREADCRUMB, className="breadcrumb", **{"aria-label": "Breadcrumb"}),
         html.Div([
-            html.Aside(controls(data, view, levels, role_metrics(data, role)), className="col-controls",
+            html.Aside(controls(data, view, levels, role_metrics(data, role), role), className="col-controls",
                        **{"aria-label": "Map settings"}),
             html.Div([
                 html.Div(id=ids.MAP_NOTICE),

@@ -25,13 +25,13 @@ from explorer.domain.access import AccessDenied, Capability
 from explorer.domain.metrics import risk_label
 from explorer.export.safe_cells import safe_frame
 from explorer.figures import charts, describe, theme
+from explorer.vocab import LEVEL_CONTROL_LABELS
 
 MODULE = "explorer.app.pages.outreach"
 PATH = "/outreach"
 NAME = "Outreach"
 ORDER = 3
 DESCRIPTION = "Rank places or PCNs by high-risk people without a care plan, within your team's capacity."
-LEVEL_NAMES = {"place": "Place", "pcn": "PCN"}
 RANK_NAMES = {"high_risk_without_plan": "High-risk people without a plan",
               "gap": "Gap count (plans to close the deprivation gap)",
               "expected_admissions_without_plan": "Expected emergency admissions without a plan"}
@@ -67,7 +67,7 @@ def layout(**query: Any) -> html.Div:
         dcc.Store(id=ids.OUT_VIEW, data=view.to_query(), storage_type="memory"),
         title,
         html.Div([
-            ui.radio(ids.OUT_LEVEL, [(LEVEL_NAMES[lv], lv) for lv in _levels(role)], view.level, "Rank"),
+            ui.radio(ids.OUT_LEVEL, [(LEVEL_CONTROL_LABELS[lv], lv) for lv in _levels(role)], view.level, "Rank"),
             ui.select(ids.OUT_RISK, risk_options(), risk_text(view.risk), "High-risk definition"),
             ui.radio(ids.OUT_RANK_BY, [(RANK_NAMES[r], r) for r in RANK_BY], view.rank_by, "Rank by"),
             ui.field("We can hold this many planning conversations",
@@ -133,7 +133,7 @@ def csv_bytes(data: AppData, view: OutreachView) -> str:
     table.columns = [name for _, name in COLUMNS]
     buffer = io.StringIO()
     note = theme.source_note(synthetic=data.synthetic)
-    buffer.write(f"# Outreach ranking: {LEVEL_NAMES[view.level]} by {RANK_NAMES[view.rank_by].lower()}; "
+    buffer.write(f"# Outreach ranking: {LEVEL_CONTROL_LABELS[view.level]} by {RANK_NAMES[view.rank_by].lower()}; "
                  f"high risk = {risk_label(view.risk)}; capacity {view.capacity:,} conversations; "
                  f"{date.today().isoformat()}\n# {note}\n")
     safe_frame(table).to_csv(buffer, index=False)  # area names could be spreadsheet formulas
@@ -208,7 +208,7 @@ def register(app: Dash, data: AppData) -> None:
             ranked = _ranked(data, view, policy)
         except Exception as exc:  # noqa: BLE001
             return ui.notice(f"Not available: {exc}", "warning"), None, [], []
-        level = LEVEL_NAMES[view.level]
+        level = LEVEL_CONTROL_LABELS[view.level]
         reach, areas = ranked.attrs["reach"], ranked.attrs["areas"]
         region = data.value_of(None, "high_risk_without_plan", view.filters.without("risk"), policy, view.risk)
         total = float(region["high_risk_without_plan"]) if not bool(region["high_risk_without_plan_suppressed"]) \

@@ -18,7 +18,7 @@ from explorer.app.state import (
     GRADIENT_GROUPS, ProfileView, check_store, query_from_search, require_canonical, text_value,
 )
 from explorer.domain import access
-from explorer.domain.access import AccessDenied
+from explorer.domain.access import AccessDenied, deprivation_groups_note, disclosure_policy_for
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
 
@@ -100,7 +100,7 @@ def layout(**query: Any) -> html.Div:
                       view.metric,
                       "Metric for the gradient and trend"),
             ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
-                     "Deprivation groups"),
+                     "Deprivation groups" + (f" ({note})" if (note := deprivation_groups_note(disclosure_policy_for(role))) else "")),
         ], className="row-controls panel"),
         html.Div(id=ids.PROFILE_FILTER_NOTE),
         html.Section(id=ids.PROFILE_KEY_TABLE, className="figure-block"),

@@ -1,0 +1,41 @@
+"""The project's vocabulary, defined once at the bottom of the stack: levels and their labels,
+person categories and their labels, regions. Every layer imports these names from here.
+
+Pure constants: this module imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+# --------------------------------------------------------------------------- geography
+
+LEVELS: tuple[str, ...] = ("ics", "place", "pcn", "lsoa")
+"""Area levels, largest first (ICS > place > PCN > LSOA)."""
+
+REGION_LEVEL = "region"
+"""The whole region (London or England) as one area; above every level."""
+
+LEVEL_LABELS = MappingProxyType(
+    {"ics": "ICS", "place": "Place (local authority)", "pcn": "Primary Care Network", "lsoa": "LSOA"})
+"""Full names of the levels, for titles."""
+
+LEVEL_SHORT_LABELS = MappingProxyType({"ics": "ICS", "place": "place", "pcn": "PCN", "lsoa": "LSOA"})
+"""Short names beside an area's name ("Hackney (place)") and in messages."""
+
+LEVEL_CONTROL_LABELS = MappingProxyType({"ics": "ICS", "place": "Place", "pcn": "PCN", "lsoa": "LSOA"})
+"""Names on controls (radio buttons, menus)."""
+
+REGIONS = MappingProxyType({"london": ("E12000007", "London"), "england": ("E92000001", "England")})
+"""Region key -> (ONS code, name)."""
+
+# --------------------------------------------------------------------------- people
+
+SEXES: tuple[str, ...] = ("female", "male")
+ETHNIC_GROUPS: tuple[str, ...] = ("asian", "black", "mixed", "white", "other")  # Census 2021 5-category groups
+ETHNIC_LABELS = MappingProxyType(
+    {"asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "Other"})
+FRAILTY: tuple[str, ...] = ("fit", "mild", "moderate", "severe", "not_assessed")  # eFI; under 65: not_assessed
+FRAILTY_LABELS = MappingProxyType({"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
+                                   "not_assessed": "Not assessed (under 65)"})
+AGE_BANDS: tuple[str, ...] = ("0-15", "16-29", "30-44", "45-64", "65-74", "75-84", "85+")
