@@ -69,7 +69,8 @@ extra = {"rows": m["rows"], "bundle_population": int(bundle.lsoas["population"].
              settings.data_dir / "records" / "england", "people").glob("part-*.parquet")))}
 """,
     "train": """
-from explorer.domain.risk_card import MAX_TRAINING_PEOPLE, train_region
+from explorer.domain.risk_card import MAX_TRAINING_PEOPLE
+from explorer.services import train_region
 r = train_region(settings, "england")
 rep = r["report"]
 extra = {"max_training_people": MAX_TRAINING_PEOPLE,
@@ -81,9 +82,9 @@ extra = {"max_training_people": MAX_TRAINING_PEOPLE,
          "gbm_auc": round(rep["comparison"]["gbm"]["auc"], 4) if rep.get("comparison") else None}
 """,
     "aggregate": """
-from explorer.domain.coverage import CoverageEngine
+from explorer.services import load_engine
 from explorer.domain.metrics import DEFAULT_RISK, Filters
-engine = CoverageEngine.load(settings, "england", eager_history=False)
+engine = load_engine(settings, "england", eager_history=False)
 t = time.perf_counter(); people = engine.person_cells(DEFAULT_RISK)
 person_s = time.perf_counter() - t; person_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 levels = {}

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.config import load_settings
-from explorer.domain.coverage import CoverageEngine
+from explorer.services import load_engine
 from explorer.domain.metrics import Filters
 from explorer.errors import ExplorerError
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings()
     try:
-        engine = CoverageEngine.load(settings, args.region)
+        engine = load_engine(settings, args.region)
     except ExplorerError as exc:
         print(f"skipped: {exc}")
         return 0

@@ -319,13 +319,14 @@ def summary_frame(level: str, region: str, metrics: list[str] | None = None, fil
             raise ExplorerError("--filter and --as-of apply to care-plan metrics: add --metric NAME")
         bundle = load_bundle(settings, region)
         return release.control_area_summary(area_summary(bundle.lsoas, bundle.areas, level), level, [], role)
-    from explorer.domain.coverage import CoverageEngine, summary_table
+    from explorer.domain.coverage import summary_table
+    from explorer.services import load_engine
     from explorer.domain.metrics import Filters, check_metric
 
     for name in metrics:
         check_metric(name)
     parsed = Filters.parse(filters)
-    engine = CoverageEngine.load(settings, region, eager_history=False)  # one snapshot: no history
+    engine = load_engine(settings, region, eager_history=False)  # one snapshot: no history
     table = summary_table(engine, level, metrics, parsed, as_of, policy=access.disclosure_policy_for(role))
     return release.control_area_summary(table, level, metrics, role)
 
@@ -366,13 +367,13 @@ def inequality_frames(level: str, metric: str, by: str, region: str, filters: li
     numerator, denominator, lower, upper, suppressed; sii_rii: area_code, sii, sii_lower, sii_upper, rii,
     rii_lower, rii_upper). Controlled by explorer.domain.release, the code the app uses."""
     from explorer.domain import access, release
-    from explorer.domain.coverage import CoverageEngine
+    from explorer.services import load_engine
     from explorer.domain.metrics import Filters, check_metric
 
     access.check_level(role, level)  # refuse before reading anything
     release.check_metrics(role, [metric])
     check_metric(metric)
-    engine = CoverageEngine.load(load_settings(), region, eager_history=False)
+    engine = load_engine(load_settings(), region, eager_history=False)
     raw = access.policy_for(role).role.value == "analyst"
     # with control on, the SII/RII are refitted to the controlled rows: skip the engine's simulations
     rows, sii_rii = engine.inequality(level, metric, by, Filters.parse(filters), as_of=as_of,
@@ -473,7 +474,8 @@ def model_train(
 ) -> None:
     """Train the risk model, save it as JSON, score everyone into risk_scores and print the headline."""
     from explorer.domain.risk import RiskDefinition
-    from explorer.domain.risk_card import headline, train_region
+    from explorer.domain.risk_card import headline
+    from explorer.services import train_region
 
     definition = (RiskDefinition("min_probability", min_probability) if min_probability is not None
                   else RiskDefinition("top_percent", top_percent))

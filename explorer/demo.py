@@ -30,7 +30,7 @@ def prepare_demo(settings: Settings, region: str, say: Callable[[str], None] = p
     """Run the missing steps in order; returns what was done."""
     from explorer.bundle.build import build_bundle
     from explorer.bundle.store import load_bundle
-    from explorer.domain.risk_card import train_region
+    from explorer.services import train_region
     from explorer.synth.careplans import generate_records
 
     steps = missing_steps(settings, region)

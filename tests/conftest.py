@@ -57,7 +57,7 @@ def london_records(settings: Settings, london_bundle: Bundle) -> dict:
 def london_model(settings: Settings, london_records: dict) -> dict:
     """The London risk model trained once on the session's records, everyone scored (risk_scores);
     returns train_region's result (model path, timings, report)."""
-    from explorer.domain.risk_card import train_region
+    from explorer.services import train_region
 
     return train_region(settings, "london", compare_gbm=False)
 

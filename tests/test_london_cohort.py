@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from explorer.domain.coverage import CoverageEngine
+from explorer.services import load_engine
 from explorer.domain.metrics import Filters
 from explorer.synth import careplans, truth
 
@@ -18,7 +19,7 @@ FRAIL = Filters.parse(["frailty=moderate,severe"])
 
 @pytest.fixture(scope="module")
 def engine(settings, london_model) -> CoverageEngine:
-    return CoverageEngine.load(settings, "london", eager_history=False)
+    return load_engine(settings, "london", eager_history=False)
 
 
 def test_living_people_with_a_plan_are_within_5pc_of_coordinate_my_care(engine):

@@ -814,11 +814,11 @@ def _standard_columns(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def _load_engine(settings: Settings, region: str) -> tuple[Any | None, str | None]:
     try:
-        from explorer.domain.coverage import CoverageEngine  # built by another part of the project
+        from explorer.services import load_engine
     except ImportError as exc:
         return None, f"the coverage engine is not installed ({exc})"
     try:
-        return CoverageEngine.load(settings, region), None
+        return load_engine(settings, region), None
     except ExplorerError as exc:  # e.g. records not generated yet
         return None, str(exc).splitlines()[0]
     except Exception as exc:  # noqa: BLE001 - the app must still start and show the geography

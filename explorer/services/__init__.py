@@ -1,0 +1,13 @@
+"""Services: the I/O and orchestration that join the layers.
+
+They read the bundle and the records, build the domain's objects from them and write results:
+the layer the app, the CLI and the exports call, so that ``explorer.domain`` stays pure.
+
+Public names: :func:`load_engine` (the metrics engine of a region), :func:`train_region` (fit,
+score and report the risk model of a region).
+"""
+
+from explorer.services.engine import load_engine
+from explorer.services.models import train_region
+
+__all__ = ["load_engine", "train_region"]
