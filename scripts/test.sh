@@ -11,4 +11,5 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
       || echo "warning: could not install chromium; browser tests will fail" >&2
   fi
 fi
+lint-imports  # the one-way layers (pyproject.toml [tool.importlinter]) before anything else
 exec python -m pytest "$@"

@@ -25,8 +25,8 @@ from shapely.ops import polylabel
 from explorer.app import ids
 from explorer.app.components import dom_id
 from explorer.app.pages import PAGES
-from explorer.vocab import LEVEL_LABELS
 from explorer.domain.metrics import METRICS
+from explorer.vocab import LEVEL_LABELS
 from tests.browser_support import (
     act,
     click_map_at,
@@ -43,6 +43,8 @@ from tests.browser_support import (
     wait_for_page,
     wait_for_text,
 )
+
+pytestmark = pytest.mark.browser  # `pytest -m "not browser"` for a quick loop
 
 TITLE = f"#{ids.MAP_TITLE}"
 LEGEND = f"#{ids.MAP_LEGEND}"
