@@ -146,7 +146,7 @@ def test_new_proportion_limits_differ_materially_from_the_comparators_ci_at_smal
     # 10 (30%) has Wilson 10.8%-60.3%, which includes 10%... and 4 of 10 (40%) has 16.8%-68.7%,
     # which excludes it, yet the old upper line (40.4%) drew 40% inside the funnel.
     z95 = z_value(0.95)
-    old_lo, old_hi = wilson_interval(1, 10, 0.95)
+    _, old_hi = wilson_interval(1, 10, 0.95)
     lo, hi = funnel_limits(0.1, 10, "proportion", 0.95)
     assert float(lo) == 0.0 and float(hi) == pytest.approx(0.1 + z95 * np.sqrt(0.09 / 10), rel=1e-12)
     assert float(old_hi) - float(hi) > 0.11

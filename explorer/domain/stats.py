@@ -387,10 +387,18 @@ def _poisson_funnel_counts(mu: np.ndarray, confidence: float) -> tuple[np.ndarra
     # far enough that even Byar's lower limit there is above mu (checked below)
     far = np.maximum(2.0 * mu_ + 10.0 * z * z + 20.0, 2.0 * m)
     byar_lo_10, byar_hi_10 = (float(v) for v in _byar(np.asarray(float(m)), confidence))
-    ex_lo = lambda o: _exact_poisson(o, confidence)[0]  # noqa: E731
-    ex_hi = lambda o: _exact_poisson(o, confidence)[1]  # noqa: E731
-    by_lo = lambda o: _byar(o, confidence)[0]  # noqa: E731
-    by_hi = lambda o: _byar(o, confidence)[1]  # noqa: E731
+    def ex_lo(o: np.ndarray) -> np.ndarray:
+        return _exact_poisson(o, confidence)[0]
+
+    def ex_hi(o: np.ndarray) -> np.ndarray:
+        return _exact_poisson(o, confidence)[1]
+
+    def by_lo(o: np.ndarray) -> np.ndarray:
+        return _byar(o, confidence)[0]
+
+    def by_hi(o: np.ndarray) -> np.ndarray:
+        return _byar(o, confidence)[1]
+
     if np.any(np.isfinite(mu_) & ~(by_lo(far) > mu_)):  # pragma: no cover - a bracketing bug
         raise AssertionError("funnel bracket too narrow")
 
