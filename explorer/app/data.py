@@ -682,16 +682,15 @@ class AppData:
         shown = table[~table[f"{metric}_suppressed"].astype(bool)]
         value = pd.to_numeric(shown[metric], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         den = pd.to_numeric(shown[f"{metric}_denominator"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        keep = np.isfinite(value) & np.isfinite(den) & (den > 0)
+        num = pd.to_numeric(shown[f"{metric}_numerator"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        keep = np.isfinite(value) & np.isfinite(num) & np.isfinite(den) & (den > 0)
         points = pd.DataFrame({"area_code": shown["area_code"].to_numpy()[keep],
                                "area_name": shown["area_name"].astype(str).to_numpy()[keep],
                                "value": value[keep], "denominator": den[keep]})
         mult = info.multiplier
-        lo95, hi95 = stats.funnel_limits(comparator, points["denominator"], kind, 0.95, mult)
-        lo998, hi998 = stats.funnel_limits(comparator, points["denominator"], kind, 0.998, mult)
-        v = points["value"].to_numpy()
-        points["position"] = np.where((v < lo998) | (v > hi998), "outside 99.8%",
-                                      np.where((v < lo95) | (v > hi95), "between 95% and 99.8%", "within 95%"))
+        # each area's own 95% / 99.8% CIs (from the released counts, as the bars and map) against the
+        # comparator; funnel_limits inverts the same intervals, so points fall outside the lines alike
+        points["position"] = stats.funnel_position(num[keep], den[keep], comparator, kind, mult)
         if len(points):
             grid = np.unique(np.geomspace(max(points["denominator"].min() * 0.8, 1), points["denominator"].max() * 1.1,
                                           120).round(1))

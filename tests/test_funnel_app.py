@@ -1,0 +1,34 @@
+"""The app's funnel places each area as its own CIs do, so it agrees with the bars and the map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.app.state import MapView
+from explorer.domain import stats
+from explorer.domain.disclosure import DisclosurePolicy
+from explorer.domain.metrics import Filters
+
+
+@pytest.mark.parametrize("policy", [DisclosurePolicy(), DisclosurePolicy(enabled=False)])
+@pytest.mark.parametrize("metric", ["coverage", "adjusted_coverage", "reviewed_in_period"])
+def test_funnel_position_matches_map_significance_and_limits(london_app_data, metric, policy):
+    data = london_app_data
+    info = data.metric(metric)
+    filters = Filters()
+    view = MapView(level="pcn", metric=metric, filters=filters)
+    points, _, comparator = data.funnel("pcn", metric, filters, view.risk, policy)
+    assert len(points) > 10
+    # the map's vs-region column (own 95% CI against the region, compare_to_benchmark)
+    rows = data.numeric_rows(view, policy).set_index("area_code")
+    vs_region = rows.loc[points["area_code"], "vs_region"].to_numpy()
+    assert np.array_equal(points["position"].to_numpy() == "within 95%", vs_region == "similar")
+    # and the drawn limits at each point's denominator put it on the same side
+    kind = info.kind
+    v = points["value"].to_numpy()
+    lo95, hi95 = stats.funnel_limits(comparator, points["denominator"], kind, 0.95, info.multiplier)
+    lo998, hi998 = stats.funnel_limits(comparator, points["denominator"], kind, 0.998, info.multiplier)
+    by_lines = np.where((v < lo998) | (v > hi998), "outside 99.8%",
+                        np.where((v < lo95) | (v > hi95), "between 95% and 99.8%", "within 95%"))
+    assert np.array_equal(by_lines, points["position"].to_numpy())
