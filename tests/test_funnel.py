@@ -211,7 +211,7 @@ def _near(value, lo, hi, tol=1e-9):
 
 
 CONF = st.sampled_from([0.95, 0.998])
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
