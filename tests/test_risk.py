@@ -173,6 +173,28 @@ def test_json_round_trip_predicts_identically(trained, frame, tmp_path):
     assert not list(tmp_path.glob("models/.*"))  # no temporary file left
 
 
+def test_json_text_round_trip_needs_no_file(trained, frame):
+    text = risk.model_to_json(trained.model)
+    loaded = risk.model_from_json(text, source="a text")
+    valid = frame[trained.validation].iloc[:5000]
+    np.testing.assert_array_equal(loaded.predict(valid), trained.model.predict(valid))
+    assert risk.model_to_json(loaded) == text
+    with pytest.raises(RiskModelError, match="^a text: the model file contains NaN"):
+        risk.model_from_json(text.replace('"intercept": ', '"intercept": NaN, "x": ', 1), source="a text")
+
+
+def test_the_risk_domain_imports_no_files_figures_or_data_layers():
+    import subprocess
+    import sys
+
+    code = ("import sys, explorer.domain.risk\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('plotly', 'dash', 'duckdb') or "
+            "m.startswith(('explorer.synth', 'explorer.records', 'explorer.atomic', 'explorer.services', "
+            "'explorer.figures', 'explorer.bundle'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (lambda p: p.update(extra_code="__import__('os')"), "unexpected extra_code"),
     (lambda p: p.update(format_version=2), "format version 2"),
