@@ -69,8 +69,8 @@ extra = {"rows": m["rows"], "bundle_population": int(bundle.lsoas["population"].
              settings.data_dir / "records" / "england", "people").glob("part-*.parquet")))}
 """,
     "train": """
-from explorer.domain.risk_card import MAX_TRAINING_PEOPLE
 from explorer.services import train_region
+from explorer.services.models import MAX_TRAINING_PEOPLE
 r = train_region(settings, "england")
 rep = r["report"]
 extra = {"max_training_people": MAX_TRAINING_PEOPLE,

@@ -1,6 +1,6 @@
 """Risk model: time and peak memory of training on 1 million people and scoring 8.8 million (London).
 
-People are simulated with explorer.domain.risk.simulated_people (random covariates, outcomes from
+People are simulated with explorer.synth.simulated.simulated_people (random covariates, outcomes from
 explorer.synth.truth), written to Parquet first, so the timed steps start from files as with real
 records. Each step runs in a fresh subprocess so its peak resident memory (ru_maxrss) is its own;
 "loaded" is the resident memory once the input is read, before the timed work.
@@ -25,7 +25,7 @@ PREPARE = """
 import sys
 from pathlib import Path
 import numpy as np, pandas as pd
-from explorer.domain.risk import simulated_people
+from explorer.synth.simulated import simulated_people
 out, train_rows, score_rows = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 people, lsoas = simulated_people(train_rows, seed=1, n_lsoas=4994)
 people.to_parquet(out / "train.parquet")
@@ -44,8 +44,10 @@ TRAIN = """
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
-from explorer.domain import risk, risk_card
+from explorer.domain import risk
+from explorer.services import models
 from explorer.synth import truth
+from explorer.synth.simulated import true_risk
 
 def rss():
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -62,12 +64,12 @@ fit_rss = rss()
 t1 = time.perf_counter()
 valid = frame[validation]
 p_valid = model.predict(valid)
-report = risk_card.report_dict(model, valid, synthetic=True, risk_scores=p_valid)
+report = risk.report_dict(model, valid, synthetic=True, risk_scores=p_valid, oracle=true_risk)
 report_s = time.perf_counter() - t1
 model.metrics = report
 t2 = time.perf_counter()
-path = risk.save_model(model, out / "admission_risk.json")
-loaded_model = risk.load_model(path)
+path = models.save_model(model, out / "admission_risk.json")
+loaded_model = models.load_model(path)
 same = bool(np.array_equal(loaded_model.predict(valid), p_valid))
 save_load_s = time.perf_counter() - t2
 result = {"rows": len(frame), "training_rows": model.training["rows"], "validation_rows": int(validation.sum()),
@@ -81,7 +83,7 @@ result = {"rows": len(frame), "training_rows": model.training["rows"], "validati
                               for g in report["groups"]), key=lambda g: abs(np.log(g["observed_expected"])))}
 if gbm:
     t3 = time.perf_counter()
-    comparison = risk_card.compare_with_gbm(model, frame, validation, logistic_risk=p_valid)
+    comparison = risk.compare_with_gbm(model, frame, validation, logistic_risk=p_valid)
     result["gbm_seconds"] = round(time.perf_counter() - t3, 1)
     result["gbm"] = comparison
 result["peak_rss_mb"] = rss()
@@ -93,12 +95,13 @@ import json, resource, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from explorer.domain import risk
+from explorer.services import models
 
 def rss():
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 out = Path(sys.argv[1])
-model = risk.load_model(out / "admission_risk.json")
+model = models.load_model(out / "admission_risk.json")
 lsoas = pd.read_parquet(out / "lsoas.parquet")
 lookup = lsoas.set_index("lsoa_code")["imd_decile"]
 parts = sorted((out / "score").glob("part-*.parquet"))
@@ -106,7 +109,7 @@ columns = ["person_id", "lsoa_code", "sex", "age", "ethnic_group", "ltc_count", 
 loaded = rss()
 t0 = time.perf_counter()
 chunks = (pd.read_parquet(p, columns=columns) for p in parts)
-rows = risk.write_risk_scores(out / "records", risk.score_people(model, chunks, lookup))
+rows = models.write_risk_scores(out / "records", risk.score_people(model, chunks, lookup))
 score_s = time.perf_counter() - t0
 score_rss = rss()
 t1 = time.perf_counter()
@@ -114,7 +117,7 @@ scores = pd.read_parquet(out / "records" / "risk_scores")
 areas = pd.concat([pd.read_parquet(p, columns=["lsoa_code"]) for p in parts], ignore_index=True)
 read_s = time.perf_counter() - t1
 t2 = time.perf_counter()
-definition = risk.RiskDefinition("top_percent", 10)
+definition = risk.RiskDefinition(kind="top_percent", value=10)
 flags = risk.flag_high_risk(scores["risk"].to_numpy(), definition, tie_break=scores["person_id"].to_numpy())
 flag_s = time.perf_counter() - t2
 t3 = time.perf_counter()

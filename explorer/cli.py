@@ -474,7 +474,7 @@ def model_train(
 ) -> None:
     """Train the risk model, save it as JSON, score everyone into risk_scores and print the headline."""
     from explorer.domain.risk import RiskDefinition
-    from explorer.domain.risk_card import headline
+    from explorer.domain.risk import headline
     from explorer.services import train_region
 
     definition = (RiskDefinition("min_probability", min_probability) if min_probability is not None
@@ -494,7 +494,7 @@ def model_report(
     = ReportFormat.json,
 ) -> None:
     """Print the model card and held-out evaluation of the region's risk model."""
-    from explorer.domain.risk_card import region_report, render_report
+    from explorer.services.models import region_report, render_report
 
     typer.echo(render_report(region_report(load_settings(), region.value), fmt.value))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from explorer.config import Settings
-from explorer.domain.risk import model_path
 from explorer.records.store import MANIFEST_FILE, records_dir
+from explorer.services.models import model_path
 from explorer.sources.fetch import fetch_source
 from explorer.sources.registry import PUBLIC_SOURCES, SOURCES
 

@@ -15,22 +15,27 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from explorer.domain import risk, risk_card
+from explorer.domain import risk
 from explorer.domain.risk import RiskDefinition, RiskModelError
+from explorer.domain.risk._card import _oe_row
+from explorer.domain.risk._serialise import _TOP_KEYS
+from explorer.figures import model_card as card_figures
+from explorer.services import models
 from explorer.synth import truth
+from explorer.synth.simulated import simulated_people, true_risk
 
 N_PEOPLE = 300_000
 
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    people, lsoas = risk.simulated_people(N_PEOPLE, seed=11)
+    people, lsoas = simulated_people(N_PEOPLE, seed=11)
     return risk.join_deprivation(people, lsoas)
 
 
 @pytest.fixture(scope="module")
-def trained(frame: pd.DataFrame) -> risk_card.TrainingResult:
-    return risk_card.train_with_report(frame, synthetic=True, compare_gbm=False)
+def trained(frame: pd.DataFrame) -> risk.TrainingResult:
+    return risk.train_with_report(frame, synthetic=True, compare_gbm=False, oracle=true_risk)
 
 
 def _groups(report: dict, dimension: str) -> list[dict]:
@@ -107,15 +112,16 @@ def test_report_has_the_documented_keys_and_is_strict_json(trained, frame):
     # the oracle is the AUC of the true probabilities on the same people; on real data there is none
     sample = frame[trained.validation].iloc[:5000]
     oracle = roc_auc_score(sample["admitted_next_12m"], truth.true_probability(sample, sample["imd_decile"]))
-    assert risk_card.report_dict(trained.model, sample, synthetic=True)["oracle_auc"] == pytest.approx(oracle)
-    real = risk_card.report_dict(trained.model, sample, synthetic=False)
+    with_truth = risk.report_dict(trained.model, sample, synthetic=True, oracle=true_risk)
+    assert with_truth["oracle_auc"] == pytest.approx(oracle)
+    real = risk.report_dict(trained.model, sample, synthetic=False)
     assert "oracle_auc" not in real and real["card"]["synthetic"] is False
 
 
 def test_flag_rate_and_false_negative_rate_by_hand():
     y = np.array([True, True, False, False])
     flags = np.array([True, False, True, False])
-    row = risk_card._oe_row(np.ones(4, dtype=bool), y, np.full(4, 0.5), flags)
+    row = _oe_row(np.ones(4, dtype=bool), y, np.full(4, 0.5), flags)
     assert (row["observed"], row["expected"], row["observed_expected"]) == (2, 2.0, 1.0)
     assert row["flag_rate"] == 0.5 and row["false_negative_rate"] == 0.5 and not row["flagged"]
 
@@ -124,7 +130,7 @@ def test_a_miscalibrated_group_is_flagged(trained, frame):
     payload = risk.model_to_dict(trained.model)
     payload["coefficients"][risk.feature_names().index("ethnic_black")] += 0.5
     skewed = risk.model_from_dict(payload)
-    report = risk_card.report_dict(skewed, frame[trained.validation])
+    report = risk.report_dict(skewed, frame[trained.validation])
     black = next(g for g in _groups(report, "ethnic_group") if g["group"] == "black")
     assert black["observed_expected"] < 0.9 and black["flagged"]
     assert "Ethnic group: Black" in report["flagged_groups"]
@@ -139,7 +145,8 @@ def test_top_decile_is_flagged_at_the_reported_threshold(trained):
 
 def test_age_spline_option(frame):
     sample = frame.iloc[:150_000]
-    result = risk_card.train_with_report(sample, age="spline", synthetic=True, compare_gbm=False)
+    result = risk.train_with_report(sample, age="spline", synthetic=True, compare_gbm=False,
+                                  oracle=true_risk)
     report = result.report
     assert abs(report["auc"] - report["oracle_auc"]) < 0.01
     curve = pd.DataFrame(report["age_curve"]).set_index("age")["log_odds_ratio"]
@@ -151,19 +158,41 @@ def test_age_spline_option(frame):
 
 
 def test_json_round_trip_predicts_identically(trained, frame, tmp_path):
-    path = risk.save_model(trained.model, tmp_path / "models" / "admission_risk.json")
+    path = models.save_model(trained.model, tmp_path / "models" / "admission_risk.json")
     text = path.read_text()
     payload = json.loads(text)
-    assert set(payload) == set(risk._TOP_KEYS)
+    assert set(payload) == set(_TOP_KEYS)
     assert payload["training_data_sha256"] == trained.model.training_data_sha256
     assert {"numpy", "scikit-learn", "pandas"} <= set(payload["library_versions"])
-    loaded = risk.load_model(path)
+    loaded = models.load_model(path)
     valid = frame[trained.validation]
     np.testing.assert_array_equal(loaded.predict(valid), trained.model.predict(valid))
     np.testing.assert_array_equal(loaded.pipeline.predict_proba(valid), trained.model.pipeline.predict_proba(valid))
     pd.testing.assert_frame_equal(loaded.odds_ratios(), trained.model.odds_ratios())
     assert loaded.metrics["auc"] == trained.report["auc"]
     assert not list(tmp_path.glob("models/.*"))  # no temporary file left
+
+
+def test_json_text_round_trip_needs_no_file(trained, frame):
+    text = risk.model_to_json(trained.model)
+    loaded = risk.model_from_json(text, source="a text")
+    valid = frame[trained.validation].iloc[:5000]
+    np.testing.assert_array_equal(loaded.predict(valid), trained.model.predict(valid))
+    assert risk.model_to_json(loaded) == text
+    with pytest.raises(RiskModelError, match="^a text: the model file contains NaN"):
+        risk.model_from_json(text.replace('"intercept": ', '"intercept": NaN, "x": ', 1), source="a text")
+
+
+def test_the_risk_domain_imports_no_files_figures_or_data_layers():
+    import subprocess
+    import sys
+
+    code = ("import sys, explorer.domain.risk\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('plotly', 'dash', 'duckdb') or "
+            "m.startswith(('explorer.synth', 'explorer.records', 'explorer.atomic', 'explorer.services', "
+            "'explorer.figures', 'explorer.bundle'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -181,7 +210,7 @@ def test_refuses_a_model_file_that_does_not_match_the_format(trained, tmp_path, 
     path = tmp_path / "model.json"
     path.write_text(json.dumps(payload))
     with pytest.raises(RiskModelError, match=re.escape(message)) as info:
-        risk.load_model(path)
+        models.load_model(path)
     assert "explorer model train" in str(info.value)
 
 
@@ -189,13 +218,13 @@ def test_refuses_non_json_and_nan(trained, tmp_path):
     path = tmp_path / "model.json"
     path.write_bytes(b"\x80\x04\x95pickle")
     with pytest.raises(RiskModelError, match="not a JSON model file"):
-        risk.load_model(path)
+        models.load_model(path)
     text = json.dumps(risk.model_to_dict(trained.model))
     path.write_text(text.replace('"intercept": ', '"intercept": NaN, "x": ', 1))
     with pytest.raises(RiskModelError, match="NaN"):
-        risk.load_model(path)
+        models.load_model(path)
     with pytest.raises(RiskModelError, match="explorer model train"):
-        risk.load_model(tmp_path / "absent.json")
+        models.load_model(tmp_path / "absent.json")
 
 
 # ------------------------------------------------------------------------------- training errors
@@ -309,7 +338,7 @@ def test_score_people_in_chunks_and_write_the_table(trained, frame, tmp_path):
     joined = pd.concat(scored, ignore_index=True)
     assert list(joined.columns) == ["person_id", "risk"] and joined["risk"].dtype == np.float32
     np.testing.assert_allclose(joined["risk"], trained.model.predict(frame.iloc[:25_000]), rtol=1e-6)
-    rows = risk.write_risk_scores(tmp_path, scored, metadata={"training_data_sha256": "x"})
+    rows = models.write_risk_scores(tmp_path, scored, metadata={"training_data_sha256": "x"})
     assert rows == 25_000
     table = pq.read_table(tmp_path / "risk_scores")
     assert table.num_rows == 25_000
@@ -323,22 +352,22 @@ def test_score_people_in_chunks_and_write_the_table(trained, frame, tmp_path):
 def test_gradient_boosting_comparison(frame):
     sample = frame.iloc[:60_000]
     model, validation = risk.fit_risk_model(sample)
-    result = risk_card.compare_with_gbm(model, sample, validation, max_iter=40)
+    result = risk.compare_with_gbm(model, sample, validation, max_iter=40)
     assert {"logistic", "gbm", "offered", "note"} <= set(result)
     assert result["offered"] == (result["gbm"]["auc"] > result["logistic"]["auc"]
                                  and result["gbm"]["brier"] < result["logistic"]["brier"])
 
 
 def test_figures_and_renderings(trained):
-    fig = risk_card.calibration_figure(trained.report)
+    fig = card_figures.calibration_figure(trained.report)
     assert isinstance(fig, go.Figure) and len(fig.data[1].x) == 10
-    assert isinstance(risk_card.groups_figure(trained.report), go.Figure)
-    md = risk_card.render_report(trained.report, "md")
+    assert isinstance(card_figures.groups_figure(trained.report), go.Figure)
+    md = models.render_report(trained.report, "md")
     assert "SYNTHETIC DATA" in md and "| Age 85+ (vs 45-64) |" in md and "Intended use" in md
-    page = risk_card.render_report(trained.report, "html")
+    page = models.render_report(trained.report, "html")
     assert "SYNTHETIC DATA" in page and "Plotly.newPlot" in page
     assert not re.search(r"<script[^>]*\bsrc=", page)  # plotly.js inlined, nothing fetched
-    assert json.loads(risk_card.render_report(trained.report, "json"))["auc"] == trained.report["auc"]
+    assert json.loads(models.render_report(trained.report, "json"))["auc"] == trained.report["auc"]
 
 
 def test_cli_train_and_report_on_records(tmp_path, monkeypatch):
@@ -347,7 +376,7 @@ def test_cli_train_and_report_on_records(tmp_path, monkeypatch):
     from explorer.config import load_settings
     from explorer.records import store
 
-    people, lsoas = risk.simulated_people(40_000, seed=3, n_lsoas=300)
+    people, lsoas = simulated_people(40_000, seed=3, n_lsoas=300)
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
     settings = load_settings()
     directory = store.records_dir(settings, "london")
@@ -371,7 +400,7 @@ def test_cli_train_and_report_on_records(tmp_path, monkeypatch):
     assert report["card"]["synthetic"] and "oracle_auc" in report
     html_page = runner.invoke(app, ["model", "report", "--format", "html"]).stdout
     assert html_page.startswith("<!DOCTYPE html>")
-    sampled = risk_card.train_region(settings, "london", compare_gbm=False, max_people=20_000)  # England-style
+    sampled = models.train_region(settings, "london", compare_gbm=False, max_people=20_000)  # England-style
     assert sampled["scored"] == 40_000 and 18_000 < sampled["training_rows"] + sampled["validation_rows"] < 22_000
     model_file.write_text(model_file.read_text().replace('"format_version": 1', '"format_version": 99'))
     refused = runner.invoke(app, ["model", "report"])
