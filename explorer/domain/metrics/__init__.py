@@ -1,6 +1,6 @@
 """Care-plan metrics: definitions, filters, and pure computations on aggregated cell tables.
 
-Nothing here reads person-level data. :mod:`explorer.records.aggregate` turns the records into
+Nothing here reads person-level data. The records service (``explorer.services.engine``) turns the records into
 small *cell* tables (counts per LSOA x age group x sex x ethnic group x frailty x disability x
 high-risk flag, per snapshot month); this module encodes those cells as integer arrays
 (:class:`Cells`), filters them (:class:`Filters`), sums them to any grouping with

@@ -157,7 +157,7 @@ _N_SEX, _N_FRAILTY = len(SEXES) + 1, len(FRAILTY) + 1
 class Cells:
     """An encoded cell table: integer codes per dimension and measures, summable with bincount.
 
-    ``frame`` is an aggregate table (see :mod:`explorer.records.aggregate`) with string keys;
+    ``frame`` is an aggregate cell table (from a ``CellSource``) with string keys;
     the dimensions present among lsoa_code, month, age_group, sex, ethnic_group, frailty,
     disabled and high_risk are encoded (unknown/missing -> an extra last code), and derived
     dimensions added: age_band, esp_band, isr_stratum (age band x sex x frailty), imd_decile and
