@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {exc}")
         return 0
     if not engine.has_records:
-        print(f"skipped: no person-level records for {args.region} in {engine.records} "
+        print(f"skipped: no person-level records for {args.region} in {engine.cells.directory} "
               "(run `explorer data synth` first)")
         return 0
 

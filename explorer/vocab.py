@@ -39,3 +39,15 @@ FRAILTY: tuple[str, ...] = ("fit", "mild", "moderate", "severe", "not_assessed")
 FRAILTY_LABELS = MappingProxyType({"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
                                    "not_assessed": "Not assessed (under 65)"})
 AGE_BANDS: tuple[str, ...] = ("0-15", "16-29", "30-44", "45-64", "65-74", "75-84", "85+")
+
+# --------------------------------------------------------------------------- care plans
+
+COMPLETENESS_ITEMS: tuple[str, ...] = (
+    "resuscitation_decision", "preferred_place_of_care", "preferred_place_of_death", "ceiling_of_treatment",
+    "key_contacts", "diagnoses", "medications", "lasting_power_of_attorney", "care_needs", "gp_details",
+)
+"""The 10 items a plan's completeness is scored on."""
+
+KEY_ITEMS: tuple[str, ...] = ("resuscitation_decision", "preferred_place_of_care", "ceiling_of_treatment",
+                              "key_contacts")
+"""The items a plan needs to count as complete in the cascade."""

@@ -27,9 +27,9 @@ NOT_PEOPLE = {"adjusted_coverage_denominator", "expected_admissions_without_plan
 def env(cli_env, london_app_data, tmp_path, monkeypatch):
     """The CLI on the session's records, reusing the engine the app fixtures loaded (same data,
     no second load), with its own audit log."""
-    from explorer.domain import coverage
+    from explorer import services
 
-    monkeypatch.setattr(coverage.CoverageEngine, "load", classmethod(lambda cls, *a, **k: london_app_data.engine))
+    monkeypatch.setattr(services, "load_engine", lambda *a, **k: london_app_data.engine)
     monkeypatch.setenv("EXPLORER_AUDIT_LOG", str(tmp_path / "audit.log"))
     return tmp_path / "audit.log"
 

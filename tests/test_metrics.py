@@ -21,6 +21,7 @@ from explorer.domain.metrics import (
     gap_from_groups, month_end, month_ends,
 )
 from explorer.errors import ExplorerError
+from explorer.services.engine import build_engine
 
 MIN_P = RiskDefinition(kind="min_probability", value=0.5)
 CELL_METRICS = ("plans", "coverage", "adjusted_coverage", "completeness", "reviewed_in_period",
@@ -31,15 +32,15 @@ CELL_METRICS = ("plans", "coverage", "adjusted_coverage", "completeness", "revie
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     root = tmp_path_factory.mktemp("world")
-    return CoverageEngine(bundle=make_bundle(root), records=write_small_world(root / "records"),
-                          snapshot="2026-10-31", default_risk=MIN_P)
+    return build_engine(bundle=make_bundle(root), records=write_small_world(root / "records"),
+                        snapshot="2026-10-31", default_risk=MIN_P)
 
 
 @pytest.fixture(scope="module")
 def gradient(tmp_path_factory):
     root = tmp_path_factory.mktemp("gradient")
-    return CoverageEngine(bundle=make_bundle(root, GRADIENT_LSOAS), records=write_gradient_world(root / "records"),
-                          snapshot="2026-10-31")
+    return build_engine(bundle=make_bundle(root, GRADIENT_LSOAS), records=write_gradient_world(root / "records"),
+                        snapshot="2026-10-31")
 
 
 def row(table: pd.DataFrame, code: str) -> pd.Series:
@@ -166,12 +167,12 @@ def test_user_metrics_ignore_person_filters_and_users_without_lsoa_count_only_in
 @pytest.mark.parametrize("child, parent", [("lsoa", "pcn"), ("pcn", "place"), ("place", "ics"), ("ics", "region")])
 def test_children_add_up_to_their_parent(engine, child, parent):
     key = {"pcn": "pcn_code", "place": "place_code", "ics": "ics_code"}
-    lsoas = engine.bundle.lsoas.set_index("lsoa_code")
+    lsoas = engine.geography.lsoas.set_index("lsoa_code")
     for metric in CELL_METRICS:
         kids = engine.metric_table(child, metric, Filters.parse(["frailty=moderate,severe,mild"]))
         parents = engine.metric_table(parent, metric, Filters.parse(["frailty=moderate,severe,mild"]))
         if parent == "region":
-            groups = pd.Series(engine.bundle.region_code, index=kids["area_code"])
+            groups = pd.Series(engine.geography.region_code, index=kids["area_code"])
         elif child == "lsoa":
             groups = lsoas[key[parent]].reindex(kids["area_code"])
         else:
@@ -201,7 +202,7 @@ def test_geography_metrics_come_from_the_bundle_in_the_same_shape(engine):
 
 def test_risk_metrics_need_a_trained_model(tmp_path):
     records = write_small_world(tmp_path / "records", risk=False)
-    engine = CoverageEngine(bundle=make_bundle(tmp_path), records=records)
+    engine = build_engine(bundle=make_bundle(tmp_path), records=records)
     with pytest.raises(ExplorerError, match="explorer model train"):
         engine.metric_table("ics", "high_risk")
     assert "high_risk" not in engine.available_metrics() and "coverage" in engine.available_metrics()
@@ -263,8 +264,8 @@ def test_sii_sign_follows_the_gradient(tmp_path, gradient):
     assert rows["value"].tolist() == pytest.approx([50, 100, 150, 200, 250])
     s = summary.iloc[0]
     assert s["sii"] == pytest.approx(250, rel=0.01) and s["sii_lower"] > 0 and s["rii"] > 1
-    reverse = CoverageEngine(bundle=make_bundle(tmp_path, GRADIENT_LSOAS),
-                             records=write_gradient_world(tmp_path / "r", plans_per_quintile=(50, 40, 30, 20, 10)))
+    reverse = build_engine(bundle=make_bundle(tmp_path, GRADIENT_LSOAS),
+                           records=write_gradient_world(tmp_path / "r", plans_per_quintile=(50, 40, 30, 20, 10)))
     _, summary = reverse.inequality("ics", "coverage", "imd_quintile")
     assert summary.iloc[0]["sii"] < 0 and summary.iloc[0]["sii_upper"] < 0 and summary.iloc[0]["rii"] < 1
 
@@ -339,12 +340,12 @@ def test_cells_bincount_sums_agree_with_a_pandas_groupby(engine):
         "ethnic_group": rng.choice(["white", "black"], n), "frailty": rng.choice(["fit", "mild"], n),
         "disabled": rng.random(n) < 0.3, "high_risk": rng.random(n) < 0.2, "people": rng.integers(1, 9, n),
     })
-    index = AreaIndex(engine.bundle.lsoas, engine.bundle.areas, "R", "Region")
+    index = AreaIndex(engine.geography.lsoas, engine.geography.areas, "R", "Region")
     cells = Cells(frame, index, ["people"])
     mask = cells.mask(Filters.parse(["sex=male", "disabled=yes"]))
     got = cells.sums(mask, [(cells.area_codes("place"), index.n_areas("place") + 1)], ["people", "hr_people"])
     sub = frame[(frame["sex"] == "male") & frame["disabled"]]
-    place = sub["lsoa_code"].map(engine.bundle.lsoas.set_index("lsoa_code")["place_code"])
+    place = sub["lsoa_code"].map(engine.geography.lsoas.set_index("lsoa_code")["place_code"])
     expected = sub.groupby(place)["people"].sum().reindex(["P1", "P2", "P3"]).fillna(0)
     np.testing.assert_allclose(got["people"][:3], expected.to_numpy())
     assert got["people"][3] == sub.loc[place.isna(), "people"].sum()  # the outside slot
@@ -420,7 +421,8 @@ def test_a_past_snapshot_agrees_with_the_trend_and_one_month_cells_agree_with_hi
     trend, _ = engine.trend("coverage")
     assert (july["numerator"], july["denominator"]) == (7, 14)
     assert trend.set_index("month").loc["2026-07", "numerator"] == 7
-    lean = CoverageEngine(bundle=engine.bundle, records=engine.records, default_risk=MIN_P, eager_history=False,
+    lean = CoverageEngine(geography=engine.geography, cells=engine.cells, snapshot=engine.snapshot,
+                          history_months=engine.history_months, default_risk=MIN_P, eager_history=False,
                           max_cell_tables=2)
     for metric in ("completeness", "urgent_care_views", "adjusted_coverage", "high_risk_without_plan"):
         for month in ("2026-07", "2026-10"):

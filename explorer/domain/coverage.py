@@ -1,9 +1,10 @@
 """CoverageEngine: the read-only facade the app and CLI use for every care-plan figure.
 
-Built once per process (``CoverageEngine.load(settings, region)``): it holds the bundle, knows
-where the records are, and builds the cell tables of :mod:`explorer.records.aggregate` lazily,
-once per (months, risk definition), caching them in memory. Every method then filters and sums
-cells with :mod:`explorer.domain.metrics` - milliseconds - and returns a DataFrame.
+Built once per process by :func:`explorer.services.load_engine` (``load_engine(settings, region)``):
+it holds the region's :class:`~explorer.domain.geography.Geography` and a :class:`CellSource` - the
+service that reads the records - and asks it for the cell tables lazily, once per (months, risk
+definition), caching them in memory. Every method then filters and sums cells with
+:mod:`explorer.domain.metrics` - milliseconds - and returns a DataFrame. Pure: no files, no engines.
 
 Levels are "ics", "place", "pcn", "lsoa" and also "region" (one row: the whole region). Each
 level aggregates its own LSOA membership (``lsoas.<level>_code``), so a PCN straddling two places
@@ -13,28 +14,23 @@ counts in each place only with its own LSOAs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from explorer.bundle.store import Bundle
 from explorer.domain import metrics as M
 from explorer.domain.disclosure import DisclosurePolicy, round_counts
-from explorer.domain.geography import area_summary
+from explorer.domain.geography import Geography, area_summary
 from explorer.domain.metrics import (
-    DEFAULT_RISK, METRICS, AreaIndex, Cells, Computed, FilterError, Filters, compute_metric,
+    DEFAULT_RISK, METRICS, AreaIndex, Cells, Computed, FilterError, Filters, MonthLike, RiskLike, compute_metric,
 )
 from explorer.domain.stats import recent_trend
 from explorer.errors import ExplorerError
-from explorer.records import aggregate
-from explorer.records.schema import EXTRACT_DATE, HISTORY_MONTHS
 
 LEVELS = ("region", "ics", "place", "pcn", "lsoa")
 METRIC_COLUMNS = ("value", "numerator", "denominator", "lower", "upper")
@@ -47,6 +43,45 @@ NO_FILTERS = Filters()  # frozen: a safe shared default
 RAW = DisclosurePolicy.raw()  # exact figures (the analyst; internal sums)
 NO_MODEL = "no risk model has been trained for {region}: run `explorer model train` to score people first"
 
+#: A validated risk definition as the cell tables key it: (kind, value).
+RiskKey = tuple[str, float]
+#: (codes per cell row, number of codes) for one grouping dimension.
+Key = tuple[np.ndarray, int]
+_T = TypeVar("_T")
+
+
+class CellSource(Protocol):
+    """Where the engine's aggregate cell tables come from (one row per cell: LSOA code, month, the
+    person dimensions and the summed measures). ``RecordCells`` of :mod:`explorer.services.engine`
+    reads them from a region's records; a test can serve hand-made frames."""
+
+    @property
+    def has_records(self) -> bool:
+        """Whether people and plans can be read."""
+        ...
+
+    @property
+    def has_risk_scores(self) -> bool:
+        """Whether a trained risk model has scored the people."""
+        ...
+
+    @property
+    def has_users(self) -> bool:
+        """Whether clinician users can be read."""
+        ...
+
+    def person_cells(self, risk: RiskKey | None) -> pd.DataFrame:
+        """Person cells, flagged high risk under ``risk`` (None: no flag)."""
+        ...
+
+    def plan_cells(self, months: Sequence[dt.date], risk: RiskKey | None) -> pd.DataFrame:
+        """Plan cells for these month ends."""
+        ...
+
+    def user_cells(self, months: Sequence[dt.date]) -> pd.DataFrame:
+        """Clinician-user cells for these month ends."""
+        ...
+
 
 def metric_columns(metric: str) -> list[str]:
     """``<metric>``, ``<metric>_numerator``, ``_denominator``, ``_lower``, ``_upper``."""
@@ -55,50 +90,34 @@ def metric_columns(metric: str) -> list[str]:
 
 @dataclass(frozen=True, eq=False)
 class CoverageEngine:
-    """Care-plan metrics for one region. Immutable; caches are internal and thread-safe."""
+    """Care-plan metrics for one region. Immutable; caches are internal and thread-safe.
 
-    bundle: Bundle
-    records: Path
-    snapshot: dt.date = field(default_factory=lambda: M.month_end(EXTRACT_DATE))
-    default_risk: Any = DEFAULT_RISK
-    history_months: int = HISTORY_MONTHS
-    threads: int | None = None
+    ``geography``: the region's LSOAs and areas. ``cells``: the source of the cell tables.
+    ``snapshot``: the extract's month end (any date in the month). ``history_months``: the months
+    of history the records hold, ending at the snapshot.
+    """
+
+    geography: Geography
+    cells: CellSource
+    snapshot: dt.date
+    history_months: int
+    default_risk: RiskLike = DEFAULT_RISK
     #: build the plan cells of all history months at once (the app: trends come free); False builds
     #: only the months asked for (a one-shot CLI call needs one snapshot: about 24 times less work)
     eager_history: bool = True
     #: cell tables kept in memory (least recently used dropped first); each London table is ~50-150 MB
     max_cell_tables: int = 6
-    _cache: dict = field(default_factory=dict, repr=False)
-    _locks: dict = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _lru: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _cache: dict[Hashable, object] = field(default_factory=dict, init=False, repr=False)
+    _locks: dict[Hashable, threading.Lock] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _lru: OrderedDict[Hashable, None] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "snapshot", M.month_end(self.snapshot))
-        object.__setattr__(self, "records", Path(self.records))
-
-    @classmethod
-    def load(cls, settings: Any, region: str, *, snapshot: Any = None, **options: Any) -> CoverageEngine:
-        """The engine for a region: reads the bundle now, the records when first needed.
-
-        The snapshot defaults to ``extract_date`` of the records manifest when present, else the
-        schema's EXTRACT_DATE.
-        """
-        from explorer.bundle.store import load_bundle
-
-        bundle = load_bundle(settings, region)
-        records = aggregate.records_directory(settings, region)
-        if snapshot is None:
-            manifest = records / aggregate.MANIFEST_FILE
-            try:
-                snapshot = json.loads(manifest.read_text()).get("extract_date") if manifest.exists() else None
-            except (OSError, ValueError):
-                snapshot = None
-        return cls(bundle=bundle, records=records, snapshot=M.month_end(snapshot or EXTRACT_DATE), **options)
 
     # ------------------------------------------------------------------ caches and cells
 
-    def _memo(self, key: Any, build: Callable[[], Any], *, evictable: bool = False) -> Any:
+    def _memo(self, key: Hashable, build: Callable[[], _T], *, evictable: bool = False) -> _T:
         with self._lock:
             if key in self._cache:
                 if key in self._lru:
@@ -121,8 +140,8 @@ class CoverageEngine:
 
     @property
     def index(self) -> AreaIndex:
-        return self._memo("index", lambda: AreaIndex(self.bundle.lsoas, self.bundle.areas,
-                                                      self.bundle.region_code, self.bundle.region_name))
+        geo = self.geography
+        return self._memo("index", lambda: AreaIndex(geo.lsoas, geo.areas, geo.region_code, geo.region_name))
 
     @property
     def months(self) -> tuple[dt.date, ...]:
@@ -131,11 +150,11 @@ class CoverageEngine:
 
     @property
     def has_risk_scores(self) -> bool:
-        return aggregate.has_table(self.records, aggregate.RISK_TABLE)
+        return self.cells.has_risk_scores
 
     @property
     def has_records(self) -> bool:
-        return aggregate.has_table(self.records, "people") and aggregate.has_table(self.records, "plans")
+        return self.cells.has_records
 
     def available_metrics(self) -> list[str]:
         """Metric names this engine can serve now (risk metrics need a trained model)."""
@@ -144,36 +163,36 @@ class CoverageEngine:
             if info.source == "geography":
                 out.append(name)
             elif info.source == "users":
-                if aggregate.has_table(self.records, "users"):
+                if self.cells.has_users:
                     out.append(name)
             elif self.has_records and (not info.needs_risk or self.has_risk_scores):
                 out.append(name)
         return out
 
-    def _risk_key(self, risk: Any) -> tuple[str, float] | None:
+    def _risk_key(self, risk: RiskLike | None) -> RiskKey | None:
         """The cells' risk definition. With risk scores present, cells for metrics that do not need
         one are built with the default definition too, so every metric shares one set of cells."""
         key = M.risk_key(risk)
         if key is None:
             return M.risk_key(self.default_risk) if self.has_risk_scores else None
         if not self.has_risk_scores:
-            raise ExplorerError(NO_MODEL.format(region=self.bundle.region))
+            raise ExplorerError(NO_MODEL.format(region=self.geography.region))
         return key
 
-    def person_cells(self, risk: Any = None) -> Cells:
+    def person_cells(self, risk: RiskLike | None = None) -> Cells:
         """Encoded person cells (built on first use, then cached) for a risk definition."""
         key = self._risk_key(risk)
         return self._memo(("person", key), lambda: Cells(
-            aggregate.person_cells(self.records, key, threads=self.threads), self.index, _PERSON_MEASURES),
+            self.cells.person_cells(key), self.index, _PERSON_MEASURES),
             evictable=True)
 
-    def plan_cells(self, months: Sequence[dt.date], risk: Any = None) -> Cells:
+    def plan_cells(self, months: Sequence[dt.date], risk: RiskLike | None = None) -> Cells:
         """Encoded plan cells for these month ends (built on first use, then cached)."""
         key = self._risk_key(risk)
         months = tuple(months)
         labels = [m.strftime("%Y-%m") for m in months]
         return self._memo(("plan", months, key), lambda: Cells(
-            aggregate.plan_cells(self.records, months, key, threads=self.threads), self.index, _PLAN_MEASURES,
+            self.cells.plan_cells(months, key), self.index, _PLAN_MEASURES,
             months=labels), evictable=True)
 
     def user_cells(self, months: Sequence[dt.date]) -> Cells:
@@ -181,7 +200,7 @@ class CoverageEngine:
         months = tuple(months)
         labels = [m.strftime("%Y-%m") for m in months]
         return self._memo(("users", months), lambda: Cells(
-            aggregate.user_cells(self.records, months, threads=self.threads), self.index, _USER_MEASURES,
+            self.cells.user_cells(months), self.index, _USER_MEASURES,
             months=labels), evictable=True)
 
     def _month_table(self, months: Sequence[dt.date]) -> tuple[dt.date, ...]:
@@ -197,7 +216,7 @@ class CoverageEngine:
                 return self.months
         return months
 
-    def _as_of(self, as_of: Any) -> dt.date:
+    def _as_of(self, as_of: MonthLike | None) -> dt.date:
         month = self.snapshot if as_of is None else M.month_end(as_of)
         if month > self.snapshot:
             raise FilterError(f"as_of {month:%Y-%m} is after the extract ({self.snapshot:%Y-%m})")
@@ -205,14 +224,14 @@ class CoverageEngine:
 
     # ------------------------------------------------------------------ the one evaluator
 
-    def _resolve_risk(self, metric: str, filters: Filters, risk: Any) -> Any:
+    def _resolve_risk(self, metric: str, filters: Filters, risk: RiskLike | None) -> RiskLike | None:
         chosen = risk if risk is not None else filters.risk
         if chosen is None and METRICS[metric].needs_risk:
             chosen = self.default_risk
         return chosen
 
     def _keys(self, cells: Cells, dims: Sequence[str], outside_in_region: bool,
-              deprivation_level: str = "lsoa") -> list[tuple[np.ndarray, int]]:
+              deprivation_level: str = "lsoa") -> list[Key]:
         keys = []
         for dim in dims:
             if dim.startswith("area:"):
@@ -231,7 +250,7 @@ class CoverageEngine:
         return keys
 
     def _evaluate(self, metric: str, filters: Filters, months: Sequence[dt.date], dims: Sequence[str], *,
-                  restrict: tuple[str, int] | None = None, risk: Any = None,
+                  restrict: tuple[str, int] | None = None, risk: RiskLike | None = None,
                   policy: DisclosurePolicy = RAW) -> Computed:
         """The metric for every combination of ``dims`` (arrays include the unknown/outside slots).
 
@@ -248,7 +267,7 @@ class CoverageEngine:
 
         rounding, dep = policy.statistics_rounding, policy.deprivation_level
 
-        def keys(cells: Cells, dims_: Sequence[str], outside_in_region: bool = False) -> list:
+        def keys(cells: Cells, dims_: Sequence[str], outside_in_region: bool = False) -> list[Key]:
             return self._keys(cells, dims_, outside_in_region, dep)
 
         def keep(cells: Cells, flt: Filters, area: bool = True) -> np.ndarray | None:
@@ -300,11 +319,12 @@ class CoverageEngine:
         return level
 
     def _geography_table(self, level: str, metric: str) -> pd.DataFrame:
-        lsoas, areas, as_level = self.bundle.lsoas, self.bundle.areas, level
+        geo = self.geography
+        lsoas, areas, as_level = geo.lsoas, geo.areas, level
         if level == "region":  # the whole region as one "ics" of area_summary
-            lsoas = lsoas.assign(ics_code=self.bundle.region_code)
-            areas = pd.DataFrame({"level": ["ics"], "area_code": [self.bundle.region_code],
-                                  "area_name": [self.bundle.region_name], "parent_code": [None]})
+            lsoas = lsoas.assign(ics_code=geo.region_code)
+            areas = pd.DataFrame({"level": ["ics"], "area_code": [geo.region_code],
+                                  "area_name": [geo.region_name], "parent_code": [None]})
             as_level = "ics"
         summary = self._memo(("geo", level), lambda: area_summary(lsoas, areas, as_level))
         pop = summary["population"].astype(float)
@@ -333,8 +353,8 @@ class CoverageEngine:
         keep = table["area_code"].map(ancestors) == within
         return table[keep.to_numpy()].reset_index(drop=True)
 
-    def metric_table(self, level: str, metric: str, filters: Filters = NO_FILTERS, as_of: Any = None,
-                     within: str | None = None, *, risk: Any = None, policy: DisclosurePolicy = RAW
+    def metric_table(self, level: str, metric: str, filters: Filters = NO_FILTERS, as_of: MonthLike | None = None,
+                     within: str | None = None, *, risk: RiskLike | None = None, policy: DisclosurePolicy = RAW
                      ) -> pd.DataFrame:
         """One row per area at ``level``: area_code, area_name, parent_code, <metric>,
         <metric>_numerator, <metric>_denominator, <metric>_lower, <metric>_upper.
@@ -356,8 +376,8 @@ class CoverageEngine:
         table = pd.concat([table, values], axis=1)
         return self._within(table, level, within)
 
-    def comparator(self, metric: str, filters: Filters = NO_FILTERS, as_of: Any = None, *,
-                   risk: Any = None, policy: DisclosurePolicy = RAW) -> dict[str, Any]:
+    def comparator(self, metric: str, filters: Filters = NO_FILTERS, as_of: MonthLike | None = None, *,
+                   risk: RiskLike | None = None, policy: DisclosurePolicy = RAW) -> dict[str, str | float]:
         """The region's value and CI, for benchmarking areas against (keys: area_code, area_name,
         value, numerator, denominator, lower, upper)."""
         row = self.metric_table("region", metric, filters, as_of, risk=risk, policy=policy).iloc[0]
@@ -377,7 +397,7 @@ class CoverageEngine:
         return self._check_level(level or "region"), None
 
     def _group_rows(self, metric: str, by: str, filters: Filters, level: str | None, area_code: str | None,
-                    as_of: Any, risk: Any, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
+                    as_of: MonthLike | None, risk: RiskLike | None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         info = M.check_metric(metric)
         if by not in M.BY_DIMENSIONS:
             raise FilterError(f"cannot split by '{by}': choose from {', '.join(M.BY_DIMENSIONS)}")
@@ -413,7 +433,7 @@ class CoverageEngine:
         return frame[cols].reset_index(drop=True)
 
     def by_group(self, metric: str, by: str, filters: Filters = NO_FILTERS, level: str | None = None,
-                 area_code: str | None = None, *, as_of: Any = None, risk: Any = None,
+                 area_code: str | None = None, *, as_of: MonthLike | None = None, risk: RiskLike | None = None,
                  policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """The metric per group of ``by`` (imd_decile|imd_quintile|ethnic_group|age_band|sex|disabled|
         frailty): columns area_code, group, value, numerator, denominator, lower, upper.
@@ -424,8 +444,9 @@ class CoverageEngine:
         """
         return self._group_rows(metric, by, filters, level, area_code, as_of, risk, policy).drop(columns="weight")
 
-    def inequality(self, level: str, metric: str, by: str, filters: Filters = NO_FILTERS, *, as_of: Any = None,
-                   risk: Any = None, transform: str | None = None, n_simulations: int = 10_000,
+    def inequality(self, level: str, metric: str, by: str, filters: Filters = NO_FILTERS, *,
+                   as_of: MonthLike | None = None,
+                   risk: RiskLike | None = None, transform: str | None = None, n_simulations: int = 10_000,
                    policy: DisclosurePolicy = RAW) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(rows, summary): the by-group rows for every area at ``level`` and, per area, the slope and
         relative index of inequality (OHID method: weighted regression on the cumulative population
@@ -441,7 +462,7 @@ class CoverageEngine:
     # ------------------------------------------------------------------ time
 
     def trend(self, metric: str, filters: Filters = NO_FILTERS, area_code: str | None = None, *,
-              as_of: Any = None, risk: Any = None, policy: DisclosurePolicy = RAW
+              as_of: MonthLike | None = None, risk: RiskLike | None = None, policy: DisclosurePolicy = RAW
               ) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Monthly snapshots over the 24 months to ``as_of`` (default the snapshot) for the region or
         one area: DataFrame[month, value, numerator, denominator, lower, upper] (oldest first) and
@@ -466,8 +487,9 @@ class CoverageEngine:
 
     # ------------------------------------------------------------------ cascade, gaps, outreach
 
-    def cascade(self, filters: Filters = NO_FILTERS, area_code: str | None = None, risk: Any = DEFAULT_RISK, *,
-                as_of: Any = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
+    def cascade(self, filters: Filters = NO_FILTERS, area_code: str | None = None,
+                risk: RiskLike | None = DEFAULT_RISK, *,
+                as_of: MonthLike | None = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """People at risk -> with a live plan -> plan complete (all KEY_ITEMS) -> reviewed within
         period -> viewed by urgent care in 12 months; columns step, count, share_of_previous (and
         measure, share_of_first). Each step is a subset of the one before. ``risk=None`` starts
@@ -492,8 +514,9 @@ class CoverageEngine:
                 **plans.sums(keep(plans), [], [s for s, _ in M.CASCADE_STEPS[1:]])}
         return M.cascade_table(sums, "At risk (high risk)" if flt.risk is not None else "People")
 
-    def gap_count(self, level: str, metric: str = "coverage", filters: Filters = NO_FILTERS, *, as_of: Any = None,
-                  risk: Any = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
+    def gap_count(self, level: str, metric: str = "coverage", filters: Filters = NO_FILTERS, *,
+                  as_of: MonthLike | None = None,
+                  risk: RiskLike | None = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """Plans (numerator units) each area needs to bring every IMD quintile up to the rate of its
         least deprived quintile: sum over quintiles of max(0, rate_ref x denominator_q -
         numerator_q), rate_ref = the least deprived quintile present in the area (quintile 5 when
@@ -514,7 +537,8 @@ class CoverageEngine:
         gap, ref = M.gap_from_groups(num, den)
         return pd.DataFrame({"area_code": list(codes), "gap": gap, "reference_quintile": ref.astype(int)})
 
-    def outreach(self, level: str, risk: Any = None, filters: Filters = NO_FILTERS, *, as_of: Any = None,
+    def outreach(self, level: str, risk: RiskLike | None = None, filters: Filters = NO_FILTERS, *,
+                 as_of: MonthLike | None = None,
                  within: str | None = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
         """High-risk people without a plan, per area, sorted by that count (largest first):
         area_code, area_name, high_risk, high_risk_without_plan, high_risk_plan_coverage (+ _numerator,
@@ -539,7 +563,7 @@ class CoverageEngine:
 
 
 def _alive(people: Cells, plans: Cells, people_mask: np.ndarray | None, plans_mask: np.ndarray | None,
-           people_keys: list, plans_keys: list, measures: Sequence[str]) -> dict[str, np.ndarray]:
+           people_keys: list[Key], plans_keys: list[Key], measures: Sequence[str]) -> dict[str, np.ndarray]:
     """Person-side sums less the people known to have died by the month end (plans closed as
     deceased): the population alive at the snapshot as far as the records tell."""
     sums = people.sums(people_mask, people_keys, measures)
@@ -556,7 +580,7 @@ def _alive(people: Cells, plans: Cells, people_mask: np.ndarray | None, plans_ma
 
 
 def summary_table(engine: CoverageEngine, level: str, metrics: Sequence[str], filters: Filters = NO_FILTERS,
-                  as_of: Any = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
+                  as_of: MonthLike | None = None, policy: DisclosurePolicy = RAW) -> pd.DataFrame:
     """The area summary (population, LSOAs, IMD) with, per metric, its five columns appended.
 
     A metric column that the area summary already has (population, imd_score,
@@ -564,7 +588,7 @@ def summary_table(engine: CoverageEngine, level: str, metrics: Sequence[str], fi
     """
     if level == "region":
         raise FilterError("the area summary needs a level: ics, place, pcn or lsoa")
-    table = area_summary(engine.bundle.lsoas, engine.bundle.areas, level)
+    table = area_summary(engine.geography.lsoas, engine.geography.areas, level)
     for metric in dict.fromkeys(metrics):
         cols = metric_columns(metric)
         part = engine.metric_table(level, metric, filters, as_of, policy=policy)[["area_code", *cols]]

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from explorer.vocab import LEVELS
+
+
+@dataclass(frozen=True, eq=False)
+class Geography:
+    """A region's geography as the domain needs it: its key ("london"), ONS code and name, the LSOA
+    table (``lsoa_code``, ``<level>_code`` per level, ``imd_decile``, ``imd_score``, ``population``,
+    ``core20``...) and the area hierarchy (``level``, ``area_code``, ``area_name``, ``parent_code``).
+    The services build it from a region's bundle."""
+
+    region: str
+    region_code: str
+    region_name: str
+    lsoas: pd.DataFrame
+    areas: pd.DataFrame
 
 
 def child_level(level: str) -> str | None:

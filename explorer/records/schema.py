@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from explorer.vocab import AGE_BANDS, ETHNIC_GROUPS, ETHNIC_LABELS, FRAILTY, SEXES  # noqa: F401 - the layouts' values
+from explorer.vocab import (  # noqa: F401 - the layouts' values
+    AGE_BANDS, COMPLETENESS_ITEMS, ETHNIC_GROUPS, ETHNIC_LABELS, FRAILTY, KEY_ITEMS, SEXES,
+)
 
 EXTRACT_DATE = "2026-10-31"
 HISTORY_MONTHS = 24
 
 PLAN_STATUSES = ("active", "draft", "withdrawn", "deceased")
-COMPLETENESS_ITEMS = (
-    "resuscitation_decision", "preferred_place_of_care", "preferred_place_of_death", "ceiling_of_treatment",
-    "key_contacts", "diagnoses", "medications", "lasting_power_of_attorney", "care_needs", "gp_details",
-)
-KEY_ITEMS = ("resuscitation_decision", "preferred_place_of_care", "ceiling_of_treatment", "key_contacts")
 URGENT_CARE_SERVICES = ("ambulance", "nhs_111", "emergency_department")
 VIEW_SERVICES = (*URGENT_CARE_SERVICES, "gp", "community", "hospice", "social_care")
 ORGANISATION_TYPES = ("gp_practice", "acute_trust", "ambulance_service", "nhs_111", "community_trust",

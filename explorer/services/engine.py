@@ -1,13 +1,100 @@
-"""The metrics engine of a region, built from its bundle and records on disk."""
+"""The metrics engine of a region, built from its bundle and records on disk.
+
+The domain's :class:`~explorer.domain.coverage.CoverageEngine` is pure; this module does its I/O:
+:class:`RecordCells` (its :class:`~explorer.domain.coverage.CellSource`) builds the cell tables from
+the records with :mod:`explorer.records.aggregate`, :func:`geography_of` turns a bundle into the
+domain's :class:`~explorer.domain.geography.Geography`, and :func:`build_engine` /
+:func:`load_engine` put them together, reading the snapshot date from the records manifest.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+import pandas as pd
+
+from explorer.bundle.store import Bundle
 from explorer.config import Settings
-from explorer.domain.coverage import CoverageEngine
+from explorer.domain.coverage import CoverageEngine, RiskKey
+from explorer.domain.geography import Geography
+from explorer.domain.metrics import DEFAULT_RISK, MonthLike, RiskLike, month_end
+from explorer.records import aggregate
+from explorer.records.schema import EXTRACT_DATE, HISTORY_MONTHS
 
 
-def load_engine(settings: Settings, region: str, **options: Any) -> CoverageEngine:
-    """The CoverageEngine for ``region``: the bundle read now, the records when first needed."""
-    return CoverageEngine.load(settings, region, **options)
+@dataclass(frozen=True)
+class RecordCells:
+    """The cell tables of a region's records directory (a :class:`CellSource`), built with duckdb
+    on each call; the engine caches them. ``threads``: duckdb threads (None: its default)."""
+
+    directory: Path
+    threads: int | None = None
+
+    @property
+    def has_records(self) -> bool:
+        return aggregate.has_table(self.directory, "people") and aggregate.has_table(self.directory, "plans")
+
+    @property
+    def has_risk_scores(self) -> bool:
+        return aggregate.has_table(self.directory, aggregate.RISK_TABLE)
+
+    @property
+    def has_users(self) -> bool:
+        return aggregate.has_table(self.directory, "users")
+
+    def person_cells(self, risk: RiskKey | None) -> pd.DataFrame:
+        return aggregate.person_cells(self.directory, risk, threads=self.threads)
+
+    def plan_cells(self, months: Sequence[dt.date], risk: RiskKey | None) -> pd.DataFrame:
+        return aggregate.plan_cells(self.directory, months, risk, threads=self.threads)
+
+    def user_cells(self, months: Sequence[dt.date]) -> pd.DataFrame:
+        return aggregate.user_cells(self.directory, months, threads=self.threads)
+
+
+def geography_of(bundle: Bundle) -> Geography:
+    """The domain's view of a bundle: region key, code and name, LSOAs and areas."""
+    return Geography(region=bundle.region, region_code=bundle.region_code, region_name=bundle.region_name,
+                     lsoas=bundle.lsoas, areas=bundle.areas)
+
+
+def records_snapshot(records: Path) -> str | None:
+    """``extract_date`` of the records manifest, or None when there is none (or it is unreadable)."""
+    manifest = Path(records) / aggregate.MANIFEST_FILE
+    try:
+        return json.loads(manifest.read_text()).get("extract_date") if manifest.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def build_engine(*, bundle: Bundle, records: Path, snapshot: MonthLike | None = EXTRACT_DATE,
+                 history_months: int = HISTORY_MONTHS, threads: int | None = None,
+                 default_risk: RiskLike = DEFAULT_RISK, eager_history: bool = True,
+                 max_cell_tables: int = 6) -> CoverageEngine:
+    """A CoverageEngine over a bundle and a records directory. ``snapshot``: the extract's month
+    (default the schema's EXTRACT_DATE; None reads the records manifest's ``extract_date``)."""
+    if snapshot is None:
+        snapshot = records_snapshot(records) or EXTRACT_DATE
+    return CoverageEngine(geography=geography_of(bundle), cells=RecordCells(directory=Path(records), threads=threads),
+                          snapshot=month_end(snapshot), history_months=history_months, default_risk=default_risk,
+                          eager_history=eager_history, max_cell_tables=max_cell_tables)
+
+
+def load_engine(settings: Settings, region: str, *, snapshot: MonthLike | None = None,
+                history_months: int = HISTORY_MONTHS, threads: int | None = None,
+                default_risk: RiskLike = DEFAULT_RISK, eager_history: bool = True,
+                max_cell_tables: int = 6) -> CoverageEngine:
+    """The CoverageEngine for ``region``: the bundle read now, the records when first needed.
+
+    The snapshot defaults to ``extract_date`` of the records manifest when present, else the
+    schema's EXTRACT_DATE.
+    """
+    from explorer.bundle.store import load_bundle
+
+    return build_engine(bundle=load_bundle(settings, region), records=aggregate.records_directory(settings, region),
+                        snapshot=snapshot, history_months=history_months, threads=threads,
+                        default_risk=default_risk, eager_history=eager_history, max_cell_tables=max_cell_tables)
