@@ -12,7 +12,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 
 from explorer.figures import theme
@@ -72,6 +71,8 @@ def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     unique = np.unique(v)
     if unique.size <= k:
         return unique if unique.size > 1 else np.array([unique[0], unique[0]])
+    import mapclassify  # here, not at the top: its import compiles numba kernels (seconds); the app warms it
+
     sample = v if v.size <= JENKS_SAMPLE else v[np.linspace(0, v.size - 1, JENKS_SAMPLE).round().astype(int)]
     upper = mapclassify.FisherJenks(sample, k=k).bins  # each class's largest value, the last = max
     out = np.unique(np.concatenate([[sample[0]], upper]))
