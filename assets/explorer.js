@@ -5,20 +5,13 @@
  *     ({level, codes, names, geojson}; feature ids are area codes);
  *   - compact values per view ({level, rev, i, c, v, colours, unit, bounds}):
  *     i = positions into the level's geometry (null = every area), c = one character per area
- *     (class 0-4, "s" = suppressed, "n" = no data), v = values to 3 significant figures.
- * Colours and labels mirror explorer/figures/theme.py and maps.py (tests check they agree).
+ *     (class 0-4, "s" = suppressed, "n" = no data), v = values to 3 significant figures;
+ *   - the theme, sent once in the page (the map-theme dcc.Store, from
+ *     explorer/app/presenters/map.py `theme_payload`): colours, labels, fonts and the hover
+ *     template of explorer/figures/theme.py and maps.py. None of them is repeated here.
  */
 (function () {
   "use strict";
-
-  var SUPPRESSED_COLOUR = "#9e9e9e";
-  var NO_DATA_COLOUR = "#ffffff";
-  var BOUNDARY_COLOUR = "#ffffff";
-  var SUPPRESSED_LABEL = "Suppressed: fewer than 8 people";
-  var NO_DATA_LABEL = "No data";
-  var FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif';
-  var TEXT = "#212b32";
-  var HOVER_TEMPLATE = "<b>%{text}</b><br>%{customdata}<extra></extra>";
 
   function noUpdate() {
     return window.dash_clientside.no_update;
@@ -33,8 +26,8 @@
   }
 
   /* Stepped colour scale for z = -2 (no data), -1 (suppressed), 0..k-1 (classes). */
-  function discreteColorscale(colours) {
-    var stops = [NO_DATA_COLOUR, SUPPRESSED_COLOUR].concat(colours.length ? colours : [NO_DATA_COLOUR]);
+  function discreteColorscale(colours, theme) {
+    var stops = [theme.noDataColour, theme.suppressedColour].concat(colours.length ? colours : [theme.noDataColour]);
     var n = stops.length;
     var scale = [];
     for (var i = 0; i < n; i++) {
@@ -73,11 +66,13 @@
   }
 
   // In the figure itself, so that a downloaded PNG of the map says so too.
-  var SYNTHETIC_MARK = {
-    text: "SYNTHETIC DATA", showarrow: false, xref: "paper", yref: "paper", x: 0.01, y: 0.01,
-    xanchor: "left", yanchor: "bottom", font: { size: 12, color: "#5c2d91", family: FONT_FAMILY },
-    bgcolor: "rgba(255,255,255,0.85)",
-  };
+  function syntheticMark(theme) {
+    return {
+      text: theme.syntheticMark, showarrow: false, xref: "paper", yref: "paper", x: 0.01, y: 0.01,
+      xanchor: "left", yanchor: "bottom", font: { size: 12, color: theme.syntheticColour, family: theme.fontFamily },
+      bgcolor: "rgba(255,255,255,0.85)",
+    };
+  }
 
   function storeFor(level, stores, storeIds) {
     for (var i = 0; i < storeIds.length; i++) {
@@ -88,28 +83,28 @@
     return null;
   }
 
-  function emptyFigure(message) {
+  function emptyFigure(message, theme) {
     return {
       data: [],
       layout: {
         template: null,
         xaxis: { visible: false },
         yaxis: { visible: false },
-        annotations: message ? [{ text: message, showarrow: false, font: { size: 15, color: TEXT } }] : [],
+        annotations: message ? [{ text: message, showarrow: false, font: { size: 15, color: theme.text } }] : [],
         margin: { l: 0, r: 0, t: 0, b: 0 },
-        paper_bgcolor: "#ffffff",
-        plot_bgcolor: "#ffffff",
+        paper_bgcolor: theme.background,
+        plot_bgcolor: theme.background,
       },
     };
   }
 
-  function mapFigure(values, stores, storeIds) {
+  function mapFigure(values, stores, storeIds, theme) {
     if (!values) {
-      return emptyFigure("");
+      return emptyFigure("", theme);
     }
     var found = storeFor(values.level, stores, storeIds);
     if (!found || !found.data) {
-      return emptyFigure("Loading boundaries…");  // runs again when the geometry store fills
+      return emptyFigure("Loading boundaries…", theme);  // runs again when the geometry store fills
     }
     var geo = found.data;
     var idx = values.i;
@@ -126,9 +121,9 @@
       var cls = ch === "s" ? -1 : ch === "n" ? -2 : parseInt(ch, 10);
       z[k] = cls;
       if (cls === -1) {
-        custom[k] = SUPPRESSED_LABEL;
+        custom[k] = theme.suppressedLabel;
       } else if (values.v[k] === null || values.v[k] === undefined) {
-        custom[k] = NO_DATA_LABEL;
+        custom[k] = theme.noDataLabel;
       } else {
         custom[k] = formatValue(values.v[k], values.unit);
       }
@@ -144,12 +139,12 @@
         z: z,
         zmin: -2.5,
         zmax: k5 - 0.5,
-        colorscale: discreteColorscale(values.colours),
+        colorscale: discreteColorscale(values.colours, theme),
         showscale: false,
-        marker: { line: { color: BOUNDARY_COLOUR, width: 0.5 }, opacity: 0.9 },
+        marker: { line: { color: theme.boundaryColour, width: 0.5 }, opacity: 0.9 },
         text: names,
         customdata: custom,
-        hovertemplate: HOVER_TEMPLATE,
+        hovertemplate: theme.hoverTemplate,
       }],
       layout: {
         template: null,
@@ -158,10 +153,10 @@
         uirevision: values.rev,
         clickmode: "event",
         showlegend: false,
-        font: { family: FONT_FAMILY, size: 13, color: TEXT },
-        hoverlabel: { bgcolor: "#ffffff", font: { family: FONT_FAMILY, color: TEXT } },
-        paper_bgcolor: "#ffffff",
-        annotations: values.synthetic ? [SYNTHETIC_MARK] : [],
+        font: { family: theme.fontFamily, size: 13, color: theme.text },
+        hoverlabel: { bgcolor: theme.background, font: { family: theme.fontFamily, color: theme.text } },
+        paper_bgcolor: theme.background,
+        annotations: values.synthetic ? [syntheticMark(theme)] : [],
       },
     };
   }

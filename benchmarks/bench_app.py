@@ -33,8 +33,10 @@ import numpy as np
 from dash import Input, Output, dcc, html
 
 from explorer.app import ids
-from explorer.app.data import AppData
+from explorer.services.app_data import AppData
 from explorer.app.factory import _install_compression, create_app
+from explorer.app.presenters.map import map_payload
+from explorer.app.presenters.map import warm as warm_maps
 from explorer.app.probe import CallbackProbe, key
 from explorer.app.state import MapView
 from explorer.config import load_settings
@@ -148,7 +150,7 @@ def naive_app(data: AppData, role: str, metric: str) -> dash.Dash:
     @app.callback(Output("map", "figure"), Input("filter", "value"))
     def figure(value: dict | None):
         view = MapView(level="lsoa", metric=metric, filters=Filters.from_query(value or {}))
-        payload = data.map_payload(view, policy)
+        payload = map_payload(data, view, policy)
         table = data.table("lsoa", metric, view.effective_filters, policy, None, view.risk)
         index = [(-1 if c == "s" else -2 if c == "n" else int(c)) for c in payload.arrays["c"]]
         values = table[metric].to_numpy(dtype=float, na_value=np.nan)
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.perf_counter()
     data = AppData.load(load_settings(), args.region)
     metric = "coverage" if "coverage" in data.metrics else "imd_score"
-    data.warm([metric])
+    warm_maps(data, [metric])
     load_seconds = time.perf_counter() - started
     ours = measure_app(data, args.role, args.changes, metric)
     naive = measure_naive(data, args.role, min(args.changes, 10), metric)

@@ -103,7 +103,7 @@ extra = {"person_cells": people.n, "person_cells_seconds": round(person_s, 1),
     "app": """
 import gzip
 from explorer.app import ids
-from explorer.app.data import AppData
+from explorer.services.app_data import AppData
 from explorer.app.factory import create_app
 from explorer.app.probe import CallbackProbe, key
 from explorer.app.state import MapView

@@ -66,7 +66,7 @@ def london_model(settings: Settings, london_records: dict) -> dict:
 def london_app_data(settings: Settings, london_model: dict):
     """The app's read-only shared data for London (bundle, coverage engine with risk, geometry), loaded
     once per session and shared by every app the tests create."""
-    from explorer.app.data import AppData
+    from explorer.services.app_data import AppData
 
     return AppData.load(settings, "london")
 

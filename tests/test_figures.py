@@ -149,11 +149,21 @@ def test_choropleth_figure_uses_our_boundaries_on_a_blank_map_with_class_colours
     assert "mapbox" not in json.dumps(fig.to_plotly_json())
 
 
-def test_the_browser_map_mirrors_the_python_theme():
+def test_the_browser_map_takes_its_theme_from_python():
+    """assets/explorer.js repeats none of the map's colours and labels: it reads the theme the shell
+    sends once (presenters.map.theme_payload, from figures.theme and maps), so they cannot disagree."""
+    from explorer.app.presenters.map import theme_payload
+
     script = (ASSETS / "explorer.js").read_text()
-    for name, value in (("SUPPRESSED_COLOUR", theme.SUPPRESSED_COLOUR), ("NO_DATA_COLOUR", theme.NO_DATA_COLOUR),
-                        ("SUPPRESSED_LABEL", theme.SUPPRESSED_LABEL), ("HOVER_TEMPLATE", maps.HOVER_TEMPLATE)):
-        assert re.search(rf'var {name} = "{re.escape(value)}";', script), name
+    payload = theme_payload()
+    for key, value in (("suppressedColour", theme.SUPPRESSED_COLOUR), ("noDataColour", theme.NO_DATA_COLOUR),
+                       ("boundaryColour", theme.BOUNDARY_COLOUR), ("suppressedLabel", theme.SUPPRESSED_LABEL),
+                       ("noDataLabel", theme.NO_DATA_LABEL), ("hoverTemplate", maps.HOVER_TEMPLATE),
+                       ("syntheticMark", theme.SYNTHETIC_MARK), ("syntheticColour", theme.SYNTHETIC_COLOUR),
+                       ("fontFamily", theme.FONT_FAMILY), ("text", theme.TEXT), ("background", theme.BACKGROUND)):
+        assert payload[key] == value, key
+        assert re.search(rf"\btheme\.{key}\b", script), key  # the browser uses it ...
+        assert value not in script, key  # ... and has no copy of its own
 
 
 def test_figures_carry_no_plotly_template_so_they_stay_small():

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from explorer.app import ids
-from explorer.app.data import REGION_LEVELS
+from explorer.services.app_data import REGION_LEVELS
 from explorer.app.factory import create_app
 from explorer.app.probe import CallbackProbe, key
 from explorer.app.state import MapView

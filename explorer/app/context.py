@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import current_app
 
 from explorer.app.auth import current_role
-from explorer.app.data import AppData
+from explorer.services.app_data import AppData
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, Role
 from explorer.domain.disclosure import DisclosurePolicy

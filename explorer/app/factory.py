@@ -17,7 +17,7 @@ from flask import Flask, Response, jsonify, request
 
 from explorer.app import auth, security, shell
 from explorer.app.context import DATA_EXTENSION
-from explorer.app.data import AppData
+from explorer.services.app_data import AppData
 from explorer.app.pages import PAGES
 from explorer.app.state import InvalidInput
 from explorer.config import Settings
@@ -81,7 +81,9 @@ def create_app(settings: Settings, region: str = "london", *, demo_role: Role | 
         page.register(app, data)
     security.install_headers(server, app.csp_hashes)  # hashes of Dash's inline scripts, taken at first request
     if warm:
-        data.warm()
+        from explorer.app.presenters.map import warm as warm_maps
+
+        warm_maps(data)
     app.enable_dev_tools(debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug,
                          dev_tools_hot_reload=False, dev_tools_serve_dev_bundles=debug)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 BANNER = "data-banner"
 USER_BADGE = "user-badge"
 GEOMETRY_REQUEST = "geometry-request"  # which level's boundaries the browser still needs
+MAP_THEME = "map-theme"  # dcc.Store: the map's colours, labels and fonts from figures.theme (sent once)
 SKIP_TARGET = "main-content"
 
 GEOMETRY_TYPE = "geometry-store"

@@ -7,7 +7,8 @@ from dash import ALL, Dash, Input, Output, ctx, dcc, html, no_update
 
 from explorer.app import auth, ids
 from explorer.app.context import current_data, role_and_policy
-from explorer.app.data import AppData
+from explorer.app.presenters.map import theme_payload
+from explorer.services.app_data import AppData
 from explorer.app.pages import PAGES
 from explorer.domain.access import AccessDenied
 from explorer.domain.disclosure import SUPPRESSION_NOTE
@@ -62,6 +63,7 @@ def layout() -> html.Div:
         ], className="site-header"),
         *[dcc.Store(id=ids.geometry_store(level), storage_type="memory") for level in LEVELS],
         dcc.Store(id=ids.GEOMETRY_REQUEST, storage_type="memory"),
+        dcc.Store(id=ids.MAP_THEME, data=theme_payload(), storage_type="memory"),
         html.Main(dash.page_container, id=ids.SKIP_TARGET, tabIndex="-1", className="page"),
         html.Footer([
             html.P(theme.source_note(synthetic=data.synthetic, suppression=False)),

@@ -1,7 +1,7 @@
 """What may leave the server for a role: the disclosure policy applied to whole metric tables.
 
 One module used by every path out - the app's callbacks and downloads (through
-``explorer.app.data``) and the ``explorer summary`` / ``explorer inequality`` commands - so the
+``explorer.services.app_data``) and the ``explorer summary`` / ``explorer inequality`` commands - so the
 same role gets the same numbers whichever way it asks. The primitives (suppression, rounding,
 secondary suppression) are in :mod:`explorer.domain.disclosure`; who may see what is in
 :mod:`explorer.domain.access`. Pure pandas/numpy: nothing here knows about Dash or the CLI.

@@ -60,9 +60,10 @@ def quantile_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
 def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     """Fisher-Jenks natural breaks (minimum within-class sum of squares), edges min..max.
 
-    Exact on up to JENKS_SAMPLE values; larger inputs are classified on a rank-spaced sample
-    (as mapclassify's sampled variants do), with the true minimum and maximum as outer edges.
-    Source: Fisher (1958) JASA 53:789-798; Jenks (1977).
+    mapclassify's FisherJenks, exact on up to JENKS_SAMPLE values; larger inputs are classified on
+    a rank-spaced sample (deterministic, unlike mapclassify's randomly sampled FisherJenksSampled,
+    so a view's legend is the same on every request), with the true minimum and maximum as outer
+    edges. Each inner edge is a value of the input (the largest of its class).
     """
     v = np.sort(_finite(values))
     if v.size == 0:
@@ -70,33 +71,11 @@ def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     unique = np.unique(v)
     if unique.size <= k:
         return unique if unique.size > 1 else np.array([unique[0], unique[0]])
+    import mapclassify  # here, not at the top: its import compiles numba kernels (seconds); the app warms it
+
     sample = v if v.size <= JENKS_SAMPLE else v[np.linspace(0, v.size - 1, JENKS_SAMPLE).round().astype(int)]
-    n = sample.size
-    csum = np.concatenate([[0.0], np.cumsum(sample)])
-    csq = np.concatenate([[0.0], np.cumsum(sample * sample)])
-
-    def ssd(i: np.ndarray, j: np.ndarray | int) -> np.ndarray:  # sum of squared deviations of sample[i:j]
-        s = csum[j] - csum[i]
-        return csq[j] - csq[i] - s * s / np.maximum(j - i, 1)
-
-    # cost[c, j]: least cost of splitting sample[:j] into c+1 classes; back[c, j]: start of the last class
-    cost = np.full((k, n + 1), np.inf)
-    back = np.zeros((k, n + 1), dtype=int)
-    cost[0, 1:] = ssd(np.zeros(n, dtype=int), np.arange(1, n + 1))
-    for c in range(1, k):
-        for j in range(c + 1, n + 1):
-            starts = np.arange(c, j)
-            total = cost[c - 1, starts] + ssd(starts, j)
-            best = int(np.argmin(total))
-            cost[c, j] = total[best]
-            back[c, j] = starts[best]
-    edges = [sample[-1]]
-    j = n
-    for c in range(k - 1, 0, -1):
-        j = back[c, j]
-        edges.append(sample[j - 1])
-    edges.append(sample[0])
-    out = np.unique(np.array(edges[::-1]))
+    upper = mapclassify.FisherJenks(sample, k=k).bins  # each class's largest value, the last = max
+    out = np.unique(np.concatenate([[sample[0]], upper]))
     out[0], out[-1] = v[0], v[-1]
     return out
 

@@ -19,6 +19,7 @@ MUTED = "#4c6272"
 GRID = "#d8dde0"
 ACCENT = "#005eb8"  # NHS blue: reference lines, single-series bars
 COMPARATOR = "#212b32"
+BACKGROUND = "#ffffff"  # paper, plot and hover-label background
 SYNTHETIC_COLOUR = "#5c2d91"  # the SYNTHETIC banner's purple (9:1 on white)
 
 # Sequential: viridis sampled at 5 points, light (low) to dark (high). Perceptually uniform and
@@ -96,12 +97,12 @@ def house_style(fig: go.Figure, *, title: str | None = None, height: int | None 
     fig.update_layout(
         template=None,
         font={"family": FONT_FAMILY, "size": 13, "color": TEXT},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
+        paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND,
         margin={"l": 8, "r": 8, "t": 40 if title else 12, "b": 8},
         showlegend=legend,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        hoverlabel={"bgcolor": "#ffffff", "font": {"family": FONT_FAMILY, "color": TEXT}},
+        hoverlabel={"bgcolor": BACKGROUND, "font": {"family": FONT_FAMILY, "color": TEXT}},
     )
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}})

@@ -7,7 +7,7 @@ from typing import Any
 from dash import Dash, html
 
 from explorer.app.context import current_data
-from explorer.app.data import AppData
+from explorer.services.app_data import AppData
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.figures import theme
 

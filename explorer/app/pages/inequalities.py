@@ -12,7 +12,9 @@ from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.data import GROUP_TITLES, AppData, metric_title, short_unit
+from explorer.app.presenters.format import metric_title, short_unit
+from explorer.services.app_analyses import GROUP_TITLES
+from explorer.services.app_data import AppData
 from explorer.app.state import MapView, check_store, query_from_search, require_canonical, text_value
 from explorer.domain import access
 from explorer.domain.access import AccessDenied

@@ -4,10 +4,12 @@ Data flow per filter change (see the performance design in docs and benchmarks/b
 
 1. `update_view` (server, tiny): controls / map click / breadcrumb / back-forward -> the view
    store and the URL query (a new history entry).
-2. `send_values` (server): compact arrays for the map (class per area, 3-s.f. values), the legend
-   and the text alternative. Cached per (view, disclosure policy).
-3. `assemble_map` (browser): figure = cached geometry for the level + those arrays.
-4. `send_table_page` (server): one sorted page of the equivalent table.
+2. `send_values` (server): parses the view once and calls `presenters.map.values_view`: compact
+   arrays for the map (class per area, 3-s.f. values), the legend and the text alternative.
+   Cached in AppData's one cache (key: "map", level, metric, filters, risk, policy, view extras).
+3. `mapFigure` (browser, assets/explorer.js): figure = cached geometry for the level + those arrays,
+   coloured and labelled from the theme store (sent once by the shell).
+4. `send_table_page` (server): `presenters.tables.page_view`, one sorted page of the table.
 Geometry goes to the browser once per level (shell.send_geometry) and stays in a memory store.
 """
 
@@ -21,9 +23,11 @@ from dash.exceptions import PreventUpdate
 from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.data import AppData, metric_title, short_unit
+from explorer.app.presenters import map as present
+from explorer.app.presenters import tables
+from explorer.services.app_data import AppData
 from explorer.app.state import (
-    MODES, PALETTES, SCHEMES, MapView, event_location, parse_page, parse_sort, parse_risk, query_from_search,
+    MODES, PALETTES, SCHEMES, MapView, event_location, parse_page, parse_risk, query_from_search,
     risk_options, risk_text, text_value, text_values,
 )
 from explorer.app.auth import current_role
@@ -225,43 +229,13 @@ def _crumbs(data: AppData, view: MapView, levels: tuple[str, ...]) -> list:
     return [html.Ol(items, className="crumb-list")]
 
 
-def _title(data: AppData, view: MapView) -> str:
-    info = data.metric(view.metric)
-    where = data.name_of(view.area)
-    return f"{info.label} by {data.level_label(view.level)} in {where}"
-
-
-def _selection_panel(data: AppData, view: MapView, policy: Any) -> list:
-    code = view.selected or view.area
-    if code is None:
-        return [html.P(["Selected: ", html.Strong(data.region_name)]),
-                dcc.Link(f"Open the {data.region_name} profile", href=f"/profile?metric={view.metric}",
-                         className="button-link")]
-    level = data.level_of(code)
-    sel_view = view.with_(level=level)
-    try:
-        details = data.hover_details(sel_view, code, policy)
-    except Exception:  # noqa: BLE001 - a metric not available at this level
-        details = {}
-    query = MapView(metric=view.metric, filters=view.filters, risk=view.risk).to_query()
-    query.pop("level", None)
-    href = "/profile?" + "&".join(f"{k}={v}" for k, v in {"area": code, **query}.items())
-    return [html.H3(f"Selected: {data.name_of(code)}", className="block-title"),
-            _details_list(details) if details else html.P(data.level_label(level)),
-            dcc.Link("Open the area profile", href=href, className="button-link")]
-
-
-def _details_list(details: dict[str, str]) -> html.Dl:
-    rows = [("Area", f"{details['name']} ({details['level']}, {details['code']})"),
-            ("Metric", details["metric"]), ("Value", details["value"] or "not available")]
-    if "ci" in details:
-        rows.append(("95% confidence interval", details["ci"] or "not available"))
-    rows += [("Numerator", details["numerator"] or "not applicable"),
-             ("Denominator", details["denominator"] or "not applicable")]
-    children = []
-    for term, value in rows:
-        children += [html.Dt(term), html.Dd(value)]
-    return html.Dl(children, className="details-list")
+def _view(data: AppData, stored: Any) -> tuple[MapView, Any]:
+    """The view in the store, as this role may see it, and the role's disclosure policy for its level."""
+    role = current_role()
+    view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
+                              default_metric=data.default_metric(), area_level=data.area_level)
+    _, policy = role_and_policy(view.level)
+    return view, policy
 
 
 def register(app: Dash, data: AppData) -> None:
@@ -343,23 +317,8 @@ def register(app: Dash, data: AppData) -> None:
     )
     def send_values(stored: dict) -> tuple:
         """Compact arrays for the browser's map, the legend and the text alternative."""
-        role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
-                                  default_metric=data.default_metric(), area_level=data.area_level)
-        _, policy = role_and_policy(view.level)
-        info = data.metric(view.metric)
-        try:
-            payload = data.map_payload(view, policy)
-        except Exception as exc:  # noqa: BLE001 - say what is missing instead of a blank map
-            return None, None, "", _title(data, view), ui.notice(f"This view cannot be shown: {exc}", "warning")
-        note = None
-        if not info.filterable and not view.effective_filters.is_empty:
-            note = ui.notice(f"Filters do not apply to {info.label.lower()}: it describes all "
-                             f"{info.denominator}.", "info")
-        unit = "percentage points" if payload.classes.unit == "pp" else info.unit
-        title = (f"Difference from {data.name_of(data.comparator_code(view.area))} ({unit})"
-                 if data.diverging(view) else metric_title(info))
-        return payload.arrays, ui.legend(payload.classes, title), payload.description, _title(data, view), note
+        view, policy = _view(data, stored)
+        return present.values_view(data, view, policy)
 
     @app.callback(
         Output(ids.MAP_BREADCRUMB, "children"),
@@ -393,6 +352,7 @@ def register(app: Dash, data: AppData) -> None:
         Input(ids.MAP_VALUES, "data"),
         Input(ids.geometry_store(ALL), "data"),
         State(ids.geometry_store(ALL), "id"),
+        State(ids.MAP_THEME, "data"),
     )
 
     @app.callback(
@@ -406,23 +366,16 @@ def register(app: Dash, data: AppData) -> None:
         location = event_location(hover, "hoverData")
         if location is None:
             raise PreventUpdate
-        role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
-                                  default_metric=data.default_metric(), area_level=data.area_level)
-        _, policy = role_and_policy(view.level)
-        details = data.hover_details(view, location, policy)
-        return _details_list(details) if details else html.P("No data for this area.")
+        view, policy = _view(data, stored)
+        return present.hover_panel(data, view, location, policy)
 
     @app.callback(
         Output(ids.MAP_SELECTION, "children"),
         Input(ids.MAP_VIEW, "data"),
     )
     def send_selection(stored: dict) -> list:
-        role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
-                                  default_metric=data.default_metric(), area_level=data.area_level)
-        _, policy = role_and_policy(view.level)
-        return _selection_panel(data, view, policy)
+        view, policy = _view(data, stored)
+        return present.selection_panel(data, view, policy)
 
     @app.callback(
         Output(ids.MAP_TABLE, "data"),
@@ -436,24 +389,9 @@ def register(app: Dash, data: AppData) -> None:
     )
     def send_table_page(stored: dict, page: int | None, sort_by: list | None) -> tuple:
         """One sorted page of the map's table (LSOA level: 5,000 rows stay on the server)."""
-        role = current_role()
-        view = MapView.from_store(stored, levels=allowed_levels(role), metrics=role_metrics(data, role),
-                                  default_metric=data.default_metric(), area_level=data.area_level)
-        _, policy = role_and_policy(view.level)
+        view, policy = _view(data, stored)
         page = 0 if ctx.triggered_id == ids.MAP_VIEW else parse_page(page)
-        column, ascending = parse_sort(sort_by, [c["id"] for c in data.table_columns(view)])
-        size = ui.TABLE_PAGE_SIZE
-        try:
-            total = len(data.codes_within(view.level, view.area))
-            pages = max(1, -(-total // size))
-            page = min(max(int(page or 0), 0), pages - 1)
-            chunk, total = data.table_page(view, policy, sort_column=column, ascending=ascending, page=page,
-                                           page_size=size)
-        except Exception:  # noqa: BLE001 - send_values shows the reason
-            return [], [], 1, 0, "Table"
-        caption = (f"Table: {_title(data, view)} — {total:,} areas, page {page + 1} of {pages} "
-                   f"(sorted by {column.replace('_', ' ')}, {'ascending' if ascending else 'descending'})")
-        return ui.records(chunk), data.table_columns(view), pages, page, caption
+        return tables.page_view(data, view, policy, page, sort_by, ui.TABLE_PAGE_SIZE)
 
 
-__all__ = ["DESCRIPTION", "MODULE", "NAME", "ORDER", "PATH", "layout", "register", "short_unit"]
+__all__ = ["DESCRIPTION", "MODULE", "NAME", "ORDER", "PATH", "layout", "register"]

@@ -15,7 +15,8 @@ from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.data import AppData, target_areas
+from explorer.app.presenters.outreach import target_areas
+from explorer.services.app_data import AppData
 from explorer.app.state import (
     RANK_BY, OutreachView, check_store, parse_capacity, query_from_search, require_canonical, risk_options,
     risk_text, text_value,

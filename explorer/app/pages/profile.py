@@ -13,7 +13,9 @@ from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.data import AppData, metric_title, short_unit
+from explorer.app.presenters.format import metric_title, short_unit
+from explorer.app.presenters.profile import key_metrics
+from explorer.services.app_data import AppData
 from explorer.app.state import (
     GRADIENT_GROUPS, ProfileView, check_store, query_from_search, require_canonical, text_value,
 )
@@ -116,7 +118,7 @@ def _sig_badge(code: str) -> html.Span:
 
 
 def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
-    frame = data.key_metrics(view.area, view.effective_filters, view.risk, policy)
+    frame = key_metrics(data, view.area, view.effective_filters, view.risk, policy)
     parent = frame.attrs.get("parent")
     frame = access.strip_clinical_columns(frame, role, metric_col="metric")  # no completeness for social care
     parent_name = data.name_of(parent) if view.area else None

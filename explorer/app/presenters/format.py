@@ -1,0 +1,84 @@
+"""Units, titles and display text of values, confidence intervals and counts.
+
+Suppressed cells show `disclosure.SUPPRESSED`, absent ones `disclosure.MISSING`; counts use
+`disclosure.format_count`, values 3 significant figures (`classify.format_number`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from explorer.domain.disclosure import MISSING, SUPPRESSED, format_count, format_rate
+from explorer.domain.metrics import MetricInfo
+from explorer.figures.classify import format_number
+
+# Short units for values ("45.6%", "12.3 per 1,000"); the long unit from MetricInfo goes in labels.
+SHORT_UNITS = {"%": "%", "per 1,000 people": "per 1,000", "per 100,000 people (ESP 2013)": "per 100,000",
+               "per 100 live plans": "per 100 plans", "index (region = 100)": "", "people": "people",
+               "residents": "people", "admissions in 12 months": "admissions",
+               "score (higher = more deprived)": ""}
+
+
+def short_unit(info: MetricInfo) -> str:
+    if info.unit.startswith("%"):
+        return "%"
+    return SHORT_UNITS.get(info.unit, info.unit)
+
+
+def metric_title(info: MetricInfo) -> str:
+    """'Care-plan coverage (per 1,000 people)'; a unit that explains itself is kept as a phrase."""
+    unit = info.unit.replace("score (higher = more deprived)", "higher = more deprived")
+    return f"{info.label} ({unit})"
+
+
+def difference_unit(info: MetricInfo) -> str:
+    unit = short_unit(info)
+    return "pp" if unit == "%" else unit
+
+
+def as_float(x: Any) -> float:
+    try:
+        return float(x) if x is not None and not pd.isna(x) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def value_text(v: float, hidden: bool, unit: str, signed: bool = False, *, exact: bool = False) -> str:
+    """A value for display: 3 significant figures with its unit; `exact` counts keep every digit."""
+    if hidden:
+        return SUPPRESSED
+    if not math.isfinite(v):
+        return MISSING
+    if exact and float(v).is_integer():
+        text = format_count(v) + (f" {unit}" if unit else "")
+    else:
+        text = format_number(v, unit)
+    return ("+" + text) if signed and v > 0 else text
+
+
+def ci_text(lo: float, hi: float, hidden: bool, unit: str) -> str:
+    if hidden:
+        return SUPPRESSED
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return MISSING
+    return f"{format_number(lo, unit)} to {format_number(hi, unit)}"
+
+
+def count_text(n: float, hidden: bool) -> str:
+    """A count (whole numbers with separators; a fractional expected count to 1 decimal)."""
+    if hidden:
+        return SUPPRESSED
+    if not math.isfinite(n):
+        return MISSING
+    return format_count(n) if abs(n - round(n)) < 1e-9 else format_rate(n, decimals=1)
+
+
+def counts_text(row: pd.Series, name: str, info: MetricInfo, hidden: bool) -> str:
+    """'numerator / denominator' of one controlled row, or '' where they do not apply."""
+    num, den = as_float(row[f"{name}_numerator"]), as_float(row[f"{name}_denominator"])
+    if info.kind == "count" or not math.isfinite(den) or not math.isfinite(num) and not hidden:
+        return ""
+    return f"{count_text(num, hidden)} / {count_text(den, False)}"
