@@ -34,8 +34,7 @@ from explorer.app.auth import current_role
 from explorer.domain.access import AccessDenied, Role, deprivation_groups_note, disclosure_policy_for, visible_metrics
 from explorer.domain.geography import LEVELS, child_level
 from explorer.domain.metrics import VOCAB, Filters, FilterError
-from explorer.records.schema import ETHNIC_LABELS
-from explorer.vocab import FRAILTY_LABELS, LEVEL_CONTROL_LABELS
+from explorer.vocab import ETHNIC_LABELS, FRAILTY_LABELS, LEVEL_CONTROL_LABELS
 
 MODULE = "explorer.app.pages.map"
 PATH = "/"
