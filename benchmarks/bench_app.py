@@ -34,7 +34,7 @@ from dash import Input, Output, dcc, html
 
 from explorer.app import ids
 from explorer.services.app_data import AppData
-from explorer.app.factory import _install_compression, create_app
+from explorer.app.factory import install_compression, create_app
 from explorer.app.presenters.map import map_payload
 from explorer.app.presenters.map import warm as warm_maps
 from explorer.app.probe import CallbackProbe, key
@@ -142,7 +142,7 @@ def _summary(results: list) -> dict:
 def naive_app(data: AppData, role: str, metric: str) -> dash.Dash:
     """The design the brief compares against: a whole figure with its GeoJSON per filter change."""
     app = dash.Dash(__name__)
-    _install_compression(app.server)  # the same gzip as the app, so the comparison is like for like
+    install_compression(app.server)  # the same gzip as the app, so the comparison is like for like
     app.layout = html.Div([dcc.Dropdown(id="filter", options=[]), dcc.Graph(id="map")])
     geo = data.geometry["lsoa"]
     policy = access.disclosure_policy_for(role)

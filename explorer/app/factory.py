@@ -70,7 +70,7 @@ def create_app(settings: Settings, region: str = "london", *, demo_role: Role | 
     server.extensions[DATA_EXTENSION] = data
     auth.init_auth(server, settings, Role(demo_role) if demo_role else None)
     _install_error_handler(server)
-    _install_compression(server)
+    install_compression(server)
     for page in PAGES:
         dash.register_page(page.MODULE, path=page.PATH, name=page.NAME, title=f"{page.NAME} - {APP_TITLE}",
                            order=page.ORDER, layout=page.layout, description=page.DESCRIPTION)
@@ -99,7 +99,7 @@ def _install_error_handler(server: Flask) -> None:
         return jsonify(error=str(exc)), 400
 
 
-def _install_compression(server: Flask) -> None:
+def install_compression(server: Flask) -> None:
     """gzip JSON and text responses when the browser accepts it (Flask-Compress not needed)."""
 
     @server.after_request

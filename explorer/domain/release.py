@@ -31,6 +31,7 @@ __all__ = [
     "control_inequality",
     "count_columns",
     "disclosure_specs",
+    "wilson_recompute",
 ]
 
 METRIC_PARTS = ("value", "numerator", "denominator", "lower", "upper")
@@ -39,7 +40,7 @@ METRIC_PARTS = ("value", "numerator", "denominator", "lower", "upper")
 # --------------------------------------------------------------------------- per metric
 
 
-def _wilson(num: pd.Series, den: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def wilson_recompute(num: pd.Series, den: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lo, hi = stats.wilson_interval(num, den)
     return num.to_numpy(dtype=float) / den.to_numpy(dtype=float), lo, hi
 
@@ -80,7 +81,7 @@ def disclosure_specs(info: MetricInfo, table: pd.DataFrame) -> list:
         return [RatioSpec(m, standardised=True), CountSpec(den)]
     if info.kind == "ratio":  # indirectly standardised: observed / expected, both rounded
         return [RatioSpec(m, multiplier=info.multiplier, recompute=_isr)]
-    recompute = _wilson if info.kind == "proportion" else _rate
+    recompute = wilson_recompute if info.kind == "proportion" else _rate
     return [RatioSpec(m, multiplier=info.multiplier, recompute=recompute)]
 
 

@@ -25,10 +25,10 @@ from explorer.domain.disclosure import (
 )
 from explorer.domain.metrics import Filters
 from explorer.domain.release import (
-    _wilson,
     as_generic_columns,
     as_metric_columns,
     control,
+    wilson_recompute,
 )
 from explorer.errors import ExplorerError
 from explorer.records.schema import ETHNIC_LABELS
@@ -236,6 +236,6 @@ def replace_risk(filters: Filters, risk: Any) -> Filters:
 
 
 def _wilson_percent(num: pd.Series, den: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    value, lo, hi = _wilson(num, den)
+    value, lo, hi = wilson_recompute(num, den)
     return value * 100, lo * 100, hi * 100
 
