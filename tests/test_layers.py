@@ -36,7 +36,7 @@ def test_the_layers_hold(tmp_path: Path) -> None:
 
 def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
     root = copy_project(tmp_path)
-    stats = root / "explorer" / "domain" / "stats.py"
+    stats = root / "explorer" / "domain" / "stats" / "__init__.py"
     stats.write_text(stats.read_text() + "\nimport plotly  # a deliberate violation\n")
     result = lint(root)
     assert result.returncode != 0
