@@ -191,7 +191,7 @@ ExtractDate = Annotated[
 
 def _import_extract(table: str, file: Path, region: Region, mirror: Path | None, extract_date: datetime | None
                     ) -> None:
-    from explorer.records.importer import import_extract
+    from explorer.records.imports import import_extract
 
     result = import_extract(load_settings(mirror), region.value, table, file,
                             extract_date=extract_date.date() if extract_date else None)

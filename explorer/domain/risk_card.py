@@ -322,7 +322,7 @@ def train_region(settings: Any, region: str, *, age: str = "bands", seed: int = 
     import pyarrow.parquet as pq
 
     from explorer.bundle.store import load_bundle
-    from explorer.records.importer import is_real_table
+    from explorer.records.imports import is_real_table
     from explorer.records.store import read_manifest, records_dir, table_glob
 
     started = time.perf_counter()
