@@ -144,10 +144,10 @@ def data_build(
     seed: Annotated[int, typer.Option(help="Seed for the synthetic GP practices.")] = 20261122,
 ) -> None:
     """Build the processed geography bundle (LSOA table, age-sex population, boundaries per level)."""
-    from explorer.bundle.build import build_bundle
+    from explorer.services.build import build_region
 
     settings = load_settings(mirror)
-    manifest = build_bundle(settings, region.value, seed=seed)
+    manifest = build_region(settings, region.value, seed=seed)
     counts = manifest["counts"]
     typer.echo(
         f"built {region.value}: {counts['lsoa']:,} LSOAs, {counts['place']} places, {counts['ics']} ICSs, "
