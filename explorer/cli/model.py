@@ -42,8 +42,8 @@ def model_train(
     from explorer.domain.risk_card import headline
     from explorer.services import train_region
 
-    definition = (RiskDefinition("min_probability", min_probability) if min_probability is not None
-                  else RiskDefinition("top_percent", top_percent))
+    definition = (RiskDefinition(kind="min_probability", value=min_probability) if min_probability is not None
+                  else RiskDefinition(kind="top_percent", value=top_percent))
     result = train_region(load_settings(), region.value, age=age.value, seed=seed, definition=definition,
                           compare_gbm=compare_gbm)
     typer.echo(f"{headline(result['report'])}\n  trained on {result['training_rows']:,} people (held out "

@@ -109,7 +109,7 @@ def generate_records(settings: Settings, bundle: Bundle, seed: int = DEFAULT_SEE
     started = time.perf_counter()
     directory = store.records_dir(settings, bundle.region)
     store.remove_manifest(directory)
-    observer = CohortObserver(bundle, seed)
+    observer = CohortObserver(bundle=bundle, seed=seed)
     rows = {"people": store.write_table(directory, "people", observer.tap(cohort.generate_people(bundle, seed)))}
     plans, _, detail = make_plans(observer, seed)
     reviews, last_review = make_reviews(plans, detail, seed)
