@@ -18,14 +18,14 @@ RESULTS = Path(__file__).parent / "results" / "build.json"
 CHILD = """
 import json, resource, sys, time
 from explorer.config import load_settings
-from explorer.bundle.build import build_bundle
+from explorer.services.build import build_region
 from explorer.sources.fetch import fetch_source
 from explorer.sources.registry import PUBLIC_SOURCES, SOURCES
 settings = load_settings()
 for name in PUBLIC_SOURCES:
     fetch_source(settings, SOURCES[name], progress=False)
 start = time.perf_counter()
-manifest = build_bundle(settings, sys.argv[1])
+manifest = build_region(settings, sys.argv[1])
 seconds = time.perf_counter() - start
 print(json.dumps({"region": sys.argv[1], "seconds": round(seconds, 1),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

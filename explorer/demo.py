@@ -28,9 +28,9 @@ def missing_steps(settings: Settings, region: str) -> list[str]:
 
 def prepare_demo(settings: Settings, region: str, say: Callable[[str], None] = print) -> list[str]:
     """Run the missing steps in order; returns what was done."""
-    from explorer.bundle.build import build_bundle
     from explorer.bundle.store import load_bundle
     from explorer.services import train_region
+    from explorer.services.build import build_region
     from explorer.synth.careplans import generate_records
 
     steps = missing_steps(settings, region)
@@ -40,7 +40,7 @@ def prepare_demo(settings: Settings, region: str, say: Callable[[str], None] = p
             fetch_source(settings, SOURCES[name])
     if "build" in steps:
         say(f"building the {region} bundle (about 15 s for London)")
-        build_bundle(settings, region)
+        build_region(settings, region)
     if "synth" in steps:
         say(f"generating the SYNTHETIC {region} records (about 1 minute for London)")
         generate_records(settings, load_bundle(settings, region))

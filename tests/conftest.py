@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from explorer.bundle.build import build_bundle
 from explorer.bundle.store import Bundle, load_bundle
 from explorer.config import Settings
+from explorer.services.build import build_region
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Settings
 
 @pytest.fixture(scope="session")
 def london_bundle(settings: Settings) -> Bundle:
-    build_bundle(settings, "london")
+    build_region(settings, "london")
     return load_bundle(settings, "london")
 
 
@@ -73,7 +73,7 @@ def london_app_data(settings: Settings, london_model: dict):
 
 @pytest.fixture(scope="session")
 def england_bundle(settings: Settings) -> Bundle:
-    build_bundle(settings, "england")
+    build_region(settings, "england")
     return load_bundle(settings, "england")
 
 

@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 from explorer.bundle import boundaries as geo
-from explorer.bundle.build import build_bundle
 from explorer.config import Settings
 from explorer.errors import ExplorerError
+from explorer.services.build import build_region
 from explorer.synth.practices import MAP_COLUMNS, REGISTRATION_COLUMNS, generate_gp_files, pcn_count
 
 
@@ -118,14 +118,14 @@ def test_a_failed_build_keeps_the_previous_bundle(london_bundle, tmp_path):
     shutil.copytree(london_bundle.directory, settings.bundle_dir("london"))
     before = (settings.bundle_dir("london") / "manifest.json").read_text()
     with pytest.raises(ExplorerError):  # this 'mirror' holds no source files
-        build_bundle(settings, "london")
+        build_region(settings, "london")
     assert (settings.bundle_dir("london") / "manifest.json").read_text() == before
     assert not [p for p in settings.bundle_dir("london").parent.iterdir() if p.name.startswith(".")]
 
 
 def test_unknown_region_is_refused(settings):
     with pytest.raises(ExplorerError, match="unknown region"):
-        build_bundle(settings, "wales")
+        build_region(settings, "wales")
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from explorer.records.importer import (
+from explorer.records.imports import (
     ImportContext,
     ImportRejected,
     read_extract,

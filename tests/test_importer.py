@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from explorer.cli import app
 from explorer.config import Settings
 from explorer.errors import ExplorerError
-from explorer.records.importer import (
+from explorer.records.imports import (
     MAX_LISTED,
     ImportContext,
     ImportRejected,

@@ -1,5 +1,9 @@
 """Turn the official sources into the processed bundle the app, CLI and tests read.
 
+Two steps: :func:`read_geography` reads the LSOA table, age-sex population and boundaries;
+:func:`build_bundle` joins them with the GP registration files it is given (official or
+synthetic: explorer.services.build decides) and writes the bundle.
+
 The bundle is written into a temporary directory beside its final place and renamed into place
 only when complete, so a failed build never leaves half a bundle (and keeps the previous one).
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 import tracemalloc
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,16 +31,38 @@ from explorer.vocab import REGIONS as REGION_CODES
 from explorer.config import REGIONS, Settings
 from explorer.errors import ExplorerError
 from explorer.sources import readers
-from explorer.sources.fetch import cached_source, optional_cached_source, source_record
+from explorer.sources.fetch import cached_source, source_record
 from explorer.sources.registry import IMD_DOMAINS, SOURCES
-from explorer.synth.practices import (
-    REGISTRATIONS_FILE,
-    generate_gp_files,
-    write_gp_files,
-)
 
 BOUNDARY_SOURCE = {"london": "lsoa_boundaries_bgc", "england": "lsoa_boundaries_bsc"}
 SIMPLIFY_TOLERANCE_M = {"london": 15.0, "england": 50.0}
+DEFAULT_SEED = 20261122
+
+
+@dataclass(frozen=True, kw_only=True)
+class Geography:
+    """A region's LSOAs before GP registrations are joined: attributes, age-sex and boundaries."""
+
+    region: str
+    lsoas: pd.DataFrame
+    age_sex: pd.DataFrame
+    england_profile: int
+    shapes: gpd.GeoDataFrame
+    centroids: pd.DataFrame  # x, y (British National Grid) indexed by lsoa21cd
+
+
+@dataclass(frozen=True, kw_only=True)
+class GPFiles:
+    """NHS England's GP registration files (or synthetic ones in the same layout) to build from."""
+
+    registrations: Path
+    practice_map: Path
+    synthetic: bool
+
+
+def check_region(region: str) -> None:
+    if region not in REGIONS:
+        raise ExplorerError(f"unknown region '{region}': choose one of {', '.join(REGIONS)}")
 
 
 def _region_filter(lookup: pd.DataFrame, region: str) -> pd.Series:
@@ -79,30 +106,20 @@ def build_lsoa_table(settings: Settings, region: str) -> tuple[pd.DataFrame, pd.
     return table.sort_values("lsoa_code", ignore_index=True), age_sex, england_profile
 
 
-def _gp_files(settings: Settings, region: str, lsoas: pd.DataFrame, centroids: pd.DataFrame,
-              age_sex: pd.DataFrame, seed: int) -> tuple[Path, Path, bool]:
-    """Real NHS files when we have them, else seeded synthetic ones in the same layout."""
-    real = optional_cached_source(settings, "gp_registrations_lsoa"), optional_cached_source(settings,
-                                                                                              "gp_practice_map")
-    if all(real):
-        return real[0], real[1], False
-    by_sex = age_sex.pivot_table(index="lsoa21cd", columns="sex", values="population", aggfunc="sum")
-    frame = lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code", "place_name": "lad_name",
-                                  "ics_code": "icb_code", "ics_name": "icb_name", "ics_ods_code": "icb_ods"})
-    frame = frame.join(centroids, on="lsoa21cd").join(by_sex, on="lsoa21cd")
-    gp = generate_gp_files(frame, seed=seed)
-    regs, pmap = write_gp_files(gp, settings.data_dir / "synthetic" / region / "gp")
-    return regs, pmap, True
+def gp_generator_frame(geography: Geography) -> pd.DataFrame:
+    """The region's LSOAs in the columns of the official lookups, with centroids and residents by sex:
+    the input a synthetic GP practice generator needs."""
+    by_sex = geography.age_sex.pivot_table(index="lsoa21cd", columns="sex", values="population", aggfunc="sum")
+    frame = geography.lsoas.rename(columns={
+        "lsoa_code": "lsoa21cd", "place_code": "lad_code", "place_name": "lad_name", "ics_code": "icb_code",
+        "ics_name": "icb_name", "ics_ods_code": "icb_ods"})
+    return frame.join(geography.centroids, on="lsoa21cd").join(by_sex, on="lsoa21cd")
 
 
-def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> dict:
-    """Build one region's bundle; returns its manifest."""
-    if region not in REGIONS:
-        raise ExplorerError(f"unknown region '{region}': choose one of {', '.join(REGIONS)}")
-    started = time.perf_counter()
-    tracemalloc.start()
+def read_geography(settings: Settings, region: str) -> Geography:
+    """The region's LSOA table, age-sex population and boundaries, from the cached official sources."""
+    check_region(region)
     lsoas, age_sex, england_profile = build_lsoa_table(settings, region)
-
     boundary_source = BOUNDARY_SOURCE[region]
     shapes = readers.read_boundaries(cached_source(settings, boundary_source), boundary_source)
     shapes = shapes[shapes["lsoa21cd"].isin(lsoas["lsoa_code"])].sort_values("lsoa21cd", ignore_index=True)
@@ -112,11 +129,25 @@ def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> di
                             f"(e.g. {missing[:3]}); for England use the BSC boundaries")
     shapes = shapes.rename(columns={"lsoa21cd": "lsoa_code"}).drop(columns="lsoa21nm")
     centroids = geo.centroids(shapes).set_index(shapes["lsoa_code"])
+    return Geography(region=region, lsoas=lsoas, age_sex=age_sex, england_profile=england_profile,
+                     shapes=shapes, centroids=centroids)
 
-    regs_path, map_path, synthetic = _gp_files(settings, region, lsoas, centroids, age_sex, seed)
+
+def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *, seed: int = DEFAULT_SEED,
+                 started: float | None = None) -> dict:
+    """Build one region's bundle from its geography and GP registration files; returns its manifest.
+
+    `started`: the perf_counter() value the build began at (default: now), for the manifest's
+    build_seconds; python_peak_mb is tracemalloc's peak when the caller traces (else 0)."""
+    started = time.perf_counter() if started is None else started
+    region = geography.region
+    check_region(region)
+    lsoas, age_sex, england_profile = geography.lsoas, geography.age_sex, geography.england_profile
+    shapes, centroids = geography.shapes, geography.centroids
+    regs_path, map_path, synthetic = gp_files.registrations, gp_files.practice_map, gp_files.synthetic
     registrations = readers.read_gp_registrations(regs_path)
     practice_map = readers.read_gp_practice_map(map_path)
-    shares = registration_shares(registrations, practice_map, REGISTRATIONS_FILE)
+    shares = registration_shares(registrations, practice_map, SOURCES["gp_registrations_lsoa"].mirror_name)
     assignment, moved = assign_lsoas_to_pcns(
         shares, lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code"})
         .join(centroids, on="lsoa21cd")[["lsoa21cd", "lad_code", "population", "x", "y"]])
@@ -150,8 +181,7 @@ def build_bundle(settings: Settings, region: str, *, seed: int = 20261122) -> di
             layer.to_parquet(directory / BOUNDARY_FILES[level], index=False)
         (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    _, peak = tracemalloc.get_traced_memory()  # (0, 0) when not tracing
     manifest = {
         "region": region,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -4,7 +4,8 @@ They read the bundle and the records, build the domain's objects from them and w
 the layer the app, the CLI and the exports call, so that ``explorer.domain`` stays pure.
 
 Public names: :func:`load_engine` (the metrics engine of a region), :func:`train_region` (fit,
-score and report the risk model of a region).
+score and report the risk model of a region). Modules imported on demand: ``build`` (a region's
+bundle, ``build_region``) and ``reports`` (the tables of ``explorer summary`` and ``inequality``).
 """
 
 from explorer.services.engine import load_engine

@@ -387,7 +387,7 @@ def _records_synthetic(settings: Settings, region: str, engine: Any) -> bool:
     if not getattr(engine, "has_records", False):
         return False
     try:
-        from explorer.records.importer import is_real_table
+        from explorer.records.imports import is_real_table
         from explorer.records.store import records_dir
         directory = records_dir(settings, region)
         return not all(is_real_table(directory, t) for t in ("people", "plans"))

@@ -111,7 +111,7 @@ def train_region(settings: Settings, region: str, *, age: str = "bands", seed: i
     import pyarrow.parquet as pq
 
     from explorer.bundle.store import load_bundle
-    from explorer.records.importer import is_real_table
+    from explorer.records.imports import is_real_table
     from explorer.records.store import read_manifest, records_dir, table_glob
 
     started = time.perf_counter()

@@ -143,7 +143,8 @@ def generate_gp_files(lsoas: pd.DataFrame, seed: int = 20261122) -> SyntheticGP:
     regs.insert(1, "EXTRACT_DATE", EXTRACT_DATE)
     regs.insert(3, "PRACTICE_NAME", "SYNTHETIC PRACTICE " + regs["PRACTICE_CODE"])
     regs = regs.sort_values(["PRACTICE_CODE", "LSOA_CODE", "SEX"], ignore_index=True)
-    return SyntheticGP(regs[REGISTRATION_COLUMNS], pd.DataFrame(practices, columns=MAP_COLUMNS))
+    return SyntheticGP(registrations=regs[REGISTRATION_COLUMNS],
+                       practice_map=pd.DataFrame(practices, columns=MAP_COLUMNS))
 
 
 def write_gp_files(gp: SyntheticGP, directory: Path) -> tuple[Path, Path]:

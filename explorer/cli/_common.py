@@ -1,0 +1,89 @@
+"""What every `explorer` command group shares: choices, options, friendly errors and table output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import numpy as np
+import pandas as pd
+import typer
+
+from explorer.domain.access import AccessDenied
+from explorer.errors import ExplorerError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Region(StrEnum):
+    london = "london"
+    england = "england"
+
+
+class Level(StrEnum):
+    ics = "ics"
+    place = "place"
+    pcn = "pcn"
+    lsoa = "lsoa"
+
+
+class OutputFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+MirrorOption = Annotated[
+    Path | None,
+    typer.Option("--mirror", help="Directory holding copies of the official files (or set EXPLORER_MIRROR).",
+                 show_default=False),
+]
+
+
+def friendly(command: Callable[P, R]) -> Callable[P, R]:
+    """Print an ExplorerError's message (what is wrong, how to fix it) instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ExplorerError as exc:
+            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from None
+        except AccessDenied as exc:  # the role may not see this: say so, print no data
+            typer.secho(f"refused: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+def _csv_number(value: float) -> str:
+    """Six significant figures, never in exponent form (analysts paste these into spreadsheets)."""
+    return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
+
+
+def tidy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Whole-number float columns (counts, populations) become integers, so 2088100 is not 2.0881e+06."""
+    out = frame.copy()
+    for column in out.columns[out.dtypes.map(pd.api.types.is_float_dtype)]:
+        values = out[column].dropna()
+        if len(values) and np.isfinite(values).all() and (values == values.round()).all():
+            out[column] = out[column].astype("Int64")
+    return out
+
+
+def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict[str, object] | None = None) -> None:
+    if fmt is OutputFormat.csv:
+        from explorer.export.safe_cells import safe_frame
+
+        # names in the rows could be spreadsheet formulas (=HYPERLINK...): neutralise text, keep numbers
+        safe_frame(tidy_numbers(frame)).to_csv(sys.stdout, index=False, float_format=_csv_number)
+    else:
+        payload: dict[str, object] = {"rows": json.loads(frame.to_json(orient="records", double_precision=6))}
+        payload.update(extra or {})
+        typer.echo(json.dumps(payload, indent=2))

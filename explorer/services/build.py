@@ -1,0 +1,43 @@
+"""A region's bundle built from the official sources, with synthetic GP registrations when the
+official registration files are not available.
+
+The decision lives here, not in explorer.bundle: the bundle build takes whichever GP files it is given.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+from explorer.bundle import build
+from explorer.config import Settings
+from explorer.sources.fetch import optional_cached_source
+from explorer.synth.practices import generate_gp_files, write_gp_files
+
+
+def gp_files(settings: Settings, geography: build.Geography, seed: int) -> build.GPFiles:
+    """Real NHS files when we have them, else seeded synthetic ones in the same layout."""
+    registrations = optional_cached_source(settings, "gp_registrations_lsoa")
+    practice_map = optional_cached_source(settings, "gp_practice_map")
+    if registrations is not None and practice_map is not None:
+        return build.GPFiles(registrations=registrations, practice_map=practice_map, synthetic=False)
+    generated = generate_gp_files(build.gp_generator_frame(geography), seed=seed)
+    registrations, practice_map = write_gp_files(generated,
+                                                 settings.data_dir / "synthetic" / geography.region / "gp")
+    return build.GPFiles(registrations=registrations, practice_map=practice_map, synthetic=True)
+
+
+def build_region(settings: Settings, region: str, *, seed: int = build.DEFAULT_SEED) -> dict:
+    """Build one region's bundle (official GP files, or synthetic ones when absent); returns its manifest."""
+    build.check_region(region)
+    started = time.perf_counter()
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        geography = build.read_geography(settings, region)
+        return build.build_bundle(settings, geography, gp_files(settings, geography, seed), seed=seed,
+                                  started=started)
+    finally:
+        if not tracing:
+            tracemalloc.stop()

@@ -1,0 +1,66 @@
+"""The tables `explorer summary` and `explorer inequality` print, as a role may see them.
+
+They read the bundle and records (through the metrics engine) and apply explorer.domain.release,
+the disclosure control the app uses; the CLI parses arguments, calls these and prints.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from explorer.config import load_settings
+from explorer.errors import ExplorerError
+
+DEFAULT_ROLE = "commissioner"
+
+
+def summary_frame(level: str, region: str, metrics: list[str] | None = None, filters: list[str] | None = None,
+                  as_of: str | None = None, role: str = DEFAULT_ROLE) -> pd.DataFrame:
+    """The table `explorer summary` prints, as `role` may see it (AccessDenied if it may not).
+
+    Without metrics: the bundle's area summary. With metrics: the same columns, then per metric
+    <metric>, <metric>_numerator, <metric>_denominator, <metric>_lower, <metric>_upper. Controlled
+    columns get a <column>_suppressed flag (explorer.domain.release, the code the app uses)."""
+    from explorer.bundle.store import load_bundle
+    from explorer.domain import access, release
+    from explorer.domain.geography import area_summary
+
+    access.check_level(role, level)  # refuse before reading anything
+    release.check_metrics(role, metrics or [])
+    settings = load_settings()
+    if not metrics:
+        if filters or as_of:
+            raise ExplorerError("--filter and --as-of apply to care-plan metrics: add --metric NAME")
+        bundle = load_bundle(settings, region)
+        return release.control_area_summary(area_summary(bundle.lsoas, bundle.areas, level), level, [], role)
+    from explorer.domain.coverage import summary_table
+    from explorer.domain.metrics import Filters, check_metric
+    from explorer.services import load_engine
+
+    for name in metrics:
+        check_metric(name)
+    parsed = Filters.parse(filters)
+    engine = load_engine(settings, region, eager_history=False)  # one snapshot: no history
+    table = summary_table(engine, level, metrics, parsed, as_of, policy=access.disclosure_policy_for(role))
+    return release.control_area_summary(table, level, metrics, role)
+
+
+def inequality_frames(level: str, metric: str, by: str, region: str, filters: list[str] | None = None,
+                      as_of: str | None = None, role: str = DEFAULT_ROLE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tables `explorer inequality` prints, as `role` may see them: (rows: area_code, group, value,
+    numerator, denominator, lower, upper, suppressed; sii_rii: area_code, sii, sii_lower, sii_upper, rii,
+    rii_lower, rii_upper). Controlled by explorer.domain.release, the code the app uses."""
+    from explorer.domain import access, release
+    from explorer.domain.metrics import Filters, check_metric
+    from explorer.services import load_engine
+
+    access.check_level(role, level)  # refuse before reading anything
+    release.check_metrics(role, [metric])
+    check_metric(metric)
+    engine = load_engine(load_settings(), region, eager_history=False)
+    raw = access.policy_for(role).role.value == "analyst"
+    # with control on, the SII/RII are refitted to the controlled rows: skip the engine's simulations
+    rows, sii_rii = engine.inequality(level, metric, by, Filters.parse(filters), as_of=as_of,
+                                      n_simulations=10_000 if raw else 10,
+                                      policy=access.disclosure_policy_for(role))
+    return release.control_inequality(rows, sii_rii, level, metric, by, role)
