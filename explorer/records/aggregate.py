@@ -64,11 +64,9 @@ MANIFEST_FILE = "records_manifest.json"  # = explorer.records.store.MANIFEST_FIL
 
 
 def records_directory(settings: Any, region: str) -> Path:
-    """``<data_dir>/records/<region>``, via explorer.records.store when it is available."""
-    try:
-        from explorer.records.store import records_dir
-    except ImportError:  # pragma: no cover - store.py is written alongside
-        return Path(settings.data_dir) / "records" / region
+    """``<data_dir>/records/<region>`` (explorer.records.store decides)."""
+    from explorer.records.store import records_dir
+
     return Path(records_dir(settings, region))
 
 
@@ -77,12 +75,9 @@ def table_glob(directory: Path, name: str) -> str:
     from explorer.records.schema import LAYOUTS
 
     if name in LAYOUTS:
-        try:
-            from explorer.records.store import table_glob as store_glob
-        except ImportError:  # pragma: no cover - store.py is written alongside
-            pass
-        else:
-            return str(store_glob(directory, name))
+        from explorer.records.store import table_glob as store_glob
+
+        return str(store_glob(directory, name))
     return str(Path(directory) / name / "*.parquet")
 
 

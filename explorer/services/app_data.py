@@ -358,10 +358,8 @@ def _standard_columns(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def _load_engine(settings: Settings, region: str) -> tuple[Any | None, str | None]:
-    try:
-        from explorer.services import load_engine
-    except ImportError as exc:
-        return None, f"the coverage engine is not installed ({exc})"
+    from explorer.services.engine import load_engine
+
     try:
         return load_engine(settings, region), None
     except ExplorerError as exc:  # e.g. records not generated yet
