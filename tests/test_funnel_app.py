@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from explorer.app.presenters.tables import numeric_rows
 from explorer.app.state import MapView
 from explorer.domain import stats
 from explorer.domain.disclosure import DisclosurePolicy
@@ -21,7 +22,7 @@ def test_funnel_position_matches_map_significance_and_limits(london_app_data, me
     points, _, comparator = data.funnel("pcn", metric, filters, view.risk, policy)
     assert len(points) > 10
     # the map's vs-region column (own 95% CI against the region, compare_to_benchmark)
-    rows = data.numeric_rows(view, policy).set_index("area_code")
+    rows = numeric_rows(data, view, policy).set_index("area_code")
     vs_region = rows.loc[points["area_code"], "vs_region"].to_numpy()
     assert np.array_equal(points["position"].to_numpy() == "within 95%", vs_region == "similar")
     # and the drawn limits at each point's denominator put it on the same side
