@@ -16,21 +16,14 @@ import typer
 
 from explorer.domain.access import AccessDenied
 from explorer.errors import ExplorerError
+from explorer.vocab import LEVELS, REGIONS
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Region(StrEnum):
-    london = "london"
-    england = "england"
-
-
-class Level(StrEnum):
-    ics = "ics"
-    place = "place"
-    pcn = "pcn"
-    lsoa = "lsoa"
+Region = StrEnum("Region", [(name, name) for name in REGIONS])  # choices from the vocabulary
+Level = StrEnum("Level", [(name, name) for name in LEVELS])
 
 
 class OutputFormat(StrEnum):
