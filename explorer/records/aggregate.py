@@ -141,12 +141,17 @@ def connect_records(directory: Path, threads: int | None = None) -> tuple[duckdb
     return con, Inputs(columns)
 
 
+def scores(con: duckdb.DuckDBPyConnection) -> cellsql.SqlScores:
+    """The risk rule's order statistics by SQL on this connection."""
+    return cellsql.SqlScores(lambda sql: con.execute(sql).fetchall()[0])
+
+
 def risk_rule(con: duckdb.DuckDBPyConnection, directory: Path, risk: tuple[str, float]
               ) -> tuple[float, str | None]:
     """The risk definition's (cut-off, last tied id): :func:`explorer.records.cellsql.risk_rule`
     over ``directory``'s risk_scores."""
     con.execute(f"CREATE OR REPLACE VIEW {cellsql.src(RISK_TABLE)} AS SELECT * FROM {_source(directory, RISK_TABLE)}")
-    return cellsql.risk_rule(lambda sql: con.execute(sql).fetchone(), risk)
+    return cellsql.risk_rule(scores(con), risk)
 
 
 def arrow(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
@@ -160,7 +165,7 @@ def _run(directory: Path, needs: Sequence[str], risk: tuple[str, float] | None, 
     require(directory, *needs, *([RISK_TABLE] if risk is not None else []))
     con, inputs = connect_records(directory, threads)
     try:
-        rule = None if risk is None else cellsql.risk_rule(lambda sql: con.execute(sql).fetchone(), risk)
+        rule = None if risk is None else cellsql.risk_rule(scores(con), risk)
         return build(con, inputs, rule)
     finally:
         con.close()

@@ -22,6 +22,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -119,31 +120,58 @@ def top_count(n: int, percent: float) -> int:
 _SCORES = f"(SELECT person_id, CAST(risk AS DOUBLE) AS r FROM {src(RISK_TABLE)} WHERE risk IS NOT NULL) s"
 
 
-def risk_rule(scalar: Callable[[str], tuple], risk: tuple[str, float]) -> tuple[float, str | None]:
+class Scores(Protocol):
+    """The four order statistics of the risk scores the rule needs, as an engine computes them."""
+
+    def count(self) -> int: ...
+    def kth_largest(self, k: int) -> float: ...
+    def above_and_tied(self, cut: float) -> tuple[int, int]: ...
+    def nth_tied_id(self, cut: float, n: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class SqlScores:
+    """:class:`Scores` by SQL; ``scalar(sql)`` runs one statement in the engine and returns its row."""
+
+    scalar: Callable[[str], Sequence[Any]]
+
+    def count(self) -> int:
+        return int(self.scalar(f"SELECT count(*) FROM {_SCORES}")[0])
+
+    def kth_largest(self, k: int) -> float:
+        return float(self.scalar(f"SELECT r FROM {_SCORES} ORDER BY r DESC LIMIT 1 OFFSET {k - 1}")[0])
+
+    def above_and_tied(self, cut: float) -> tuple[int, int]:
+        row = self.scalar(f"SELECT sum(CASE WHEN r > {double(cut)} THEN 1 ELSE 0 END), "
+                          f"sum(CASE WHEN r = {double(cut)} THEN 1 ELSE 0 END) FROM {_SCORES}")
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def nth_tied_id(self, cut: float, n: int) -> str:
+        return str(self.scalar(f"SELECT max(person_id) FROM (SELECT person_id FROM {_SCORES} "
+                               f"WHERE r = {double(cut)} ORDER BY person_id LIMIT {n}) t")[0])
+
+
+def risk_rule(scores: Scores, risk: tuple[str, float]) -> tuple[float, str | None]:
     """(cut-off, last person_id at the cut-off) of a risk definition over the whole risk_scores table.
 
     ``min_probability`` p: everyone with risk >= p (no tie rule). ``top_percent`` X: exactly
     k = ceil(n x X / 100) people - the highest scores first, and among people tied at the cut-off
     the lowest person_ids first - the same people as ``ORDER BY risk DESC, person_id`` and as
-    :func:`explorer.domain.risk.flag_high_risk`. ``scalar(sql)`` runs one statement of these
-    scalar queries in the engine and returns its single row.
+    :func:`explorer.domain.risk.flag_high_risk`. The rule is defined here once; ``scores``
+    computes its order statistics in the engine (SQL, or Dask's reductions).
     """
     kind, value = risk
     if kind == "min_probability":
         return float(value), None
-    n = int(scalar(f"SELECT count(*) FROM {_SCORES}")[0])
-    k = top_count(n, float(value))
+    k = top_count(scores.count(), float(value))
     if k == 0:
         return float("inf"), None
-    cut = float(scalar(f"SELECT r FROM {_SCORES} ORDER BY r DESC LIMIT 1 OFFSET {k - 1}")[0])
-    above, tied = scalar(f"SELECT sum(CASE WHEN r > {double(cut)} THEN 1 ELSE 0 END), "
-                         f"sum(CASE WHEN r = {double(cut)} THEN 1 ELSE 0 END) FROM {_SCORES}")
-    need = k - int(above)
-    if need >= int(tied):
+    cut = scores.kth_largest(k)
+    above, tied = scores.above_and_tied(cut)
+    need = k - above
+    if need >= tied:
         return cut, None
-    last = scalar(f"SELECT max(person_id) FROM (SELECT person_id FROM {_SCORES} WHERE r = {double(cut)} "
-                  f"ORDER BY person_id LIMIT {need}) t")[0]
-    return cut, str(last)
+    return cut, scores.nth_tied_id(cut, need)
 
 
 def _risk_cte(rule: tuple[float, str | None] | None, persons: str | None = None) -> str:

@@ -1,0 +1,82 @@
+"""The cell tables on Spark: the same SQL text, transpiled from DuckDB's dialect to Spark SQL.
+
+Each table of the records directory becomes a temporary view ``src_<table>`` over its Parquet
+parts (``spark.read.parquet``: on Databricks or an SDE cluster this reads from wherever the
+records live), :mod:`explorer.records.cellsql` builds the statements, sqlglot translates them, and
+only the aggregated cells are collected to the driver (``toPandas`` of a GROUP BY result).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlglot
+
+from explorer.records import aggregate, cellsql
+
+#: local-mode settings when no session is given (tests, one machine); an SDE passes its own session
+LOCAL_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": "2g",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def local_session(cores: int = 2) -> Any:
+    """A local-mode SparkSession (reused if one is running)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(f"local[{cores}]").appName("explorer-aggregate")
+    for key, value in LOCAL_CONFIG.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def to_spark(sql: str) -> str:
+    """One statement of the cell SQL in Spark's dialect."""
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+
+
+def register(spark: Any, directory: Path) -> cellsql.Inputs:
+    """Every table of ``directory`` as a temporary view ``src_<table>``; their columns."""
+    columns = {}
+    for name in (*cellsql.PERSON_TABLES, *cellsql.USER_TABLES):
+        if aggregate.has_table(directory, name):
+            files = sorted(glob.glob(aggregate.table_glob(directory, name)))  # a list: no glob warnings
+            frame = spark.read.option("mergeSchema", "true").parquet(*files)
+            frame.createOrReplaceTempView(cellsql.src(name))
+            columns[name] = frozenset(frame.columns)
+    return cellsql.Inputs(columns)
+
+
+def run(directory: Path, tables: Sequence[str], months: Sequence[dt.date], risk: tuple[str, float] | None,
+        *, spark: Any = None) -> dict[str, pd.DataFrame]:
+    """The cell tables named in ``tables`` (see :func:`explorer.records.engines.aggregate_records`)."""
+    spark = spark or local_session()
+    inputs = register(spark, Path(directory))
+
+    def query(sql: str) -> Any:
+        return spark.sql(to_spark(sql))
+
+    rule = None if risk is None else cellsql.risk_rule(
+        cellsql.SqlScores(lambda sql: tuple(query(sql).collect()[0])), risk)
+    builds = {
+        "person_cells": lambda: (cellsql.person_cells_sql(inputs, rule), cellsql.CELL_KEYS, cellsql.PERSON_MEASURES),
+        "plan_cells": lambda: (cellsql.plan_cells_sql(inputs, months, rule), cellsql.PLAN_KEYS, cellsql.PLAN_MEASURES),
+        "user_cells": lambda: (cellsql.user_cells_sql(inputs, months), cellsql.USER_KEYS, cellsql.USER_MEASURES),
+    }
+    out = {}
+    for name in tables:
+        sql, keys, measures = builds[name]()
+        out[name] = cellsql.finish(query(sql).toPandas(), keys, measures)  # cells only, never person rows
+    return out
