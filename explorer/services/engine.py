@@ -5,12 +5,18 @@ The domain's :class:`~explorer.domain.coverage.CoverageEngine` is pure; this mod
 the records with :mod:`explorer.records.aggregate`, :func:`geography_of` turns a bundle into the
 domain's :class:`~explorer.domain.geography.Geography`, and :func:`build_engine` /
 :func:`load_engine` put them together, reading the snapshot date from the records manifest.
+
+:func:`load_engine` prefers stored cell tables (``explorer aggregate``, in ``<data_dir>/cells/<region>``;
+:class:`explorer.services.cells.StoredCells`) when they were made from the records now on disk (or
+when there are no records, only cells): the app then starts without re-aggregating. Stale cells
+(records generated, imported or re-scored since) are ignored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +25,13 @@ import pandas as pd
 
 from explorer.bundle.store import Bundle
 from explorer.config import Settings
-from explorer.domain.coverage import CoverageEngine, RiskKey
+from explorer.domain.coverage import CellSource, CoverageEngine, RiskKey
 from explorer.domain.geography import Geography
 from explorer.domain.metrics import DEFAULT_RISK, MonthLike, RiskLike, month_end
 from explorer.records import aggregate
 from explorer.records.schema import EXTRACT_DATE, HISTORY_MONTHS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,15 +79,32 @@ def records_snapshot(records: Path) -> str | None:
         return None
 
 
+def stored_cells(cells_dir: Path | None, records: Path, fallback: CellSource) -> CellSource:
+    """The stored cells in ``cells_dir`` when usable - made from these records, or there are no
+    records to be stale against - with ``fallback`` for what they lack; else ``fallback``."""
+    from explorer.records import cellstore
+    from explorer.services.cells import StoredCells
+
+    if cells_dir is None or cellstore.read_manifest(cells_dir) is None:
+        return fallback
+    if fallback.has_records and not cellstore.is_current(cells_dir, records):
+        log.info("stored cells in %s are stale (the records changed): aggregating the records", cells_dir)
+        return fallback
+    return StoredCells.open(cells_dir, fallback)
+
+
 def build_engine(*, bundle: Bundle, records: Path, snapshot: MonthLike | None = EXTRACT_DATE,
                  history_months: int = HISTORY_MONTHS, threads: int | None = None,
                  default_risk: RiskLike = DEFAULT_RISK, eager_history: bool = True,
-                 max_cell_tables: int = 6) -> CoverageEngine:
-    """A CoverageEngine over a bundle and a records directory. ``snapshot``: the extract's month
-    (default the schema's EXTRACT_DATE; None reads the records manifest's ``extract_date``)."""
+                 max_cell_tables: int = 6, cells_dir: Path | None = None) -> CoverageEngine:
+    """A CoverageEngine over a bundle and a records directory (and stored cells in ``cells_dir``
+    when current, see :func:`stored_cells`). ``snapshot``: the extract's month (default the
+    schema's EXTRACT_DATE; None reads the stored cells' or the records manifest's date)."""
+    cells = stored_cells(cells_dir, Path(records), RecordCells(directory=Path(records), threads=threads))
     if snapshot is None:
-        snapshot = records_snapshot(records) or EXTRACT_DATE
-    return CoverageEngine(geography=geography_of(bundle), cells=RecordCells(directory=Path(records), threads=threads),
+        stored = getattr(cells, "manifest", {}).get("snapshot")
+        snapshot = stored or records_snapshot(records) or EXTRACT_DATE
+    return CoverageEngine(geography=geography_of(bundle), cells=cells,
                           snapshot=month_end(snapshot), history_months=history_months, default_risk=default_risk,
                           eager_history=eager_history, max_cell_tables=max_cell_tables)
 
@@ -94,7 +119,9 @@ def load_engine(settings: Settings, region: str, *, snapshot: MonthLike | None =
     schema's EXTRACT_DATE.
     """
     from explorer.bundle.store import load_bundle
+    from explorer.records.cellstore import cells_dir
 
     return build_engine(bundle=load_bundle(settings, region), records=aggregate.records_directory(settings, region),
                         snapshot=snapshot, history_months=history_months, threads=threads,
-                        default_risk=default_risk, eager_history=eager_history, max_cell_tables=max_cell_tables)
+                        default_risk=default_risk, eager_history=eager_history, max_cell_tables=max_cell_tables,
+                        cells_dir=cells_dir(settings, region))

@@ -1,0 +1,63 @@
+"""`explorer aggregate`: person-level records -> the cell tables the app reads (DuckDB, Spark or Dask),
+or, with --release ROLE, only the disclosure-controlled tables that may leave a secure environment."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from explorer.cli._common import Region, friendly
+from explorer.cli.reports import CliRole
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+    dask = "dask"
+
+
+def aggregate(
+    records: Annotated[Path, typer.Option(help="Records directory (people/, plans/, ... Parquet parts).")],
+    out: Annotated[Path, typer.Option(help="Directory to write (replaced as a whole, atomically).")],
+    engine: Annotated[Engine, typer.Option(help="duckdb (one machine), spark (local or a cluster's session) "
+                                           "or dask (a distributed LocalCluster).")] = Engine.duckdb,
+    release: Annotated[CliRole | None, typer.Option(
+        help="Write only the metric tables ROLE may see, disclosure-controlled, with a release log "
+             "(what may leave a secure environment); the cell tables themselves are not written.",
+        show_default=False)] = None,
+    region: Annotated[Region, typer.Option(help="Region whose bundle (areas) a release is made for.")]
+        = Region.london,
+    cells: Annotated[Path | None, typer.Option(help="With --release: also keep the cell tables here "
+                                               "(default: a temporary directory, removed).",
+                                               show_default=False)] = None,
+    partitions: Annotated[int | None, typer.Option(min=1, help="Dask: person buckets (default: the people "
+                                                   "table's partitions).", show_default=False)] = None,
+) -> None:
+    """Aggregate person-level records to the cell tables (or a controlled release of them)."""
+    from explorer.services.cells import make_cells
+
+    options = {"npartitions": partitions} if engine is Engine.dask and partitions else {}
+    if release is None:
+        manifest = make_cells(records, out, engine=engine.value, **options)
+        typer.echo(json.dumps({"out": str(out), "engine": engine.value, "seconds": manifest["seconds"],
+                               "tables": {k: v["rows"] for k, v in manifest["tables"].items()}}, indent=2))
+        return
+    from explorer.config import load_settings
+    from explorer.services.release_set import write_release
+
+    settings = load_settings()
+    with tempfile.TemporaryDirectory(prefix="explorer-cells-") as tmp:
+        cells_dir = cells or Path(tmp) / "cells"
+        make_cells(records, cells_dir, engine=engine.value, **options)
+        log = write_release(settings, region.value, cells_dir, out, release.value)
+    typer.echo(f"release for role {release.value} written to {out}: {len(log['files'])} files; "
+               f"check {out / 'release_log.txt'} before it leaves")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("aggregate")(friendly(aggregate))

@@ -1,0 +1,105 @@
+"""Cell tables made once and stored: Parquet files and a manifest keyed to the records they came from.
+
+Layout (``explorer aggregate --out DIR``; the app's default place is ``<data_dir>/cells/<region>``)::
+
+    DIR/cells_manifest.json   engine, months, risk definition, the records fingerprint, per-table rows
+    DIR/person_cells.parquet  DIR/plan_cells.parquet  DIR/user_cells.parquet
+
+The directory is written beside its target and swapped in (explorer.atomic.replace_directory), so
+a reader sees the old set or the new one, never a mix. The manifest's ``records_fingerprint``
+names the exact records snapshot (the version folder each table's pointer names, its part files'
+names, sizes and times, and the records manifest): generate or import records again, or retrain
+the risk model, and the fingerprint changes, so stale cells are never used in their place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from explorer.atomic import replace_directory
+from explorer.errors import ExplorerError
+from explorer.records import aggregate, cellsql
+
+CELLS_MANIFEST = "cells_manifest.json"
+FORMAT = "explorer-cells/1"
+
+
+class CellStoreError(ExplorerError):
+    """Stored cell tables that cannot be used (missing, unreadable or of another format)."""
+
+
+def cells_dir(settings: Any, region: str) -> Path:
+    """Where the app looks for a region's stored cells: ``<data_dir>/cells/<region>``."""
+    return Path(settings.data_dir) / "cells" / region
+
+
+def _table_files(directory: Path, name: str) -> list[Path]:
+    return sorted(Path(p) for p in glob.glob(aggregate.table_glob(directory, name)))
+
+
+def records_fingerprint(directory: Path) -> str:
+    """sha256 over what the aggregation reads: each table's files (path within the records
+    directory, size, modification time) and the records manifest."""
+    directory = Path(directory)
+    digest = hashlib.sha256()
+    for name in (*cellsql.PERSON_TABLES, *cellsql.USER_TABLES):
+        if not aggregate.has_table(directory, name):
+            continue
+        for path in _table_files(directory, name):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(directory)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    manifest = directory / aggregate.MANIFEST_FILE
+    if manifest.exists():
+        digest.update(manifest.read_bytes())
+    return digest.hexdigest()
+
+
+def write_cells(out: Path, cells: Mapping[str, pd.DataFrame], info: Mapping[str, Any]) -> dict:
+    """Write the cell tables and their manifest to ``out`` atomically; returns the manifest."""
+    def write(tmp: Path) -> dict:
+        tables = {}
+        for name, frame in cells.items():
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+            tables[name] = {"file": f"{name}.parquet", "rows": int(len(frame)), "columns": list(frame.columns)}
+        manifest = {"format": FORMAT, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    **info, "tables": tables}
+        (tmp / CELLS_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        return manifest
+
+    return replace_directory(Path(out), write)
+
+
+def read_manifest(out: Path) -> dict | None:
+    """The stored cells' manifest, or None when there is none (or it is unreadable or foreign)."""
+    path = Path(out) / CELLS_MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
+
+
+def read_cells(out: Path, name: str) -> pd.DataFrame:
+    """One stored cell table, with the dtypes the aggregation made it with."""
+    path = Path(out) / f"{name}.parquet"
+    try:
+        return pq.read_table(path).to_pandas()
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise CellStoreError(f"cannot read stored cells {path}: {exc}") from None
+
+
+def is_current(out: Path, records: Path) -> bool:
+    """Whether stored cells in ``out`` were made from the records now in ``records``."""
+    manifest = read_manifest(out)
+    return manifest is not None and manifest.get("records_fingerprint") == records_fingerprint(records)
