@@ -255,8 +255,7 @@ class AppData(AppAnalyses):
             return self._bundle_table(level, metric)
         if self.engine is None:
             raise ExplorerError(f"'{info.label}' needs the care-plan records: {self.engine_problem}")
-        table = self.engine.metric_table(level, metric, filters, risk=risk, policy=policy)
-        return _standard_columns(table, metric)
+        return engine_table(self.engine, level, metric, filters, risk, policy)
 
     def cache_key(self, metric: str, filters: Filters, risk: Any) -> tuple[Filters, Any]:
         """Filters and risk reduced to what the metric uses, so equal views share cache entries."""
@@ -274,10 +273,11 @@ class AppData(AppAnalyses):
     def _controlled_table(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy
                           ) -> pd.DataFrame:
         info = self.metric(metric)
+        released = getattr(self.engine, "released_table", None)
+        if released is not None and info.source != BUNDLE_SOURCE:  # a release: controlled already
+            return released(level, metric, filters, risk, policy).set_index("area_code", drop=False)
         raw = self.raw_table(level, metric, filters, risk, policy)
-        # siblings' parent totals are shown elsewhere (the level above): secondary suppression
-        groups = [["parent_code"]] if level != REGION_LEVEL and info.source != BUNDLE_SOURCE else None
-        return control(raw, info, policy, groups=groups).set_index("area_code", drop=False)
+        return control_level(raw, info, level, policy).set_index("area_code", drop=False)
 
     def controlled(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy
                    ) -> pd.DataFrame:
@@ -345,6 +345,20 @@ def _build_engine_call(data: AppData, key: CacheKey) -> Any:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def engine_table(engine: Any, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy
+                 ) -> pd.DataFrame:
+    """The engine's metric table for ``policy``'s audience, not yet controlled (standard columns)."""
+    table = engine.metric_table(level, metric, filters, risk=risk, policy=policy)
+    return _standard_columns(table, metric)
+
+
+def control_level(raw: pd.DataFrame, info: MetricInfo, level: str, policy: DisclosurePolicy) -> pd.DataFrame:
+    """A whole level's table through the release rules (the app's and a released aggregate's)."""
+    # siblings' parent totals are shown elsewhere (the level above): secondary suppression
+    groups = [["parent_code"]] if level != REGION_LEVEL and info.source != BUNDLE_SOURCE else None
+    return control(raw, info, policy, groups=groups)
 
 
 def _standard_columns(table: pd.DataFrame, metric: str) -> pd.DataFrame:

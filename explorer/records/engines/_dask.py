@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,9 +123,22 @@ class DaskScores:
 
     def nth_tied_id(self, cut: float, n: int) -> str:
         ids = self.scores[self.scores["r"] == cut]["person_id"].astype(str)
-        first: Callable[[pd.Series], pd.Series] = lambda s: s.sort_values().iloc[:n]  # noqa: E731
-        return str(ids.reduction(chunk=first, combine=first, aggregate=lambda s: s.sort_values().iloc[n - 1],
+        return str(ids.reduction(chunk=_lowest, combine=_lowest, aggregate=_nth, chunk_kwargs={"n": n},
+                                 combine_kwargs={"n": n}, aggregate_kwargs={"n": n},
                                  meta=("person_id", "object")).compute())
+
+
+def _values(part: pd.Series | pd.DataFrame) -> pd.Series:
+    """Dask hands a reduction's chunks back as the rows of a frame: the values, flat."""
+    return part.stack().reset_index(drop=True) if isinstance(part, pd.DataFrame) else part
+
+
+def _lowest(part: pd.Series | pd.DataFrame, n: int) -> pd.Series:
+    return _values(part).sort_values().iloc[:n].reset_index(drop=True)
+
+
+def _nth(part: pd.Series | pd.DataFrame, n: int) -> str:
+    return _values(part).sort_values().iloc[n - 1]
 
 
 def _scores(directory: Path) -> DaskScores:
