@@ -47,14 +47,16 @@ def aggregate(
         typer.echo(json.dumps({"out": str(out), "engine": engine.value, "seconds": manifest["seconds"],
                                "tables": {k: v["rows"] for k, v in manifest["tables"].items()}}, indent=2))
         return
+    from explorer.bundle.store import load_bundle
     from explorer.config import load_settings
-    from explorer.services.release_set import write_release
+    from explorer.services.release_set import release_policy, write_release
 
-    settings = load_settings()
+    release_policy(release.value)  # refuse before any work
+    bundle = load_bundle(load_settings(), region.value)
     with tempfile.TemporaryDirectory(prefix="explorer-cells-") as tmp:
         cells_dir = cells or Path(tmp) / "cells"
         make_cells(records, cells_dir, engine=engine.value, **options)
-        log = write_release(settings, region.value, cells_dir, out, release.value)
+        log = write_release(bundle, cells_dir, out, release.value)
     typer.echo(f"release for role {release.value} written to {out}: {len(log['files'])} files; "
                f"check {out / 'release_log.txt'} before it leaves")
 

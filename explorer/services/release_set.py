@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from explorer.atomic import replace_directory
-from explorer.config import Settings
+from explorer.bundle.store import Bundle
 from explorer.domain import access
 from explorer.domain.disclosure import DisclosurePolicy, assert_no_small_counts
 from explorer.domain.metrics import DEFAULT_RISK, METRICS, VOCAB, Filters, risk_key
@@ -95,13 +95,13 @@ def _rules(policy: DisclosurePolicy) -> list[str]:
             "final check: no count column holds a value of 1-7 (assert_no_small_counts)"]
 
 
-def write_release(settings: Settings, region: str, cells_dir: Path, out: Path, role: str) -> dict:
+def write_release(bundle: Bundle, cells_dir: Path, out: Path, role: str) -> dict:
     """Write the release of ``role`` from stored cells in ``cells_dir`` to ``out`` (atomically); the log."""
-    from explorer.bundle.store import load_bundle
     from explorer.services.engine import build_engine
 
     policy = release_policy(role)
-    engine = build_engine(bundle=load_bundle(settings, region), records=Path(cells_dir) / "no-records",
+    region = bundle.region
+    engine = build_engine(bundle=bundle, records=Path(cells_dir) / "no-records",
                           snapshot=None, cells_dir=Path(cells_dir), eager_history=False)
     if not engine.has_records:
         raise ExplorerError(f"no care-plan cells in {cells_dir}: nothing to release")

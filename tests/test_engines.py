@@ -1,0 +1,245 @@
+"""The aggregation step on DuckDB, Spark and Dask; stored cells; a released aggregate.
+
+* Spark (local mode) and Dask (a distributed LocalCluster) give cell tables exactly equal to
+  DuckDB's, cell for cell, on a seeded random world (tests/engine_world.py) with ties at the risk
+  cut-off, deaths, orphan plans, reviews, views and users. In CI (CI=true) they must run: a missing
+  pyspark, dask or Java fails instead of skipping.
+* Stored cells serve the engine unchanged, and are not used once the records change.
+* A release for a role holds no count of 1-7, no hidden cell a parent minus its shown children
+  gives back, and the app started on it shows that role exactly the numbers of the app on raw cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from attack import inferred_counts, parent_minus_children, true_counts
+from careplan_world import make_bundle, write_bundle, write_table
+from engine_world import write_random_world
+from explorer.cli import app
+from explorer.domain import access
+from explorer.domain.disclosure import DisclosurePolicy
+from explorer.domain.metrics import METRICS, Filters, month_ends
+from explorer.domain.release import count_columns
+from explorer.records import cellstore
+from explorer.records.engines import aggregate_records
+from explorer.services.cells import StoredCells, make_cells
+from explorer.services.engine import RecordCells, build_engine
+from explorer.services.release_set import ReleasedEngine, release_filters, write_release
+
+MONTHS = month_ends(dt.date(2026, 10, 31), 3)  # a short history keeps the Spark plan light
+RISK = ("top_percent", 10.0)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+runner = CliRunner()
+
+
+def need(module: str) -> None:
+    """Skip without an optional engine locally; in CI a missing engine is a failure."""
+    if IN_CI:
+        __import__(module)
+    else:
+        pytest.importorskip(module)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    return write_random_world(tmp_path_factory.mktemp("engines") / "records", people=800)
+
+
+@pytest.fixture(scope="module")
+def duck(world) -> dict[str, pd.DataFrame]:
+    return aggregate_records(world, MONTHS, RISK)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    need("pyspark")
+    if shutil.which("java") is None and not IN_CI:
+        pytest.skip("no Java runtime (scripts/test.sh installs default-jre-headless)")
+    from explorer.records.engines._spark import local_session
+
+    session = local_session(cores=2)
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    need("distributed")
+    from explorer.records.engines._dask import local_client
+
+    client = local_client()
+    yield client
+    client.close()
+    client.cluster.close()
+
+
+def assert_same_cells(expected: dict[str, pd.DataFrame], got: dict[str, pd.DataFrame]) -> None:
+    assert set(got) == set(expected) == {"person_cells", "plan_cells", "user_cells"}
+    for name, frame in expected.items():
+        assert len(frame) > 10
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=True, obj=name)
+
+
+@pytest.mark.slow
+def test_spark_cells_equal_duckdb_cell_for_cell(world, duck, spark):
+    assert_same_cells(duck, aggregate_records(world, MONTHS, RISK, engine="spark", spark=spark))
+
+
+@pytest.mark.slow
+def test_dask_cells_equal_duckdb_cell_for_cell(world, duck, dask_client):
+    cells = aggregate_records(world, MONTHS, RISK, engine="dask", client=dask_client, npartitions=5)
+    assert_same_cells(duck, cells)
+    flagged = duck["person_cells"].loc[duck["person_cells"]["high_risk"], "people"].sum()
+    assert flagged == 80  # exactly ceil(800 x 10%): ties at the cut-off broken by person_id
+
+
+def test_risk_sums_are_exact_sums_of_quantised_scores(world, duck):
+    scores = pd.read_parquet(world / "risk_scores")
+    quantised = np.floor(scores["risk"].to_numpy() * 2**40)
+    assert duck["person_cells"]["risk_sum"].sum() == pytest.approx(quantised.sum() / 2**40, abs=1e-9)
+    assert duck["person_cells"]["risk_sum"].sum() == pytest.approx(scores["risk"].sum(), rel=1e-9)
+
+
+# --------------------------------------------------------------------------- stored cells
+
+
+def test_stored_cells_serve_the_engine_and_stale_ones_are_not_used(tmp_path, world):
+    records = tmp_path / "records"
+    shutil.copytree(world, records)
+    cells = tmp_path / "cells"
+    manifest = make_cells(records, cells, history_months=3)
+    assert manifest["risk"] == ["top_percent", 10.0] and manifest["tables"]["plan_cells"]["rows"] > 0
+    bundle = make_bundle(tmp_path / "bundle")
+    engine = build_engine(bundle=bundle, records=records, snapshot=None, history_months=3, cells_dir=cells)
+    assert isinstance(engine.cells, StoredCells)
+    direct = aggregate_records(records, month_ends(dt.date(2026, 10, 31), 3), RISK)
+    for name in ("person_cells", "plan_cells", "user_cells"):
+        pd.testing.assert_frame_equal(cellstore.read_cells(cells, name), direct[name], check_exact=True)
+    fresh = build_engine(bundle=bundle, records=records, history_months=3)
+    for level in ("ics", "pcn"):
+        pd.testing.assert_frame_equal(engine.metric_table(level, "coverage"), fresh.metric_table(level, "coverage"))
+    write_table(records, "people", [])  # the records change: the stored cells are stale
+    assert not cellstore.is_current(cells, records)
+    stale = build_engine(bundle=bundle, records=records, snapshot=None, history_months=3, cells_dir=cells)
+    assert isinstance(stale.cells, RecordCells)
+
+
+# --------------------------------------------------------------------------- a release
+
+
+@pytest.fixture(scope="module")
+def release_setup(tmp_path_factory, world):
+    root = tmp_path_factory.mktemp("release")
+    make_cells(world, root / "cells", history_months=3)
+    bundle = make_bundle(root / "bundle")
+    raw = build_engine(bundle=bundle, records=world, snapshot="2026-10-31", history_months=3)
+    return root, bundle, raw
+
+
+def app_data(bundle, engine, monkeypatch):
+    """The app's data layer over ``engine`` for the hand-made bundle (no boundaries to draw)."""
+    from explorer.config import load_settings
+    from explorer.services import app_data as module
+
+    monkeypatch.setattr(module, "load_bundle", lambda settings, region: bundle)
+    monkeypatch.setattr(module, "level_geometry", lambda bundle, level, names: None)
+    return module.AppData.load(load_settings(), "london", engine=engine)
+
+
+@pytest.mark.parametrize("role", ["commissioner", "strategist", "social_care"])
+def test_the_app_on_a_release_shows_the_role_exactly_what_the_app_on_raw_cells_shows(
+        release_setup, role, monkeypatch):
+    root, bundle, raw = release_setup
+    log = write_release(bundle, root / "cells", root / role, role)
+    released = ReleasedEngine.open(root / role)
+    policy = access.disclosure_policy_for(role)
+    on_raw, on_release = app_data(bundle, raw, monkeypatch), app_data(bundle, released, monkeypatch)
+    metrics = [f["metric"] for f in log["files"]]
+    assert (role == "social_care") == ("completeness" not in metrics) and "coverage" in metrics
+    assert set(on_release.metrics) == set(on_raw.metrics) - ({"completeness"} if role == "social_care" else set())
+    views = [Filters(), Filters(sex=("female",)), Filters(disabled=(True,)), Filters(imd_quintile=(1,))]
+    compared = 0
+    for metric in metrics:
+        for level in log["levels"]:
+            for flt in views if METRICS[metric].filterable else [Filters()]:
+                got = on_release.table(level, metric, flt, policy)
+                want = on_raw.table(level, metric, flt, policy)
+                pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
+                compared += 1
+    assert compared > 50
+    with pytest.raises(Exception, match="not in this release"):
+        on_release.table("pcn", "coverage", Filters(sex=("female", "male")), policy)
+    assert "RELEASE LOG - SYNTHETIC DATA" in (root / role / "release_log.txt").read_text()
+
+
+def test_a_release_holds_no_small_count_and_no_recoverable_hidden_cell(release_setup):
+    root, bundle, raw = release_setup
+    log = write_release(bundle, root / "cells", root / "strategist-check", "strategist")
+    policy = access.disclosure_policy_for("strategist")
+    truth_policy = DisclosurePolicy(enabled=False, deprivation_level=policy.deprivation_level)
+    parent_of = dict(zip(bundle.areas["area_code"], bundle.areas["parent_code"]))
+    attempts, suppressed = 0, 0
+    for entry in log["files"]:
+        metric, info = entry["metric"], METRICS[entry["metric"]]
+        table = pd.read_parquet(root / "strategist-check" / entry["file"])
+        assert entry["rows"] == len(table) and entry["columns"] == list(table.columns)
+        for column in [c for c in count_columns(info) if c in table.columns]:
+            values = pd.to_numeric(table[column], errors="coerce").dropna()
+            assert not values.between(1, 7).any(), f"{metric} {column} holds a count of 1-7"
+        suppressed += int(table[f"{metric}_suppressed"].sum())
+        for flt in release_filters() if info.filterable else [Filters()]:
+            view = table[table["filter"] == ("&".join(f"{k}={v}" for k, v in sorted(flt.to_query().items())))]
+            children, parents = view[view["level"] == "pcn"], view[view["level"] == "place"]
+            exact = true_counts(metric, info, raw.metric_table("pcn", metric, flt, policy=truth_policy))
+            result = parent_minus_children(f"{metric} {flt}", inferred_counts(metric, info, parents),
+                                           inferred_counts(metric, info, children),
+                                           {c: parent_of[c] for c in children["area_code"]}, exact,
+                                           children.loc[children[f"{metric}_suppressed"], "area_code"])
+            attempts += result.attempts
+            assert result.recovered == []
+    assert suppressed > 0 and attempts > 0  # the rules were exercised, and the attack tried
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_aggregate_command_writes_cells_and_a_release(tmp_path, world, monkeypatch):
+    data = tmp_path / "data"
+    write_bundle(data / "bundles" / "london", make_bundle(data / "bundles" / "london"))
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(data))
+    result = runner.invoke(app, ["aggregate", "--records", str(world), "--out", str(tmp_path / "cells")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["tables"]["person_cells"] > 0
+    result = runner.invoke(app, ["aggregate", "--records", str(world), "--out", str(tmp_path / "release"),
+                                 "--release", "strategist"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in (tmp_path / "release").iterdir()}
+    assert {"release_log.json", "release_log.txt", "coverage.parquet"} <= names
+    assert not any(p.name.endswith("cells.parquet") for p in (tmp_path / "release").iterdir())
+
+
+def test_aggregate_command_errors_are_plain_messages(tmp_path, world, monkeypatch):
+    result = runner.invoke(app, ["aggregate", "--records", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "records directory" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["aggregate", "--records", str(world), "--out", str(tmp_path / "o"),
+                                 "--release", "analyst"])
+    assert result.exit_code == 2 and "may not leave" in result.output
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    result = runner.invoke(app, ["aggregate", "--engine", "spark", "--records", str(world), "--out",
+                                 str(tmp_path / "o")])
+    assert result.exit_code == 2 and "[spark]" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
