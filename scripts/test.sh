@@ -11,5 +11,12 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
       || echo "warning: could not install chromium; browser tests will fail" >&2
   fi
 fi
+if ! command -v java >/dev/null 2>&1; then
+  echo "installing a headless Java runtime for the Spark tests" >&2
+  if command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; } >/dev/null \
+      || echo "warning: could not install Java; the Spark tests will fail" >&2
+  fi
+fi
 lint-imports  # the one-way layers (pyproject.toml [tool.importlinter]) before anything else
 exec python -m pytest "$@"
