@@ -11,11 +11,32 @@ which implements MDC) defines its rules, icons and rebasing; no code taken from 
 from __future__ import annotations
 
 from explorer.domain.spc._chart import (
-    ASSURANCE_LABELS, ASSURANCE_TYPES, COLUMNS, COMMON_CAUSE, POINT_TYPES, VARIATION_LABELS, SpcChart, assurance,
-    point_type, xmr_chart,
+    ASSURANCE_LABELS,
+    ASSURANCE_TYPES,
+    COLUMNS,
+    COMMON_CAUSE,
+    POINT_TYPES,
+    VARIATION_LABELS,
+    SpcChart,
+    assurance,
+    point_type,
+    xmr_chart,
 )
-from explorer.domain.spc._limits import CLOSE_FACTOR, LIMIT_FACTOR, SCREEN_FACTOR, Limits, mean_moving_range, xmr_limits
-from explorer.domain.spc._rules import RULE_LABELS, RULES, SHIFT_POINTS, TREND_POINTS, detect
+from explorer.domain.spc._limits import (
+    CLOSE_FACTOR,
+    LIMIT_FACTOR,
+    SCREEN_FACTOR,
+    Limits,
+    mean_moving_range,
+    xmr_limits,
+)
+from explorer.domain.spc._rules import (
+    RULE_LABELS,
+    RULES,
+    SHIFT_POINTS,
+    TREND_POINTS,
+    detect,
+)
 
 __all__ = [
     "ASSURANCE_LABELS", "ASSURANCE_TYPES", "CLOSE_FACTOR", "COLUMNS", "COMMON_CAUSE", "LIMIT_FACTOR", "POINT_TYPES",
