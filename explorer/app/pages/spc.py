@@ -91,7 +91,7 @@ def layout(**query: Any) -> html.Div:
         html.H1(id=ids.SPC_TITLE, children="Measuring improvement", className="page-title"),
         html.P("Statistical process control as NHS England's Making Data Count does it: an XmR chart with "
                "natural process limits (mean ± 2.66 × mean moving range) and its four special-cause rules, "
-               "computed from the disclosure-controlled monthly values.", className="page-intro"),
+               "computed from the disclosure-controlled monthly values."),
         html.Div([
             ui.field("Find an area (part of its name or code)",
                      dcc.Input(id=ids.SPC_AREA_SEARCH, type="search", debounce=0.4, value="",
