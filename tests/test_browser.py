@@ -350,7 +350,7 @@ def test_spc_view_shows_chart_rules_and_no_small_counts(browser, live_url, londo
         ".map(a => a.text)")
     assert "SYNTHETIC DATA" in marks
     header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} th")]
-    column = next(i for i, h in enumerate(header) if h.startswith("People with a live care plan"))
+    column = header.index("Value (people)")
     cells = [row.find_elements(By.CSS_SELECTOR, "td")[column].text
              for row in browser.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} tbody tr")]
     counts = [float(c.replace(",", "")) for c in cells if c not in ("*", "")]
@@ -359,4 +359,5 @@ def test_spc_view_shows_chart_rules_and_no_small_counts(browser, live_url, londo
     act(browser, By.CSS_SELECTOR, f"#{ids.SPC_SUMMARY} a[href*='metric=coverage']", lambda el: el.click(),
         "the coverage link in the summary of change")
     wait_for(browser, lambda d: "metric=coverage" in d.current_url, "the coverage chart")
-    wait_for_text(browser, f"#{ids.SPC_TABLE}", "Care-plan coverage")
+    wait_for_text(browser, f"#{ids.SPC_TITLE}", "Measuring improvement")
+    wait_for_text(browser, f"#{ids.SPC_CHART}", "Care-plan coverage: XmR chart")

@@ -123,6 +123,12 @@ def test_baseline_fixes_the_limits_from_the_first_points():
         spc.xmr_chart(B, higher_is_better=True, rebase=[8])
 
 
+def test_a_constant_series_is_common_cause_whatever_the_rounding():
+    values = [0.1 + 0.2] * 12 + [0.3] * 12  # equal but for the last bit: 0.30000000000000004 and 0.3
+    result = spc.xmr_chart(values, higher_is_better=True)
+    assert (result.table["special_cause"] == "").all() and result.variation == spc.COMMON_CAUSE
+
+
 def test_missing_values_take_no_part():
     values = [*B[:4], math.nan, *B[4:]]
     table = spc.xmr_chart(values, higher_is_better=True).table

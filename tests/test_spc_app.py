@@ -140,11 +140,11 @@ def test_page_sections_chart_table_and_summary_of_change(london_app_data, small_
             for v in node:
                 yield from find(v, key)
 
-    rows = next(find(block, "data"))
-    assert len(rows) == data.engine.history_months and "Special cause (rule)" in rows[0]
-    counts = [r[c] for r in rows for c in r if c.startswith("People with a live care plan")]
+    rows = next(t["data"] for t in find(block, "props") if isinstance(t, dict) and "columns" in t)
+    assert len(rows) == data.engine.history_months and "Rule fired" in rows[0]
+    counts = [r["Value (people)"] for r in rows]
     assert counts and all(c == "*" or c == 0 or c >= 8 for c in counts)
-    figure = next(find(block, "figure"))
+    figure = next(f for f in find(block, "figure") if isinstance(f, dict))
     assert "SYNTHETIC DATA" in json.dumps(figure["layout"])
     summary = spc_page.summary_section(data, view, policy, access.Role("commissioner"))
     links = [h for h in find(json.loads(json.dumps([s.to_plotly_json() for s in summary],

@@ -47,10 +47,10 @@ def chart_table():
 
 
 def test_display_table_names_rules_and_hides_suppressed_months():
-    shown = display_table(chart_table(), 1, "Plans reviewed (% of live plans)")
-    assert list(shown.columns[:2]) == ["Month", "Plans reviewed (% of live plans)"]
-    assert shown["Special cause (rule)"].iloc[8] == spc.RULE_LABELS["beyond_limits"]
-    assert shown["Point"].iloc[8] == "Improving (higher)"
+    shown = display_table(chart_table(), 1, "Value (%)")
+    assert list(shown.columns[:2]) == ["Month", "Value (%)"]
+    assert shown["Rule fired"].iloc[8] == "Beyond a limit"
+    assert shown["Point"].iloc[8] == "Improving, high"
     assert shown.iloc[9, 1] == "*" and shown["Point"].iloc[9].startswith("hidden")
 
 

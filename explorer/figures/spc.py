@@ -59,5 +59,5 @@ def spc_figure(table: pd.DataFrame, *, label: str, unit: str, target: float | No
                 "line": {"color": theme.BACKGROUND, "width": 1}},
         customdata=causes, hovertemplate="%{x}: %{y:,.3~f} " + escape_label(unit) + "<br>%{customdata}<extra></extra>"))
     theme.house_style(fig, height=height)
-    fig.update_yaxes(title=escape_label(f"{label} ({unit})"))
+    fig.update_yaxes(title=escape_label(unit))  # the block's title names the metric
     return fig

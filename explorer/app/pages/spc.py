@@ -32,6 +32,7 @@ from explorer.app.state import (
 from explorer.app.state_spc import SpcView, parse_target
 from explorer.domain import access
 from explorer.domain.access import AccessDenied
+from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.figures import describe
 from explorer.figures.spc import spc_figure
 from explorer.services.app_data import AppData
@@ -43,6 +44,7 @@ NAME = "Measuring improvement"
 ORDER = 4
 DESCRIPTION = "SPC charts (Making Data Count): special causes, variation and assurance icons, summary of change."
 BASELINES = (6, 9, 12, 15, 18)
+ALL, NONE = "all", "none"  # the selects' "no baseline" and "no rebase" (a native select shows "" as blank)
 
 
 def _months(data: AppData) -> tuple[str, ...]:
@@ -82,9 +84,9 @@ def layout(**query: Any) -> html.Div:
     view = _view(data, query, levels, role)
     months = _months(data)
     metric_options = [o for o in data.metric_options() if o["value"] in _metrics(data, role)]
-    baselines = [{"label": "All months of each segment", "value": ""}] + [
+    baselines = [{"label": "All months of each segment", "value": ALL}] + [
         {"label": f"First {n} months", "value": str(n)} for n in BASELINES if n <= len(months)]
-    rebases = [{"label": "No rebase", "value": ""}] + [{"label": m, "value": m} for m in months[1:]]
+    rebases = [{"label": "No rebase", "value": NONE}] + [{"label": m, "value": m} for m in months[1:]]
     return html.Div([
         dcc.Location(id=ids.SPC_URL, refresh=False),
         dcc.Store(id=ids.SPC_VIEW, data=view.to_query(), storage_type="memory"),
@@ -102,8 +104,8 @@ def layout(**query: Any) -> html.Div:
             ui.field("Target (in the metric's unit; empty for none)",
                      dcc.Input(id=ids.SPC_TARGET, type="number", debounce=True, value=view.target,
                                inputMode="decimal"), ids.SPC_TARGET),
-            ui.select(ids.SPC_BASELINE, baselines, str(view.baseline or ""), "Limits from"),
-            ui.select(ids.SPC_REBASE, rebases, view.rebase or "", "Rebase (new limits from)"),
+            ui.select(ids.SPC_BASELINE, baselines, str(view.baseline or ALL), "Limits from"),
+            ui.select(ids.SPC_REBASE, rebases, view.rebase or NONE, "Rebase (new limits from)"),
         ], className="row-controls panel"),
         html.Div(id=ids.SPC_NOTE),
         html.Div(id=ids.SPC_ICONS, className="spc-icons", role="status"),
@@ -122,21 +124,26 @@ def chart_section(data: AppData, view: SpcView, policy: Any) -> tuple[list, list
     badges = [html.P(text, className=cls) for text, cls in (badge("variation", chart.variation),
                                                              badge("assurance", chart.assurance))]
     unit = short_unit(info)
-    figure = spc_figure(chart.table, label=info.label, unit=unit, target=view.target)
-    table = display_table(chart.table, info.decimals, metric_title(info))
-    fired = table[table["Special cause (rule)"] != ""]
+    figure = spc_figure(chart.table, label=info.label, unit=info.unit, target=view.target, height=420)
+    table = display_table(chart.table, info.decimals, f"Value ({unit})" if unit else "Value")
+    fired = table[table["Rule fired"] != ""]
     summary = describe.describe_series(list(table["Month"])[-6:], list(chart.table["value"])[-6:],
                                        what=f"{info.label}, last 6 months", unit=unit)
     summary += f" {len(fired)} of {len(table)} months show special-cause variation."
     graph = ui.graph(ids.SPC_CHART + "-graph", figure, synthetic=data.shows_synthetic(info.name))
-    block = ui.figure_block(
-        graph, ui.sr_only(summary),
-        ui.data_table(ids.SPC_TABLE, [{"name": c, "id": c} for c in table.columns], ui.records(table), page_size=24),
-        title=title, table_label="Rule fired at each month")
+    rules = ui.data_table(ids.SPC_TABLE, [{"name": c, "id": c} for c in table.columns], ui.records(table),
+                          page_size=len(table))
+    block = html.Section([
+        html.H3(title, className="block-title"),
+        html.Div([html.Div([graph, ui.sr_only(summary)]),
+                  html.Details([html.Summary("Rule fired at each month"), rules], className="table-details spc-rules",
+                               open=True)], className="spc-grid"),
+        html.P(SUPPRESSION_NOTE, className="table-note")], className="figure-block")
     polarity = {True: "higher is better", False: "lower is better", None: "no good direction"}[info.higher_is_better]
-    note = html.P(f"{metric_title(info)}: {polarity}. Rules: a point beyond a limit; two of three points in "
-                  "the outer third on one side; a shift of 7 points on one side of the mean; a trend of 7 points "
-                  "rising or falling.", className="table-note")
+    note = html.P(f"{metric_title(info)}: {polarity}. Rules: beyond a limit, a point above the upper or below "
+                  "the lower process limit; 2 of 3 near a limit, two of three points in the outer third on one "
+                  "side; shift, 7 or more points on one side of the mean; trend, 7 or more points each rising "
+                  "or each falling.", className="table-note")
     return badges, [html.Div(block, className="spc-chart-block"), note]
 
 
@@ -189,7 +196,8 @@ def register(app: Dash, data: AppData) -> None:
         levels = allowed_levels(role)
         current = _stored_view(data, stored, levels, role)
         area, metric = text_value(area, "area"), text_value(metric, "metric")
-        baseline, rebase = text_value(baseline, "baseline") or "", text_value(rebase, "rebase") or ""
+        baseline, rebase = text_value(baseline, "baseline") or ALL, text_value(rebase, "rebase") or NONE
+        baseline, rebase = ("" if baseline == ALL else baseline), ("" if rebase == NONE else rebase)
         search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
         if ctx.triggered_id == ids.SPC_URL:
             if pathname != PATH:
@@ -198,7 +206,7 @@ def register(app: Dash, data: AppData) -> None:
             if new == current:
                 raise PreventUpdate
             return (new.to_query(), no_update, new.area or data.region_code, new.metric, new.target,
-                    str(new.baseline or ""), new.rebase or "")
+                    str(new.baseline or ALL), new.rebase or NONE)
         code = None if area in (None, "", data.region_code) else area
         if code is not None and (code not in data.area_level or data.level_of(code) not in levels):
             raise AccessDenied(f"Area {code!r} is not one your role may see.", role=str(role))

@@ -14,27 +14,32 @@ VARIATION_ROWS = (("improving", "Special cause: improving"), ("concerning", "Spe
                   ("neither", "Special cause: no good direction"), ("common", "Common cause"))
 ASSURANCE_COLUMNS = (("consistently_pass", "Consistently passing"), ("hit_and_miss", "Hit and miss"),
                      ("consistently_fail", "Consistently failing"), ("", "No target set"))
-SHORT_VARIATION = {"common_cause": "Common cause", "improving_high": "Improving (higher)",
-                   "improving_low": "Improving (lower)", "concerning_high": "Concerning (higher)",
-                   "concerning_low": "Concerning (lower)", "neither_high": "Higher (no good direction)",
-                   "neither_low": "Lower (no good direction)"}
+SHORT_VARIATION = {"common_cause": "Common cause", "improving_high": "Improving, high",
+                   "improving_low": "Improving, low", "concerning_high": "Concerning, high",
+                   "concerning_low": "Concerning, low", "neither_high": "High (no direction)",
+                   "neither_low": "Low (no direction)"}
+
+
+RULE_SHORT = {"beyond_limits": "Beyond a limit", "two_of_three": "2 of 3 near a limit",
+              "shift": "Shift", "trend": "Trend"}
+"""Short rule names for the table beside the chart (the full definitions are in the note under it)."""
 
 
 def rule_text(special_cause: str) -> str:
-    """'shift; trend' -> the rules' labels, for people."""
-    return "; ".join(spc.RULE_LABELS.get(r, r) for r in special_cause.split("; ") if r)
+    """'shift; trend' -> 'Shift; Trend', for people."""
+    return "; ".join(RULE_SHORT.get(r, r) for r in special_cause.split("; ") if r)
 
 
 def display_table(table: pd.DataFrame, decimals: int, value_title: str = "Value") -> pd.DataFrame:
     """The chart's table for the page: rounded, '*' for a hidden month, rules and point types in words.
     ``value_title``: the metric with its unit, so a count of people is labelled as one."""
     out = pd.DataFrame({"Month": table["month"]})
-    for column, title in (("value", value_title), ("mean", "Mean"), ("lower_limit", "Lower limit"),
-                          ("upper_limit", "Upper limit")):
+    for column, title in (("value", value_title), ("mean", "Mean"), ("lower_limit", "Lower"),
+                          ("upper_limit", "Upper")):
         x = pd.to_numeric(table[column], errors="coerce").round(max(decimals, 1) + 1)
         out[title] = x.astype(object).where(x.notna(), "*" if column == "value" else "")
-    out["Special cause (rule)"] = [rule_text(s) for s in table["special_cause"].astype(str)]
-    out["Point"] = [SHORT_VARIATION.get(t, t) if np.isfinite(v) else "hidden (fewer than 8)"
+    out["Rule fired"] = [rule_text(s) for s in table["special_cause"].astype(str)]
+    out["Point"] = [SHORT_VARIATION.get(t, t) if np.isfinite(v) else "hidden"
                     for t, v in zip(table["point_type"], pd.to_numeric(table["value"], errors="coerce"))]
     return out
 

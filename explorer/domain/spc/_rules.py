@@ -46,12 +46,25 @@ def _runs(signs: np.ndarray) -> Iterator[tuple[int, int, int]]:
             start = i
 
 
+def _tolerance(lim: dict[str, np.ndarray]) -> np.ndarray:
+    """Differences this small are rounding, not signal: a constant series' mean can differ from its
+    values in the last bit, which must not read as seven points above the mean."""
+    return 1e-9 * np.maximum(1.0, np.abs(lim["mean"]))
+
+
+def _side(y: np.ndarray, line: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """+1 above ``line``, -1 below, 0 on it (within ``tol``)."""
+    return np.where(y > line + tol, 1, np.where(y < line - tol, -1, 0))
+
+
 def _beyond(y: np.ndarray, lim: dict[str, np.ndarray]) -> np.ndarray:
-    return np.where(y > lim["upper"], 1, np.where(y < lim["lower"], -1, 0))
+    tol = _tolerance(lim)
+    return np.where(y > lim["upper"] + tol, 1, np.where(y < lim["lower"] - tol, -1, 0))
 
 
 def _two_of_three(y: np.ndarray, lim: dict[str, np.ndarray]) -> np.ndarray:
-    near = np.where(y > lim["close_upper"], 1, np.where(y < lim["close_lower"], -1, 0))
+    tol = _tolerance(lim)
+    near = np.where(y > lim["close_upper"] + tol, 1, np.where(y < lim["close_lower"] - tol, -1, 0))
     out = np.zeros(len(y), dtype=int)
     for i in range(max(len(y) - 2, 0)):
         window = near[i:i + 3]
@@ -64,15 +77,15 @@ def _two_of_three(y: np.ndarray, lim: dict[str, np.ndarray]) -> np.ndarray:
 
 def _shift(y: np.ndarray, lim: dict[str, np.ndarray], points: int) -> np.ndarray:
     out = np.zeros(len(y), dtype=int)
-    for start, stop, sign in _runs(np.sign(y - lim["mean"]).astype(int)):
+    for start, stop, sign in _runs(_side(y, lim["mean"], _tolerance(lim))):
         if stop - start >= points:
             out[start:stop] = sign
     return out
 
 
-def _trend(y: np.ndarray, points: int) -> np.ndarray:
+def _trend(y: np.ndarray, lim: dict[str, np.ndarray], points: int) -> np.ndarray:
     out = np.zeros(len(y), dtype=int)
-    steps = np.sign(np.diff(y)).astype(int)
+    steps = _side(y[1:], y[:-1], _tolerance(lim)[1:]) if len(y) > 1 else np.zeros(0, dtype=int)
     for start, stop, sign in _runs(steps):
         if stop - start + 1 >= points:  # k steps join k + 1 points
             out[start:stop + 1] = sign
@@ -94,5 +107,5 @@ def detect(values: np.ndarray, limits: Limits, *, shift_points: int = SHIFT_POIN
         fired["beyond_limits"][idx] = _beyond(ys, lim)
         fired["two_of_three"][idx] = _two_of_three(ys, lim)
         fired["shift"][idx] = _shift(ys, lim, shift_points)
-        fired["trend"][idx] = _trend(ys, trend_points)
+        fired["trend"][idx] = _trend(ys, lim, trend_points)
     return fired
