@@ -78,8 +78,8 @@ def test_json_gives_the_icons_once_and_rebases_at_a_month(env, london_app_data):
 
 @pytest.mark.parametrize("role", ["commissioner", "strategist"])
 def test_spc_rests_only_on_the_roles_controlled_values(env, london_app_data, small_pcn, role):
-    args = ["--level", "pcn", "--area", small_pcn, "--metric", "plans", "--role", role,
-            *sum((["--filter", f"{k}={v}"] for k, v in SMALL.to_query().items()), [])]
+    filters = [part for k, v in SMALL.to_query().items() for part in ("--filter", f"{k}={v}")]
+    args = ["--level", "pcn", "--area", small_pcn, "--metric", "plans", "--role", role, *filters]
     frame = pd.read_csv(run(*args))
     value = frame["value"].astype(float)
     assert not ((value > 0) & (value < 8)).any()  # no count of 1-7

@@ -10,6 +10,11 @@ after, the equity audit).
 from __future__ import annotations
 
 from explorer.domain.whatif._allocate import RANKINGS, allocate, rank_units
-from explorer.domain.whatif._effect import AUDIT_DIMENSIONS, WhatIf, equity_audit, what_if
+from explorer.domain.whatif._effect import (
+    AUDIT_DIMENSIONS,
+    WhatIf,
+    equity_audit,
+    what_if,
+)
 
 __all__ = ["AUDIT_DIMENSIONS", "RANKINGS", "WhatIf", "allocate", "equity_audit", "rank_units", "what_if"]
