@@ -167,7 +167,8 @@ def summary_section(data: AppData, view: SpcView, policy: Any, role: Any) -> lis
                                   for key, _ in ASSURANCE_COLUMNS]) for r in rows])
     caption = (f"Summary of change for {data.name_of(view.area)}: each metric's latest point by its variation "
                "icon, and by its assurance icon where a target is set (the target above applies to the metric "
-               "charted). Each link opens that metric's chart.")
+               "charted). Each link opens that metric's chart; a metric with fewer than 2 months shown (the rest "
+               "hidden as small numbers) is left out.")
     return [html.H2("Summary of change", className="block-title"),
             html.Div(html.Table([html.Caption(caption, className="table-note"), head, body],
                                 className="key-table spc-matrix", id=ids.SPC_SUMMARY + "-table"),
