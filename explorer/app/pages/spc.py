@@ -134,7 +134,7 @@ def chart_section(data: AppData, view: SpcView, policy: Any) -> tuple[list, list
     rules = ui.data_table(ids.SPC_TABLE, [{"name": c, "id": c} for c in table.columns], ui.records(table),
                           page_size=len(table))
     block = html.Section([
-        html.H3(title, className="block-title"),
+        html.H2(title, className="block-title"),
         html.Div([html.Div([graph, ui.sr_only(summary)]),
                   html.Details([html.Summary("Rule fired at each month"), rules], className="table-details spc-rules",
                                open=True)], className="spc-grid"),
