@@ -29,6 +29,8 @@ VIEWS = [
     ("profile", "/profile", "area profile: deprivation gradient, trend and cascade"),
     ("inequalities", "/inequalities", "inequalities: by deprivation, ethnicity, age; funnel plot"),
     ("outreach", "/outreach", "outreach: ranked LSOAs with high-risk people without a plan"),
+    ("spc", "/spc?metric=reviewed_in_period&area=E54000027&target=70",
+     "measuring improvement: XmR chart, icons, rule table and summary of change"),
     ("about", "/about", "sources, methods and disclosure rules"),
 ]
 

@@ -108,6 +108,31 @@ def test_a_good_capacity_is_answered(clients, deps):
     assert body(response)["response"][ids.OUT_VIEW]["data"]["capacity"] == "1500"
 
 
+def _spc_values(target, baseline="all", rebase="none"):
+    from explorer.app.state_spc import SpcView
+
+    view = SpcView(metric="coverage")
+    return {key(ids.SPC_VIEW, "data"): view.to_query(), key(ids.SPC_AREA, "value"): None,
+            key(ids.SPC_METRIC, "value"): "coverage", key(ids.SPC_TARGET, "value"): target,
+            key(ids.SPC_BASELINE, "value"): baseline, key(ids.SPC_REBASE, "value"): rebase,
+            key(ids.SPC_URL, "search"): view.to_search(), key(ids.SPC_URL, "pathname"): "/spc"}
+
+
+@pytest.mark.parametrize("target", ["abc", 1e309, "nan", True, [5]])
+def test_bad_spc_target_is_400_and_a_good_one_is_answered(clients, deps, target):
+    dep = dep_for(deps, ids.SPC_VIEW + ".data")
+    assert_bad_request(post(clients[ROLE], dep, _spc_values(target), [key(ids.SPC_TARGET, "value")]), target)
+    ok = post(clients[ROLE], dep, _spc_values(62.5), [key(ids.SPC_TARGET, "value")])
+    assert ok.status_code == 200 and body(ok)["response"][ids.SPC_VIEW]["data"]["target"] == "62.5"
+
+
+@pytest.mark.parametrize("baseline, rebase", [("1", "none"), ("all", "1999-01"), (["12"], "none")])
+def test_spc_baseline_or_rebase_the_page_does_not_offer_is_refused(clients, deps, baseline, rebase):
+    response = post(clients[ROLE], dep_for(deps, ids.SPC_VIEW + ".data"), _spc_values(None, baseline, rebase),
+                    [key(ids.SPC_BASELINE, "value")])
+    assert response.status_code in (400, 403), (baseline, rebase)
+
+
 def _table_values(sort_by, page=0):
     view = MapView(level="pcn", metric="coverage")
     return {key(ids.MAP_VIEW, "data"): view.to_store(), key(ids.MAP_TABLE, "page_current"): page,
@@ -140,7 +165,7 @@ def test_a_store_that_is_not_a_mapping_of_text_is_400_on_every_page(clients, dep
                 (ids.MAP_SELECTION, ids.MAP_VIEW), (ids.PROFILE_KEY_TABLE, ids.PROFILE_VIEW),
                 (ids.PROFILE_GRADIENT, ids.PROFILE_VIEW), (ids.INEQ_GROUPS, ids.INEQ_VIEW),
                 (ids.INEQ_FUNNEL, ids.INEQ_VIEW), (ids.OUT_TABLE + ".data", ids.OUT_VIEW),
-                (ids.OUT_DOWNLOAD, ids.OUT_VIEW)]
+                (ids.OUT_DOWNLOAD, ids.OUT_VIEW), (ids.SPC_CHART, ids.SPC_VIEW), (ids.SPC_SUMMARY, ids.SPC_VIEW)]
     for output, store in requests:
         values = {key(store, "data"): stored, key(ids.MAP_TABLE, "page_current"): 0,
                   key(ids.OUT_DOWNLOAD_BUTTON, "n_clicks"): 1}

@@ -20,6 +20,7 @@ from explorer.app.pages import PAGES, inequalities
 from explorer.app.pages import map as map_page
 from explorer.app.probe import ENDPOINT, CallbackProbe, key
 from explorer.app.state import MapView, OutreachView, ProfileView
+from explorer.app.state_spc import SpcView
 from explorer.auth import users
 from explorer.domain.access import Role
 from explorer.domain.disclosure import DisclosurePolicy
@@ -251,6 +252,7 @@ def scenario_values(data, role: str, view: MapView, profile: ProfileView, ineq: 
     cv = map_page.control_values(view)
     values = {key(ids.map_control(k), "value"): v for k, v in cv.items()}
     point = {"points": [{"location": hover}]} if hover else None
+    spc = SpcView(area=profile.area, metric=profile.metric, filters=profile.filters, target=10.0)
     values.update({
         key(ids.MAP_VIEW, "data"): view.to_store(), key(ids.MAP_URL, "search"): view.to_search(),
         key(ids.MAP_URL, "pathname"): "/", key(ids.MAP_GRAPH, "clickData"): None,
@@ -269,6 +271,11 @@ def scenario_values(data, role: str, view: MapView, profile: ProfileView, ineq: 
         key(ids.OUT_URL, "pathname"): "/outreach", key(ids.OUT_LEVEL, "value"): out.level,
         key(ids.OUT_RISK, "value"): "top_percent:10", key(ids.OUT_RANK_BY, "value"): out.rank_by,
         key(ids.OUT_CAPACITY, "value"): out.capacity, key(ids.OUT_DOWNLOAD_BUTTON, "n_clicks"): 1,
+        key(ids.SPC_VIEW, "data"): spc.to_query(), key(ids.SPC_URL, "search"): spc.to_search(),
+        key(ids.SPC_URL, "pathname"): "/spc", key(ids.SPC_AREA, "value"): spc.area or data.region_code,
+        key(ids.SPC_METRIC, "value"): spc.metric, key(ids.SPC_TARGET, "value"): spc.target,
+        key(ids.SPC_BASELINE, "value"): "", key(ids.SPC_REBASE, "value"): "",
+        key(ids.SPC_AREA_SEARCH, "value"): "london",
         key("_pages_location", "pathname"): page, key("_pages_location", "search"): page_search,
     })
     return values
@@ -353,6 +360,9 @@ def test_forged_requests_for_lsoa_level_are_refused(clients, deps, london_app_da
         (dep_for(deps, ids.PROFILE_VIEW + ".data"), {key(ids.PROFILE_AREA, "value"): lsoa,
                                                      key(ids.PROFILE_VIEW, "data"): {"metric": "coverage"}}),
         (dep_for(deps, ids.INEQ_FUNNEL), {key(ids.INEQ_VIEW, "data"): {**forged_store}}),
+        (dep_for(deps, ids.SPC_CHART), {key(ids.SPC_VIEW, "data"): {"metric": "coverage", "area": lsoa}}),
+        (dep_for(deps, ids.SPC_VIEW + ".data"), {key(ids.SPC_AREA, "value"): lsoa, key(ids.SPC_METRIC, "value"):
+                                                 "coverage", key(ids.SPC_VIEW, "data"): {"metric": "coverage"}}),
         (dep_for(deps, ids.INEQ_VIEW + ".data"), {key(ids.INEQ_LEVEL, "value"): "lsoa",
                                                   key(ids.INEQ_METRIC, "value"): "coverage",
                                                   key(ids.INEQ_VIEW, "data"): pcn.to_store()}),

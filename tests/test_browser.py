@@ -327,3 +327,39 @@ def test_map_can_be_driven_by_keyboard_alone(browser, live_url):
     first_area = Select(picker).options[1].text
     browser.switch_to.active_element.send_keys(Keys.ARROW_DOWN)  # a native select: arrow keys choose
     wait_for_text(browser, TITLE, f"by {PCN} in {first_area}")
+
+
+def test_spc_view_shows_chart_rules_and_no_small_counts(browser, live_url, london_app_data):
+    """The SPC page for a PCN and filters with many 1-7 counts: the chart, the icons in words, the rule
+    table, and (commissioner) no count of 1-7 anywhere in it; a summary-of-change link opens a chart."""
+    from urllib.parse import urlencode
+
+    from explorer.domain.metrics import Filters
+
+    small = Filters(age_band=("85+",), ethnic_group=("other",))
+    raw = london_app_data.raw_table("pcn", "plans", small, None)
+    num = raw["plans_numerator"].astype(float)
+    pcn = str(raw.loc[(num > 0) & (num < 8), "area_code"].iloc[0])
+    open_page(browser, live_url + "/spc?" + urlencode({"area": pcn, "metric": "plans", **small.to_query()}))
+    wait_for_page(browser, has_map=False)
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} tbody tr")) > 12,
+             "the rule table")
+    assert "Variation:" in text_of(browser, f"#{ids.SPC_ICONS}")
+    marks = browser.execute_script(
+        f"return (document.querySelector('#{ids.SPC_CHART}-graph .js-plotly-plot').layout.annotations || [])"
+        ".map(a => a.text)")
+    assert "SYNTHETIC DATA" in marks
+    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} th")]
+    column = header.index("Value (people)")
+    rows = [row.find_elements(By.CSS_SELECTOR, "td") for row in
+            browser.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} tbody tr")]
+    cells = [tds[column].text for tds in rows if tds]  # the header row has th only
+    counts = [float(c.replace(",", "")) for c in cells if c not in ("*", "")]
+    assert len(cells) == london_app_data.engine.history_months
+    assert not [c for c in counts if 0 < c < 8], cells
+    link = browser.find_element(By.CSS_SELECTOR, f"#{ids.SPC_SUMMARY} a")  # a metric charted for this area
+    metric = parse_qs(urlparse(link.get_attribute("href")).query)["metric"][0]
+    act(browser, By.CSS_SELECTOR, f"#{ids.SPC_SUMMARY} a[href*='metric={metric}&']", lambda el: el.click(),
+        f"the {metric} link in the summary of change")
+    wait_for(browser, lambda d: query(d).get("metric") == [metric], f"the {metric} chart")
+    wait_for_text(browser, f"#{ids.SPC_CHART}", f"{METRICS[metric].label}: XmR chart")

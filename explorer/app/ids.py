@@ -89,6 +89,22 @@ OUT_TABLE = "outreach-table"
 OUT_DOWNLOAD_BUTTON = "outreach-download-button"
 OUT_DOWNLOAD = "outreach-download"
 
+# ---------------------------------------------------------------- SPC page (measuring improvement)
+SPC_URL = "spc-url"
+SPC_VIEW = "spc-view"
+SPC_TITLE = "spc-title"
+SPC_NOTE = "spc-note"
+SPC_AREA = "spc-area"
+SPC_AREA_SEARCH = "spc-area-search"
+SPC_METRIC = "spc-metric"
+SPC_TARGET = "spc-target"
+SPC_BASELINE = "spc-baseline"
+SPC_REBASE = "spc-rebase"
+SPC_ICONS = "spc-icons"
+SPC_CHART = "spc-chart"
+SPC_TABLE = "spc-table"
+SPC_SUMMARY = "spc-summary-of-change"
+
 
 def page_query_store(page: str) -> str:
     return f"{page}-query"

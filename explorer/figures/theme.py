@@ -42,6 +42,12 @@ NO_DATA_LABEL = "No data"
 SIGNIFICANCE_COLOURS = {"better": "#0072b2", "similar": "#c8c8c8", "worse": "#e69f00",
                         "higher": "#56b4e9", "lower": "#cc79a7", "not compared": "#ffffff"}
 
+# SPC points as Making Data Count colours them: blue improving, orange concerning, purple for a
+# special cause in a metric with no good direction, grey common cause (the same blue and orange as
+# significance, so one legend reads across pages).
+SPC_COLOURS = {"improving": SIGNIFICANCE_COLOURS["better"], "concerning": SIGNIFICANCE_COLOURS["worse"],
+               "neither": "#5e3c99", "common": "#7b7d7d"}
+
 SYNTHETIC_NOTE = "SYNTHETIC DATA: care plans, GP registrations and people are simulated; not real patients."
 PUBLIC_SOURCES = ("ONS LSOA 2021 boundaries and Census 2021 (OGL v3.0); MHCLG English Indices of "
                   "Deprivation 2025 (OGL v3.0). Contains OS data © Crown copyright and database right.")
