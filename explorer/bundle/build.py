@@ -160,7 +160,7 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
         pcns.set_index("pcn_code")["place_code"])
     pcns["drawn"] = pcns["pcn_code"].isin(assignment["pcn_code"])
     lsoas = lsoas.merge(assignment.rename(columns={"lsoa21cd": "lsoa_code"}), on="lsoa_code", validate="1:1")
-    lsoas["pcn_name"] = lsoas["pcn_code"].map(pcns.set_index("pcn_code")["pcn_name"])
+    lsoas["pcn_name"] = lsoas["pcn_code"].map(practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"])
     lsoas = lsoas.join(centroids.rename(columns={"x": "bng_x", "y": "bng_y"}), on="lsoa_code")
 
     simplified = geo.simplify_coverage(shapes, SIMPLIFY_TOLERANCE_M[region])
@@ -178,6 +178,8 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
                          region_patients=lambda f: f["practice_code"].map(
                              practice_shares.groupby("practice_code")["patients"].sum()).astype("int64"))
                  .reset_index(drop=True))
+    # a practice with most of its patients living in the region is one of the region's own practices
+    practices["in_region"] = practices["region_patients"] * 2 >= practices["patients"]
     weights = weights[weights["lsoa_code"].isin(lsoas["lsoa_code"])].reset_index(drop=True)
 
     def write(directory: Path) -> None:
@@ -207,6 +209,8 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
         "boundary_geojson_kb": payload_kb,
         "lsoas_given_england_age_profile": england_profile,
         "lsoas_moved_to_keep_pcns_in_places": moved,
+        "lsoas_in_a_pcn_based_in_another_place": int(
+            (lsoas["pcn_code"].map(pcns.set_index("pcn_code")["place_code"]) != lsoas["place_code"]).sum()),
         "places_straddling_ics": int((lsoas.groupby("place_code")["ics_code"].nunique() > 1).sum()),
         "gp_registrations": (f"SYNTHETIC (fallback: {gp_files.note}; seeded generator, published layout)"
                              if gp_files.synthetic else "NHS England (NHS Digital 'Patients registered at a GP "

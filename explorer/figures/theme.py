@@ -42,7 +42,7 @@ NO_DATA_LABEL = "No data"
 SIGNIFICANCE_COLOURS = {"better": "#0072b2", "similar": "#c8c8c8", "worse": "#e69f00",
                         "higher": "#56b4e9", "lower": "#cc79a7", "not compared": "#ffffff"}
 
-SYNTHETIC_NOTE = "SYNTHETIC DATA: care plans, GP registrations and people are simulated; not real patients."
+SYNTHETIC_NOTE = "SYNTHETIC DATA: people, care plans and admissions are simulated; not real patients."
 PUBLIC_SOURCES = ("ONS LSOA 2021 boundaries and Census 2021 (OGL v3.0); MHCLG English Indices of "
                   "Deprivation 2025 (OGL v3.0). Contains OS data © Crown copyright and database right.")
 
