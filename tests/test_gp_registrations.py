@@ -12,9 +12,15 @@ import pytest
 
 from explorer.bundle import build
 from explorer.bundle.pcn import UNALLOCATED, pcn_weights
-from explorer.bundle.registrations import DROPPED_NO_LSOA, DROPPED_WELSH, UNMATCHED_PRACTICE, convert_registrations
+from explorer.bundle.registrations import (
+    DROPPED_NO_LSOA,
+    DROPPED_WELSH,
+    UNMATCHED_PRACTICE,
+    convert_registrations,
+)
 from explorer.cli.data import gp_accounting_lines
 from explorer.config import Settings
+from explorer.domain.geography import apportioned_pcn_summary
 from explorer.errors import SourceFormatError
 from explorer.services.build import gp_files
 from explorer.sources import readers
@@ -223,3 +229,15 @@ def test_without_the_official_files_the_build_falls_back_to_synthetic_ones_and_s
     assert int(regs["NUMBER_OF_PATIENTS"].sum()) == int(lsoas["population"].sum())
     sizes = regs.merge(practice_map, on="PRACTICE_CODE").groupby("PCN_CODE")["NUMBER_OF_PATIENTS"].sum()
     assert sizes.between(30_000, 50_000).mean() > 0.8
+
+
+def test_pcn_deprivation_comes_from_where_its_registered_patients_live(london_bundle):
+    weights, lsoas = london_bundle.pcn_weights, london_bundle.lsoas
+    summary = apportioned_pcn_summary(lsoas, weights).set_index("pcn_code")
+    assert summary["registered"].sum() == weights["patients"].sum()
+    assert abs(summary["residents"].sum() - lsoas["population"].sum()) < 1  # residents apportioned, none lost
+    one = summary.index[0]
+    mine = weights[weights["pcn_code"] == one].merge(lsoas, on="lsoa_code")
+    assert summary.loc[one, "imd_score"] == pytest.approx((mine["patients"] * mine["imd_score"]).sum()
+                                                         / mine["patients"].sum())
+    assert summary["decile1_share"].between(0, 1).all() and summary["core20_share"].ge(summary["decile1_share"]).all()

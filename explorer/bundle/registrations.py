@@ -134,7 +134,7 @@ def _accounting(regs: pd.DataFrame, reason: pd.Series, converted: pd.DataFrame, 
         "practices_in_file": int(regs["practice_code"].nunique()),
         "converted": int(converted["patients"].sum()),
         **groups,
-        "practices_not_in_map": int(len(missing)),
+        "practices_not_in_map": len(missing),
         # all their patients, including the few rows already counted above as Welsh or NO2011
         "practices_not_in_map_patients": int(regs.loc[regs["practice_code"].isin(missing), "patients"].sum()),
         "practices_not_in_map_examples": sorted(missing)[:10],
