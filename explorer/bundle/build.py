@@ -171,6 +171,9 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
     payload_kb = {level: round(geo.geojson_bytes(layer, f"{level}_code") / 1024, 1)
                   for level, layer in layers.items()}
     areas = areas_table(lsoas, region)
+    # the map's ICB codes are January 2024's: Surrey Heartlands and Sussex were recoded in April 2024
+    place_ics = areas[areas["level"] == "place"].set_index("area_code")["parent_code"]
+    pcns["place_ics_code"] = pcns["place_code"].map(place_ics)
     region_regs = converted.registrations[converted.registrations["lsoa_code"].isin(lsoas["lsoa_code"])]
     practice_shares = region_regs[["lsoa_code", "practice_code", "patients"]].reset_index(drop=True)
     practices = (practice_map[practice_map["practice_code"].isin(practice_shares["practice_code"])]
@@ -244,6 +247,7 @@ def pcn_summary(pcns: pd.DataFrame, practice_map: pd.DataFrame, lsoas: pd.DataFr
         "in_bundle": int(len(pcns)),
         "drawn_on_lsoa_map": int(pcns["drawn"].sum()),
         "crossing_place_boundary": int(pcns["crosses_place"].sum()),
+        "map_icb_differs_from_place_ics": int((pcns["ics_code"] != pcns["place_ics_code"]).sum()),
         "crossing_rule": f"at least {CROSSING_SHARE:.0%} of its registered patients live outside its place",
         "practices_unallocated": int((practice_map["pcn_code"] == UNALLOCATED).sum()),
     }

@@ -7,7 +7,8 @@ LSOA for maps.
   (lsoa_code, pcn_code, patients, weight), weights of an LSOA summing to 1. These are the honest
   PCN catchments: a PCN's registered population in an area is the sum of its patients there.
 - A PCN's ICS and sub-ICB are those of its practices in the map (the one holding most of its
-  patients if they differ); its place is the local authority where most of its registered patients
+  patients if they differ; the map's January 2024 codes, so Surrey Heartlands and Sussex carry their
+  pre-April-2024 ICB codes, and the build adds `place_ics_code`, the ICS of the PCN's place); its place is the local authority where most of its registered patients
   live, and it "crosses a place boundary" when at least CROSSING_SHARE of them live in other places.
 - For drawing and for today's LSOA-based aggregation each LSOA also gets one PCN: the PCN holding
   the largest share of its patients among the PCNs of its own place (so PCNs nest in places); an
