@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from explorer.config import Settings
+from explorer.errors import DownloadError
 from explorer.records.store import MANIFEST_FILE, records_dir
 from explorer.services.models import model_path
 from explorer.sources.fetch import fetch_source
-from explorer.sources.registry import PUBLIC_SOURCES, SOURCES
+from explorer.sources.registry import GP_SOURCES, PUBLIC_SOURCES, SOURCES
 
 
 def missing_steps(settings: Settings, region: str) -> list[str]:
@@ -38,6 +39,11 @@ def prepare_demo(settings: Settings, region: str, say: Callable[[str], None] = p
         say("fetching public data" + (f" from the mirror {settings.mirror}" if settings.mirror else ""))
         for name in PUBLIC_SOURCES:
             fetch_source(settings, SOURCES[name])
+        for name in GP_SOURCES:  # optional: without them the build makes synthetic GP files and says so
+            try:
+                fetch_source(settings, SOURCES[name])
+            except DownloadError as exc:
+                say(f"GP file {SOURCES[name].mirror_name} not fetched ({exc}): synthetic GP files will be used")
     if "build" in steps:
         say(f"building the {region} bundle (about 15 s for London)")
         build_region(settings, region)

@@ -15,13 +15,15 @@ from explorer.bundle import boundaries as geo
 from explorer.config import Settings
 from explorer.errors import ExplorerError
 from explorer.services.build import build_region
-from explorer.synth.practices import MAP_COLUMNS, REGISTRATION_COLUMNS, generate_gp_files, pcn_count
+from explorer.synth.practices import generate_gp_files, pcn_count
 
 
 def test_london_has_the_official_counts(london_bundle):
     counts = london_bundle.manifest["counts"]
     assert (counts["lsoa"], counts["place"], counts["ics"]) == (4_994, 33, 5)
-    assert 150 <= counts["pcn"] <= 200 and 1_100 <= counts["practices"] <= 1_200
+    assert 190 <= counts["pcn"] <= 210  # NHS Digital's map: 199 PCNs in London's five ICBs
+    practices = london_bundle.practices
+    assert 1_100 <= int(practices["in_region"].sum()) <= 1_250 < counts["practices"] == len(practices)
     assert 8.5e6 < counts["population"] < 9.3e6
 
 
@@ -30,12 +32,15 @@ def test_every_lsoa_is_in_exactly_one_place_ics_and_pcn_and_places_nest_in_icss(
     assert lsoas["lsoa_code"].is_unique
     assert lsoas[["place_code", "ics_code", "pcn_code"]].notna().all().all()
     assert (lsoas.groupby("place_code")["ics_code"].nunique() == 1).all()
-    assert (lsoas.groupby("pcn_code")["place_code"].nunique() == 1).all()
+    # PCNs nest in places, except where no PCN is based in a place (the City of London)
+    outside = lsoas["pcn_code"].map(areas.set_index("area_code")["parent_code"]) != lsoas["place_code"]
+    assert outside.sum() == london_bundle.manifest["lsoas_in_a_pcn_based_in_another_place"] < 10
+    assert (lsoas[~outside].groupby("pcn_code")["place_code"].nunique() == 1).all()
     parents = areas.set_index("area_code")["parent_code"]
     for level, parent in (("place", "ics"), ("pcn", "place"), ("lsoa", "pcn")):
         level_areas = areas[areas["level"] == level]
         assert level_areas["parent_code"].isin(areas.loc[areas["level"] == parent, "area_code"]).all()
-    sample = lsoas.iloc[0]
+    sample = lsoas[~outside].iloc[0]
     assert parents[sample["pcn_code"]] == sample["place_code"] and parents[sample["place_code"]] == sample["ics_code"]
 
 
@@ -77,21 +82,12 @@ def test_boundaries_are_wgs84_rounded_and_small_enough_for_the_web(london_bundle
     assert london_bundle.manifest["boundary_geojson_kb"]["lsoa"] < 4_000
 
 
-def test_manifest_records_sources_with_checksums_and_the_synthetic_gp_data(london_bundle):
+def test_manifest_records_sources_with_checksums_and_the_real_gp_data(london_bundle):
     manifest = london_bundle.manifest
-    assert set(manifest["sources"]) >= {"imd2025", "lsoa_icb_lookup", "lsoa_boundaries_bgc"}
+    assert set(manifest["sources"]) >= {"imd2025", "lsoa_icb_lookup", "lsoa_boundaries_bgc",
+                                        "gp_registrations_lsoa", "gp_practice_map"}
     assert all(len(s["sha256"]) == 64 for s in manifest["sources"].values())
-    assert manifest["gp_registrations"].startswith("SYNTHETIC")
-
-
-def test_synthetic_gp_files_use_the_published_layouts_and_pcn_sizes(london_bundle, settings):
-    directory = settings.data_dir / "synthetic" / "london" / "gp"
-    regs = pd.read_csv(directory / "gp-reg-pat-prac-lsoa-all.csv")
-    pmap = pd.read_csv(directory / "gp-reg-pat-prac-map.csv")
-    assert list(regs.columns) == REGISTRATION_COLUMNS and list(pmap.columns) == MAP_COLUMNS
-    assert regs["NUMBER_OF_PATIENTS"].sum() == london_bundle.manifest["counts"]["population"]
-    sizes = london_bundle.practices.groupby("pcn_code")["patients"].sum()
-    assert sizes.between(30_000, 50_000).mean() > 0.85
+    assert manifest["gp_registrations"].startswith("NHS England")
 
 
 def test_pcn_count_keeps_mean_size_in_range():
@@ -134,6 +130,9 @@ def test_england_has_the_official_counts(england_bundle):
     assert (counts["lsoa"], counts["place"], counts["ics"]) == (33_755, 296, 42)
     areas = england_bundle.areas
     assert areas.loc[areas["level"] == "place", "area_code"].is_unique
-    assert (england_bundle.lsoas.groupby("pcn_code")["place_code"].nunique() == 1).all()
+    lsoas = england_bundle.lsoas
+    outside = lsoas["pcn_code"].map(areas.set_index("area_code")["parent_code"]) != lsoas["place_code"]
+    assert outside.sum() == england_bundle.manifest["lsoas_in_a_pcn_based_in_another_place"] < 50
+    assert (lsoas[~outside].groupby("pcn_code")["place_code"].nunique() == 1).all()
     assert len(gpd.read_parquet(england_bundle.directory / "boundaries_ics.parquet")) == 42
     assert json.loads((england_bundle.directory / "manifest.json").read_text())["region"] == "england"

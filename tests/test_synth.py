@@ -41,7 +41,7 @@ def db(records, london_bundle):
                                  *[c for c in london_bundle.lsoas.columns if c.startswith("ethnic_")]]]
     con.register("lsoas", lsoas)
     con.register("age_sex", london_bundle.age_sex)
-    con.register("practices", london_bundle.practices[["practice_code"]])
+    con.register("practices", london_bundle.practices[["practice_code", "in_region"]])
     yield con
     con.close()
 
@@ -241,9 +241,11 @@ def test_completeness_reviews_and_views_are_calibrated(db):
 
 # ------------------------------------------------------------------------------------- users
 def test_users_and_logins_are_calibrated(db, london_bundle):
-    per_practice = db.execute("""SELECT pr.practice_code, count(u.user_id) n FROM practices pr
-                                 LEFT JOIN users u USING (practice_code) GROUP BY 1""").df()["n"]
-    assert per_practice.between(2, 8).all()
+    per_practice = db.execute("""SELECT pr.practice_code, pr.in_region, count(u.user_id) n FROM practices pr
+                                 LEFT JOIN users u USING (practice_code) GROUP BY 1, 2""").df()
+    # users at the region's own practices; none at practices based elsewhere with a few patients here
+    assert per_practice.loc[per_practice["in_region"], "n"].between(2, 8).all()
+    assert (per_practice.loc[~per_practice["in_region"], "n"] == 0).all()
     assert {r[0] for r in db.execute("SELECT DISTINCT organisation_type FROM users").fetchall()} == \
         set(ORGANISATION_TYPES)
     assert one(db, "SELECT count(*) FROM users WHERE (organisation_type = 'gp_practice') <> "

@@ -23,7 +23,8 @@ import pandas as pd
 from explorer import __version__
 from explorer.atomic import replace_directory
 from explorer.bundle import boundaries as geo
-from explorer.bundle.pcn import assign_lsoas_to_pcns, registration_shares
+from explorer.bundle.pcn import CROSSING_SHARE, UNALLOCATED, assign_lsoas_to_pcns, pcn_table, pcn_weights
+from explorer.bundle.registrations import Converted, convert_registrations
 from explorer.bundle.population import carry_age_sex
 from explorer.bundle.store import BOUNDARY_FILES, TABLE_FILES
 from explorer.vocab import LEVELS
@@ -58,6 +59,8 @@ class GPFiles:
     registrations: Path
     practice_map: Path
     synthetic: bool
+    lsoa_year: int = 2011  # the LSOA codes the registrations are on (NHS files until 2024: 2011)
+    note: str = ""  # why synthetic files were used, for the manifest and the CLI
 
 
 def check_region(region: str) -> None:
@@ -144,16 +147,20 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
     check_region(region)
     lsoas, age_sex, england_profile = geography.lsoas, geography.age_sex, geography.england_profile
     shapes, centroids = geography.shapes, geography.centroids
-    regs_path, map_path, synthetic = gp_files.registrations, gp_files.practice_map, gp_files.synthetic
-    registrations = readers.read_gp_registrations(regs_path)
-    practice_map = readers.read_gp_practice_map(map_path)
-    shares = registration_shares(registrations, practice_map, SOURCES["gp_registrations_lsoa"].mirror_name)
+    practice_map = readers.read_gp_practice_map(gp_files.practice_map)
+    converted = read_registrations(settings, gp_files, set(practice_map["practice_code"]))
+    national = readers.read_icb_lookup(cached_source(settings, "lsoa_icb_lookup"))
+    weights = pcn_weights(converted.registrations, practice_map)
+    list_sizes = converted.registrations.groupby("practice_code")["patients"].sum()
+    pcns = pcn_table(weights, practice_map, list_sizes, national.set_index("lsoa21cd")["lad_code"])
+    pcns = pcns[pcns["place_code"].isin(lsoas["place_code"])].reset_index(drop=True)
     assignment, moved = assign_lsoas_to_pcns(
-        shares, lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code"})
-        .join(centroids, on="lsoa21cd")[["lsoa21cd", "lad_code", "population", "x", "y"]])
-    pcn_names = practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"]
+        weights, lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code"})
+        .join(centroids, on="lsoa21cd")[["lsoa21cd", "lad_code", "x", "y"]],
+        pcns.set_index("pcn_code")["place_code"])
+    pcns["drawn"] = pcns["pcn_code"].isin(assignment["pcn_code"])
     lsoas = lsoas.merge(assignment.rename(columns={"lsoa21cd": "lsoa_code"}), on="lsoa_code", validate="1:1")
-    lsoas["pcn_name"] = lsoas["pcn_code"].map(pcn_names)
+    lsoas["pcn_name"] = lsoas["pcn_code"].map(practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"])
     lsoas = lsoas.join(centroids.rename(columns={"x": "bng_x", "y": "bng_y"}), on="lsoa_code")
 
     simplified = geo.simplify_coverage(shapes, SIMPLIFY_TOLERANCE_M[region])
@@ -164,18 +171,27 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
     payload_kb = {level: round(geo.geojson_bytes(layer, f"{level}_code") / 1024, 1)
                   for level, layer in layers.items()}
     areas = areas_table(lsoas, region)
-    practices = practice_map.merge(
-        registrations.groupby("practice_code", as_index=False)["patients"].sum(), on="practice_code", how="left")
-    shares = shares.rename(columns={"lsoa21cd": "lsoa_code"})
-    practice_shares = (registrations.groupby(["lsoa_code", "practice_code"], as_index=False)["patients"].sum()
-                       .query("lsoa_code in @lsoas.lsoa_code"))
+    # the map's ICB codes are January 2024's: Surrey Heartlands and Sussex were recoded in April 2024
+    place_ics = areas[areas["level"] == "place"].set_index("area_code")["parent_code"]
+    pcns["place_ics_code"] = pcns["place_code"].map(place_ics)
+    region_regs = converted.registrations[converted.registrations["lsoa_code"].isin(lsoas["lsoa_code"])]
+    practice_shares = region_regs[["lsoa_code", "practice_code", "patients"]].reset_index(drop=True)
+    practices = (practice_map[practice_map["practice_code"].isin(practice_shares["practice_code"])]
+                 .assign(patients=lambda f: f["practice_code"].map(list_sizes).astype("int64"),
+                         region_patients=lambda f: f["practice_code"].map(
+                             practice_shares.groupby("practice_code")["patients"].sum()).astype("int64"))
+                 .reset_index(drop=True))
+    # a practice with most of its patients living in the region is one of the region's own practices
+    practices["in_region"] = practices["region_patients"] * 2 >= practices["patients"]
+    weights = weights[weights["lsoa_code"].isin(lsoas["lsoa_code"])].reset_index(drop=True)
 
     def write(directory: Path) -> None:
         lsoas.to_parquet(directory / TABLE_FILES["lsoa"], index=False)
         age_sex.rename(columns={"lsoa21cd": "lsoa_code"}).to_parquet(directory / TABLE_FILES["age_sex"], index=False)
         areas.to_parquet(directory / TABLE_FILES["areas"], index=False)
         practices.to_parquet(directory / TABLE_FILES["practices"], index=False)
-        shares.to_parquet(directory / TABLE_FILES["pcn_shares"], index=False)
+        weights.to_parquet(directory / TABLE_FILES["pcn_weights"], index=False)
+        pcns.to_parquet(directory / TABLE_FILES["pcns"], index=False)
         practice_shares.to_parquet(directory / TABLE_FILES["practice_shares"], index=False)
         for level, layer in layers.items():
             layer.to_parquet(directory / BOUNDARY_FILES[level], index=False)
@@ -190,18 +206,51 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
         "build_seconds": round(time.perf_counter() - started, 1),
         "python_peak_mb": round(peak / 2**20, 1),
         "counts": {"lsoa": len(lsoas), **{lvl: int(areas["level"].eq(lvl).sum()) for lvl in ("place", "ics", "pcn")},
-                   "practices": int(len(practice_map)), "population": int(lsoas["population"].sum())},
+                   "practices": int(len(practices)), "population": int(lsoas["population"].sum()),
+                   "registered": int(practice_shares["patients"].sum())},
         "simplify_tolerance_m": SIMPLIFY_TOLERANCE_M[region],
         "boundary_geojson_kb": payload_kb,
         "lsoas_given_england_age_profile": england_profile,
         "lsoas_moved_to_keep_pcns_in_places": moved,
+        "lsoas_in_a_pcn_based_in_another_place": int(
+            (lsoas["pcn_code"].map(pcns.set_index("pcn_code")["place_code"]) != lsoas["place_code"]).sum()),
         "places_straddling_ics": int((lsoas.groupby("place_code")["ics_code"].nunique() > 1).sum()),
-        "gp_registrations": "SYNTHETIC (seeded generator, published layout)" if synthetic else "NHS England",
+        "gp_registrations": (f"SYNTHETIC (fallback: {gp_files.note}; seeded generator, published layout)"
+                             if gp_files.synthetic else "NHS England (NHS Digital 'Patients registered at a GP "
+                             "practice': LSOA file and practice map)"),
+        "gp_accounting": converted.accounting,
+        "pcns": pcn_summary(pcns, practice_map, lsoas),
         "sources": {name: source_record(settings, name) for name in SOURCES if source_record(settings, name)},
         "imd_domains": list(IMD_DOMAINS),
     }
     replace_directory(settings.bundle_dir(region), write)
     return manifest
+
+
+def read_registrations(settings: Settings, gp_files: GPFiles, practices: set[str]) -> Converted:
+    """The GP registration file read and carried to LSOA 2021 (see explorer.bundle.registrations)."""
+    registrations = readers.read_gp_registrations(gp_files.registrations)
+    lookup = readers.read_lsoa11_lookup(cached_source(settings, "lsoa11_lsoa21_lookup"))
+    census = readers.read_census_ethnicity(cached_source(settings, "census_ethnicity"))
+    population21 = census.set_index("lsoa21cd").sum(axis=1)
+    return convert_registrations(registrations, lookup, population21, practices, lsoa_year=gp_files.lsoa_year,
+                                 file=gp_files.registrations.name)
+
+
+def pcn_summary(pcns: pd.DataFrame, practice_map: pd.DataFrame, lsoas: pd.DataFrame) -> dict:
+    """PCN counts for the manifest: in the map (England and the region's ICBs), in the bundle, drawn."""
+    region_icbs = set(lsoas["ics_code"])
+    allocated = practice_map[practice_map["pcn_code"] != UNALLOCATED]
+    return {
+        "in_map_england": int(allocated["pcn_code"].nunique()),
+        "in_map_region_icbs": int(allocated.loc[allocated["icb_code"].isin(region_icbs), "pcn_code"].nunique()),
+        "in_bundle": int(len(pcns)),
+        "drawn_on_lsoa_map": int(pcns["drawn"].sum()),
+        "crossing_place_boundary": int(pcns["crosses_place"].sum()),
+        "map_icb_differs_from_place_ics": int((pcns["ics_code"] != pcns["place_ics_code"]).sum()),
+        "crossing_rule": f"at least {CROSSING_SHARE:.0%} of its registered patients live outside its place",
+        "practices_unallocated": int((practice_map["pcn_code"] == UNALLOCATED).sum()),
+    }
 
 
 def _majority_parent(lsoas: pd.DataFrame, level: str, parent: str) -> pd.DataFrame:

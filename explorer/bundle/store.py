@@ -19,7 +19,8 @@ TABLE_FILES = {
     "age_sex": "age_sex.parquet",
     "areas": "areas.parquet",
     "practices": "practices.parquet",
-    "pcn_shares": "pcn_shares.parquet",
+    "pcn_weights": "pcn_weights.parquet",  # lsoa_code, pcn_code, patients, weight (sum 1 per LSOA)
+    "pcns": "pcns.parquet",  # one row per PCN: name, ICS, sub-ICB, place, crosses_place, drawn
     "practice_shares": "practice_shares.parquet",  # registered patients per LSOA and practice
 }
 BOUNDARY_FILES = {level: f"boundaries_{level}.parquet" for level in LEVELS}
@@ -59,8 +60,13 @@ class Bundle:
         return pd.read_parquet(self.directory / TABLE_FILES["practice_shares"])
 
     @cached_property
-    def pcn_shares(self) -> pd.DataFrame:
-        return pd.read_parquet(self.directory / TABLE_FILES["pcn_shares"])
+    def pcn_weights(self) -> pd.DataFrame:
+        """Each LSOA's registered patients by PCN, with weights summing to 1 per LSOA."""
+        return pd.read_parquet(self.directory / TABLE_FILES["pcn_weights"])
+
+    @cached_property
+    def pcns(self) -> pd.DataFrame:
+        return pd.read_parquet(self.directory / TABLE_FILES["pcns"])
 
 
 def load_bundle(settings: Settings, region: str) -> Bundle:

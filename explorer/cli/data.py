@@ -23,7 +23,7 @@ def data_sources() -> None:
     from explorer.sources.registry import SOURCES
 
     for source in SOURCES.values():
-        tag = "  [synthetic in the demo: no open copy]" if source.synthetic_fallback else ""
+        tag = "  [optional: synthetic fallback when absent]" if source.synthetic_fallback else ""
         typer.echo(f"{source.name}{tag}\n  {source.title}\n  {source.publisher}; {source.licence}\n"
                    f"  {source.download_url}\n  mirror file: {source.mirror_name}")
 
@@ -37,10 +37,10 @@ def data_fetch(
 ) -> None:
     """Download the public datasets into the user cache (resumable, checksummed), or copy them from a mirror."""
     from explorer.sources.fetch import HOW_TO_GET_DATA, fetch_source
-    from explorer.sources.registry import PUBLIC_SOURCES, SOURCES
+    from explorer.sources.registry import GP_SOURCES, SOURCES
 
     settings = load_settings(mirror)
-    names = only or list(PUBLIC_SOURCES)
+    names = only or list(SOURCES)
     unknown = sorted(set(names) - set(SOURCES))
     if unknown:
         raise ExplorerError(f"unknown source(s) {', '.join(unknown)}; see `explorer data sources`")
@@ -50,6 +50,9 @@ def data_fetch(
             got = fetch_source(settings, SOURCES[name], force=force)
             typer.echo(f"ok  {name:24s} {got.size / 1e6:8.1f} MB  sha256 {got.sha256[:12]}  from {got.location}")
         except DownloadError as exc:
+            if name in GP_SOURCES and not only:  # optional: the build falls back to synthetic GP files
+                typer.echo(f"--  {name:24s} not fetched ({exc}); the build will use synthetic GP files")
+                continue
             failures.append(f"{name}: {exc}")
     if failures:
         raise DownloadError("could not fetch:\n  " + "\n  ".join(failures) + "\n" + HOW_TO_GET_DATA)
@@ -73,8 +76,33 @@ def data_build(
         f"built {region.value}: {counts['lsoa']:,} LSOAs, {counts['place']} places, {counts['ics']} ICSs, "
         f"{counts['pcn']} PCNs, {counts['practices']:,} practices, population {counts['population']:,} "
         f"in {manifest['build_seconds']} s\n  GP registrations: {manifest['gp_registrations']}\n"
-        f"  -> {settings.bundle_dir(region.value)}"
+        + gp_accounting_lines(manifest)
+        + f"  -> {settings.bundle_dir(region.value)}"
     )
+
+
+def gp_accounting_lines(manifest: dict) -> str:
+    """Where every registered patient in the GP file went: converted, dropped or unmatched, with reasons.
+
+    These are published national counts of the open NHS file, not records of people, so they are
+    printed as published (no disclosure control applies)."""
+    acc, pcns = manifest.get("gp_accounting"), manifest.get("pcns", {})
+    if not acc:
+        return ""
+    lines = [f"  GP file: {acc['patients_in_file']:,} patients in {acc['rows_in_file']:,} rows "
+             f"(LSOA {acc['lsoa_year']} codes); {acc['converted']:,} carried to LSOA 2021"]
+    for kind in ("dropped", "unmatched"):
+        for reason, n in acc[kind].items():
+            lines.append(f"    {kind}: {n['patients']:,} patients in {n['rows']:,} rows: {reason}")
+    if acc["practices_not_in_map"]:
+        lines.append(f"    {acc['practices_not_in_map']} practices ({acc['practices_not_in_map_patients']:,} patients) "
+                     f"are not in the practice map, e.g. {', '.join(acc['practices_not_in_map_examples'][:5])}")
+    if pcns:
+        lines.append(f"  PCNs: {pcns['in_bundle']} based in the region ({pcns['drawn_on_lsoa_map']} drawn), "
+                     f"{pcns['in_map_region_icbs']} in its ICBs and {pcns['in_map_england']:,} in England in the map; "
+                     f"{pcns['crossing_place_boundary']} cross a place boundary; "
+                     f"{pcns['practices_unallocated']} practices in no PCN")
+    return "\n".join(lines) + "\n"
 
 
 @data_app.command("synth")

@@ -112,3 +112,27 @@ def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str) -> pd.Dat
     columns = ["area_code", "area_name", "parent_code", "population", "lsoa_count", "imd_score",
                "imd_prop_most_deprived_10pc", "core20_population_share"]
     return summary[columns].sort_values("area_code", ignore_index=True)
+
+
+def apportioned_pcn_summary(lsoas: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """One row per PCN from its registered patients where they live, not from the LSOAs drawn in it.
+
+    `weights`: the bundle's pcn_weights (lsoa_code, pcn_code, patients, weight). A PCN's deprivation is
+    that of its patients' LSOAs weighted by how many of its patients live in each: `imd_score` the
+    patient-weighted mean LSOA score, `decile1_share` / `core20_share` the shares of its patients living
+    in national IMD decile 1 / deciles 1-2, and `residents` the Census population apportioned by weight
+    (each LSOA's residents shared among PCNs as its registered patients are)."""
+    work = weights.merge(lsoas[["lsoa_code", "imd_score", "imd_decile", "population"]], on="lsoa_code",
+                         how="inner", validate="m:1")
+    patients = work["patients"].astype("float64")
+    work = work.assign(scored=patients * work["imd_score"], decile1=patients.where(work["imd_decile"].eq(1), 0.0),
+                       core20=patients.where(work["imd_decile"].le(2), 0.0),
+                       residents=work["weight"] * work["population"])
+    out = work.groupby("pcn_code").agg(registered=("patients", "sum"), lsoa_count=("lsoa_code", "size"),
+                                       scored=("scored", "sum"), decile1=("decile1", "sum"),
+                                       core20=("core20", "sum"), residents=("residents", "sum"))
+    out["imd_score"] = out["scored"] / out["registered"]
+    out["decile1_share"] = out["decile1"] / out["registered"]
+    out["core20_share"] = out["core20"] / out["registered"]
+    columns = ["registered", "residents", "lsoa_count", "imd_score", "decile1_share", "core20_share"]
+    return out[columns].reset_index().sort_values("pcn_code", ignore_index=True)

@@ -48,7 +48,7 @@ SIGNIFICANCE_COLOURS = {"better": "#0072b2", "similar": "#c8c8c8", "worse": "#e6
 SPC_COLOURS = {"improving": SIGNIFICANCE_COLOURS["better"], "concerning": SIGNIFICANCE_COLOURS["worse"],
                "neither": "#5e3c99", "common": "#7b7d7d"}
 
-SYNTHETIC_NOTE = "SYNTHETIC DATA: care plans, GP registrations and people are simulated; not real patients."
+SYNTHETIC_NOTE = "SYNTHETIC DATA: people, care plans and admissions are simulated; not real patients."
 PUBLIC_SOURCES = ("ONS LSOA 2021 boundaries and Census 2021 (OGL v3.0); MHCLG English Indices of "
                   "Deprivation 2025 (OGL v3.0). Contains OS data © Crown copyright and database right.")
 

@@ -12,19 +12,24 @@ import tracemalloc
 from explorer.bundle import build
 from explorer.config import Settings
 from explorer.sources.fetch import optional_cached_source
+from explorer.sources.registry import SOURCES
 from explorer.synth.practices import generate_gp_files, write_gp_files
 
 
 def gp_files(settings: Settings, geography: build.Geography, seed: int) -> build.GPFiles:
-    """Real NHS files when we have them, else seeded synthetic ones in the same layout."""
+    """Real NHS files when we have them; else seeded synthetic ones in the same layout, saying why."""
     registrations = optional_cached_source(settings, "gp_registrations_lsoa")
     practice_map = optional_cached_source(settings, "gp_practice_map")
     if registrations is not None and practice_map is not None:
-        return build.GPFiles(registrations=registrations, practice_map=practice_map, synthetic=False)
+        return build.GPFiles(registrations=registrations, practice_map=practice_map, synthetic=False,
+                             lsoa_year=2011)
+    absent = [SOURCES[name].mirror_name for name, path in
+              (("gp_registrations_lsoa", registrations), ("gp_practice_map", practice_map)) if path is None]
     generated = generate_gp_files(build.gp_generator_frame(geography), seed=seed)
     registrations, practice_map = write_gp_files(generated,
                                                  settings.data_dir / "synthetic" / geography.region / "gp")
-    return build.GPFiles(registrations=registrations, practice_map=practice_map, synthetic=True)
+    return build.GPFiles(registrations=registrations, practice_map=practice_map, synthetic=True, lsoa_year=2021,
+                         note=f"official GP registration files absent ({', '.join(absent)})")
 
 
 def build_region(settings: Settings, region: str, *, seed: int = build.DEFAULT_SEED) -> dict:

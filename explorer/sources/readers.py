@@ -181,20 +181,51 @@ def read_boundaries(path: Path, source_name: str) -> gpd.GeoDataFrame:
     return out.to_crs(27700)
 
 
+def _first_row(mask: pd.Series) -> int:
+    """The spreadsheet row number (header = row 1) of the first True in `mask`."""
+    return int(mask.to_numpy().nonzero()[0][0]) + HEADER_ROW + 1
+
+
 def read_gp_registrations(path: Path) -> pd.DataFrame:
-    """NHS 'patients registered at a GP practice' by LSOA: one row per practice, LSOA and sex."""
-    frame = match_columns(read_csv_strings(path), SOURCES["gp_registrations_lsoa"].columns, path)
+    """NHS 'patients registered at a GP practice' by LSOA: one row per practice, LSOA and sex.
+
+    Columns practice_code, practice_name, lsoa_code, sex, patients, and `row` (the file's row number,
+    for messages about rows found wrong later, e.g. 2021 codes where 2011 codes were expected)."""
+    source = SOURCES["gp_registrations_lsoa"]
+    frame = match_columns(read_csv_strings(path, member_suffix=source.member), source.columns, path)
     frame["patients"] = to_number(frame, "patients", path, integer=True)
-    _check_range(frame, "patients", 0, 1_000_000, path)
+    negative = frame["patients"] < 0
+    if negative.any():
+        raise SourceFormatError(path, f"negative count {frame['patients'][negative].iloc[0]} "
+                                "(a number of patients cannot be below 0)", row=_first_row(negative),
+                                column="patients")
     frame["sex"] = frame["sex"].str.upper()
+    dup = frame.duplicated(["practice_code", "lsoa_code", "sex"])
+    if dup.any():
+        first = frame[dup].iloc[0]
+        raise SourceFormatError(path, f"practice {first['practice_code']} and LSOA {first['lsoa_code']} "
+                                f"(sex {first['sex']}) appear in more than one row", row=_first_row(dup),
+                                column="lsoa_code")
+    frame["row"] = (pd.RangeIndex(len(frame)) + HEADER_ROW + 1).to_numpy()
     return frame
 
 
 def read_gp_practice_map(path: Path) -> pd.DataFrame:
+    """Practice -> PCN -> sub-ICB -> ICB, one row per practice (a practice in two PCNs is an error)."""
     frame = match_columns(read_csv_strings(path), SOURCES["gp_practice_map"].columns, path)
+    for column in ("practice_code", "pcn_code"):
+        blank = frame[column].str.strip() == ""
+        if blank.any():
+            raise SourceFormatError(path, f"{column} is empty", row=_first_row(blank), column=column)
     dup = frame["practice_code"].duplicated()
     if dup.any():
-        first = int(dup.to_numpy().nonzero()[0][0])
-        raise SourceFormatError(path, f"practice '{frame['practice_code'].iloc[first]}' listed twice",
-                                row=first + HEADER_ROW + 1, column="practice_code")
+        code = frame["practice_code"][dup].iloc[0]
+        rows = frame.index[frame["practice_code"] == code]
+        pcns = frame.loc[rows, "pcn_code"].unique()
+        if len(pcns) > 1:
+            raise SourceFormatError(path, f"practice '{code}' is in two PCNs ({', '.join(pcns)}, rows "
+                                    f"{', '.join(str(r + HEADER_ROW + 1) for r in rows)}); each practice "
+                                    "belongs to exactly one PCN", row=_first_row(dup), column="pcn_code")
+        raise SourceFormatError(path, f"practice '{code}' listed twice", row=_first_row(dup),
+                                column="practice_code")
     return frame

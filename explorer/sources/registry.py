@@ -31,7 +31,8 @@ class Source:
     landing_page: str
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     read_notes: str = ""
-    synthetic_fallback: bool = False  # no open copy exists; the demo generates one in this layout
+    synthetic_fallback: bool = False  # optional: when absent, the build generates one in this layout
+    member: str | None = None  # the CSV to read inside a zip download
     sha256: str | None = None  # pin, when the publisher's exact bytes are known
 
     @property
@@ -233,13 +234,15 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="gp_registrations_lsoa",
-            title="Patients registered at a GP practice: by LSOA (gp-reg-pat-prac-lsoa-all.csv)",
+            title="Patients registered at a GP practice, July 2023: patients per practice and LSOA 2011 "
+            "(gp-reg-pat-prac-lsoa-male-female-Jul-23.zip)",
             publisher=NHSD,
             licence=OGL,
-            url="https://files.digital.nhs.uk/patients-registered-at-a-gp-practice/gp-reg-pat-prac-lsoa-all.csv",
-            mirror_name="gp-reg-pat-prac-lsoa-all.csv",
+            url="https://files.digital.nhs.uk/patients-registered-at-a-gp-practice/july-2023/"
+            "gp-reg-pat-prac-lsoa-male-female-Jul-23.zip",
+            mirror_name="gp-reg-pat-prac-lsoa-male-female-Jul-23.zip",
             landing_page="https://digital.nhs.uk/data-and-information/publications/statistical/"
-            "patients-registered-at-a-gp-practice",
+            "patients-registered-at-a-gp-practice/july-2023",
             columns={
                 "practice_code": (r"^practice code$",),
                 "practice_name": (r"^practice name$",),
@@ -247,17 +250,23 @@ SOURCES: dict[str, Source] = {
                 "sex": (r"^sex$",),
                 "patients": (r"^number of patients$",),
             },
+            member="gp-reg-pat-prac-lsoa-all.csv",
+            read_notes="The zip's gp-reg-pat-prac-lsoa-all.csv (SEX=ALL) is read. LSOA codes are 2011 codes "
+            "(NHS Digital published 2011 codes until 2024), carried to 2021 in explorer.bundle.registrations; "
+            "Welsh (W01) and NO2011 rows are dropped and reported. The files.digital.nhs.uk folder of each "
+            "release differs: override with EXPLORER_URL_GP_REGISTRATIONS_LSOA if this one moved.",
             synthetic_fallback=True,
         ),
         Source(
             name="gp_practice_map",
-            title="Patients registered at a GP practice: practice to PCN, Sub-ICB and ICB map",
+            title="Patients registered at a GP practice: practice to PCN, Sub-ICB and ICB map (January 2024)",
             publisher=NHSD,
             licence=OGL,
-            url="https://files.digital.nhs.uk/patients-registered-at-a-gp-practice/gp-reg-pat-prac-map.csv",
+            url="https://files.digital.nhs.uk/patients-registered-at-a-gp-practice/january-2024/"
+            "gp-reg-pat-prac-map.csv",
             mirror_name="gp-reg-pat-prac-map.csv",
             landing_page="https://digital.nhs.uk/data-and-information/publications/statistical/"
-            "patients-registered-at-a-gp-practice",
+            "patients-registered-at-a-gp-practice/january-2024",
             columns={
                 "practice_code": (r"^practice code$",),
                 "practice_name": (r"^practice name$",),
@@ -266,6 +275,8 @@ SOURCES: dict[str, Source] = {
                 "sicbl_code": (r"^ons sub icb location code$", r"^ons ccg code$"),
                 "icb_code": (r"^ons icb code$", r"^ons stp code$"),
             },
+            read_notes="One row per practice. Practices outside any PCN carry PCN_CODE 'U' ('Unallocated'); "
+            "they keep their registrations but get no PCN weight.",
             synthetic_fallback=True,
         ),
     ]

@@ -58,7 +58,10 @@ def make_users(bundle: Bundle, seed: int) -> pd.DataFrame:
     population = int(lsoas["population"].sum())
     orgs = []  # (organisation_code, type, practice_code, lsoa_code)
     sites = _site_lsoa(bundle)
-    for code in sorted(bundle.practices["practice_code"]):
+    practices = bundle.practices
+    if "in_region" in practices:  # real registrations: the region's own practices, not every one with a patient here
+        practices = practices[practices["in_region"]]
+    for code in sorted(practices["practice_code"]):
         orgs.append((code, "gp_practice", code, sites.get(code)))
     ics_pop = lsoas.groupby("ics_code")["population"].sum().sort_index()
     place_pop = lsoas.groupby("place_code")["population"].sum().sort_index()

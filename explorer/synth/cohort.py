@@ -9,7 +9,13 @@ records manifest by `parameters()`):
 - Residents: each LSOA's bundle age-sex table (5 bands x 2 sexes) is reproduced exactly. The 65+
   band is split into 65-74 / 75-84 / 85+ with sex-specific shares (SPLIT_65_PLUS), and single
   years are drawn within bands (SINGLE_YEAR_WEIGHTS: flat under 65, falling with age above).
-- Practice: drawn per person from the LSOA's registrations in `bundle.practice_shares`.
+- Practice: drawn per person from the LSOA's registrations in `bundle.practice_shares`: with the
+  official NHS files these are the real patients per practice and LSOA (July 2023, carried to LSOA
+  2021; explorer.bundle.registrations), so each LSOA's people spread over practices as its real
+  registered patients do; without them, the synthetic fallback's. The number of people per LSOA
+  stays the resident population (the age-sex table), not the registered list size, which is larger
+  (London: 10.8 million registered live in its LSOAs, 8.8 million residents): lists include people
+  who have moved away. An LSOA with no registrations borrows its place's mix.
 - Ethnic group: from the LSOA's Census 2021 five-group counts, tilted by age (ETHNIC_AGE_TILT:
   London's older residents are more often White, its children more often Mixed). The tilt is
   balanced per LSOA by iterative proportional fitting, so each LSOA's expected counts equal the
