@@ -76,7 +76,10 @@ def format_value(value: float, unit: str = "") -> str:
 
 
 def _ci(est: Estimate, unit: str) -> str:
-    return f"95% CI {format_value(est.lower, unit)} to {format_value(est.upper, unit)}"
+    """"95% CI 3.67% to 3.86%", "95% CI 4.56 to 4.79 per 1,000" (a word unit said once)."""
+    if unit == "%":
+        return f"95% CI {format_value(est.lower, unit)} to {format_value(est.upper, unit)}"
+    return f"95% CI {format_value(est.lower)} to {format_value(est.upper, unit)}"
 
 
 def compare_estimates(area: Estimate, benchmark: Estimate) -> str:
@@ -210,7 +213,7 @@ def cascade_sentence(who: str, first: float | None, shares: Sequence[tuple[str, 
     count is suppressed are left out; None when the first step is suppressed or zero."""
     if not _finite(first) or float(first) <= 0:
         return None
-    steps = [f"{share:.0f}% {label.lower()}" for label, share in shares if _finite(share)]
+    steps = [f"{format_value(share, '%')} {label[:1].lower() + label[1:]}" for label, share in shares if _finite(share)]
     if not steps:
         return None
     return f"Of {float(first):,.0f} {who}, " + ", ".join(steps) + "."
