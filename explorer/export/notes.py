@@ -1,13 +1,13 @@
 """What every table and pack says about itself: sources with versions and dates, definitions,
 suppression rules, the role it was made for, when, and the SYNTHETIC mark.
 
-Read from the bundle manifest (official files: title, publisher, when fetched, SHA-256) and the
-records manifest (extract date, generator, whether synthetic), so a board paper can be traced to
-exactly the data it was made from.
+The sources come from :mod:`explorer.services.provenance` (the bundle and records manifests), as
+in every exported figure's footnote, so a board paper can be traced to the data it was made from.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.figures.theme import PUBLIC_SOURCES, SYNTHETIC_MARK, SYNTHETIC_NOTE
 from explorer.services.app_data import AppData
+from explorer.services.provenance import provenance
 
-__all__ = ["ExportNotes", "export_notes", "records_manifest"]
+__all__ = ["ExportNotes", "export_notes"]
 
 CONTROL_NOTE = (SUPPRESSION_NOTE + ". Rates, percentages, intervals and indices are computed from the rounded "
                 "counts. Exports are disclosure-controlled for every role, analysts included.")
@@ -37,7 +38,7 @@ class ExportNotes:
     @property
     def footnote(self) -> str:
         mark = f"{SYNTHETIC_MARK}. " if self.synthetic else ""
-        return (f"{mark}Sources: {short_sources(self.sources)}. {SUPPRESSION_NOTE}. "
+        return (f"{mark}Sources (full list in the notes): {short_sources(self.sources)}. {SUPPRESSION_NOTE}. "
                 f"Made {self.made_at[:16].replace('T', ' ')} UTC for role {self.role}.")
 
     def lines(self) -> list[tuple[str, str]]:
@@ -52,38 +53,25 @@ class ExportNotes:
 
 
 def short_sources(sources: Iterable[str]) -> str:
-    """The sources' names without their details (for one-line footnotes)."""
-    return "; ".join(s.split(" (", 1)[0] for s in sources)
-
-
-def records_manifest(data: AppData) -> dict:
-    """The records manifest of the data in use ({} when no records are loaded)."""
-    if not data.has_engine():
-        return {}
-    from explorer.records.store import read_manifest, records_dir
-
-    try:
-        return read_manifest(records_dir(data.settings, data.region))
-    except Exception:  # noqa: BLE001 - provenance unknown: the notes say so rather than fail the export
-        return {}
+    """The sources in one clause for a footnote: publishers and fetch dates of the official files,
+    then the bundle and records lines as they are (the methods slide and notes sheet list each file)."""
+    publishers, dates, rest = [], set(), []
+    for line in sources:
+        match = re.fullmatch(r"([^,]+), .* \(fetched (\S+)\)", line)
+        if match:
+            publishers += [match.group(1)] if match.group(1) not in publishers else []
+            dates.add(match.group(2))
+        elif not line.startswith(PUBLIC_SOURCES[:20]):
+            rest.append(line)
+    files = f"{', '.join(publishers)} files fetched {', '.join(sorted(dates))}" if publishers else ""
+    return "; ".join([p for p in (files, *rest) if p])
 
 
 def _sources(data: AppData) -> tuple[str, ...]:
-    manifest = data.bundle.manifest
-    out = []
-    records = records_manifest(data)
-    if records:
-        kind = "SYNTHETIC person-level records" if records.get("synthetic", True) else "Person-level records"
-        out.append(f"{kind} (extract date {records.get('extract_date', '?')}, made "
-                   f"{str(records.get('generated_at', '?'))[:10]}, tool {records.get('tool_version', '?')})")
-    out.append(f"GP registrations by LSOA ({manifest.get('gp_registrations', 'unknown')})")
-    for name, rec in (manifest.get("sources") or {}).items():
-        if isinstance(rec, dict):
-            out.append(f"{rec.get('title', name)} ({rec.get('publisher', '?')}; fetched "
-                       f"{str(rec.get('fetched_at', '?'))[:10]}; sha256 {str(rec.get('sha256', ''))[:12]})")
-    out.append(f"Bundle {data.region} built {str(manifest.get('built_at', '?'))[:10]} "
-               f"(tool {manifest.get('tool_version', '?')}). {PUBLIC_SOURCES}")
-    return tuple(out)
+    """The official files with their publishers and fetch dates, the bundle's build and the records
+    (explorer.services.provenance, the figure exports' footnote), then the licences."""
+    prov = provenance(data)
+    return (*prov.sources, prov.bundle, *((prov.records,) if prov.records else ()), PUBLIC_SOURCES)
 
 
 def export_notes(data: AppData, role: str, title: str, metrics: Iterable[str] = ()) -> ExportNotes:

@@ -18,13 +18,13 @@ from explorer.domain import access, narrative
 from explorer.domain.access import Capability
 from explorer.domain.metrics import DEFAULT_RISK, Filters
 from explorer.domain.narrative import Estimate
-from explorer.export.items import ExportItem, ExportRequest, build_item, resolve
+from explorer.export.items import ExportRequest, resolve
 from explorer.export.notes import ExportNotes, export_notes
-from explorer.export.pack._model import PICTURE_PX, Pack, Picture, Slide
-from explorer.export.render import render
+from explorer.export.pack._figures import Chart, Renderer, chart, default_renderer
+from explorer.export.pack._model import Pack, Slide
 from explorer.figures.units import short_unit
 from explorer.services.app_data import AppData
-from explorer.vocab import LEVEL_LABELS, LEVELS
+from explorer.vocab import LEVEL_LABELS
 
 PACK_LEVELS = ("ics", "place", "pcn")
 KEY_METRICS = ("coverage", "high_risk_plan_coverage", "high_risk_without_plan", "coverage_dsr",
@@ -33,8 +33,6 @@ INEQUALITY_GROUPS = (("ethnic_group", "Ethnic group"), ("age_band", "Age band"),
 OUTREACH_TOP = 5
 # what the narrative calls a headline measure ("Coverage among high-risk people in X is ...")
 PHRASES = {"high_risk_plan_coverage": "Care-plan coverage among high-risk people", "coverage": "Care-plan coverage"}
-
-Renderer = Callable[[Any], bytes]
 
 
 def pack_metric(data: AppData) -> str:
@@ -52,15 +50,6 @@ def check_pack(data: AppData, level: str, area: str, role: str) -> None:
     if not area:
         raise ExportError("a board pack needs --area CODE (or --all for every area of the level)")
     resolve(data, ExportRequest("cascade", level, area, role=role))  # area, level and role as every export
-
-
-def _png(item: ExportItem, renderer: Renderer) -> Picture:
-    width, height = PICTURE_PX
-    return Picture(renderer(item.figure), item.alt_text, width, height)
-
-
-def _default_renderer(figure: Any) -> bytes:
-    return render(figure, "png", width=PICTURE_PX[0], height=PICTURE_PX[1], scale=2)
 
 
 def _est(row: pd.Series) -> Estimate:
@@ -130,8 +119,7 @@ def key_numbers(data: AppData, area: str, role: str) -> tuple[pd.DataFrame, list
     return pd.DataFrame(rows), sentences
 
 
-def _gradient_sentences(item: ExportItem, label: str, unit: str) -> list[str]:
-    table = item.table
+def _gradient_sentences(table: pd.DataFrame, label: str, unit: str) -> list[str]:
     rows = table[table["group"].astype(str) != "unknown"] if "group" in table else table
     out = []
     if len(rows) >= 2:
@@ -141,7 +129,7 @@ def _gradient_sentences(item: ExportItem, label: str, unit: str) -> list[str]:
                                    _est(most), _est(least), unit)
         if s:
             out.append(s)
-    sii = item.table.attrs.get("sii") or {}
+    sii = table.attrs.get("sii") or {}
     s = narrative.sii_sentence(label, unit, Estimate(sii.get("sii"), sii.get("sii_lower"), sii.get("sii_upper")),
                                Estimate(sii.get("rii"), sii.get("rii_lower"), sii.get("rii_upper")))
     if s:
@@ -149,8 +137,8 @@ def _gradient_sentences(item: ExportItem, label: str, unit: str) -> list[str]:
     return out
 
 
-def _trend_sentence(item: ExportItem, label: str, unit: str, name: str) -> list[str]:
-    table, test = item.table, item.table.attrs.get("trend_test") or {}
+def _trend_sentence(table: pd.DataFrame, label: str, unit: str, name: str) -> list[str]:
+    test = table.attrs.get("trend_test") or {}
     if table.empty:
         return []
     last = table.iloc[-1]
@@ -159,8 +147,7 @@ def _trend_sentence(item: ExportItem, label: str, unit: str, name: str) -> list[
     return [s] if s else []
 
 
-def _cascade_sentence(item: ExportItem, who: str) -> list[str]:
-    table = item.table
+def _cascade_sentence(table: pd.DataFrame, who: str) -> list[str]:
     if table.empty or "count" not in table:
         return []
     first = None if bool(table.iloc[0].get("suppressed", False)) else table.iloc[0]["count"]
@@ -170,8 +157,7 @@ def _cascade_sentence(item: ExportItem, who: str) -> list[str]:
     return [s] if s else []
 
 
-def _groups_sentence(item: ExportItem, label: str, by_label: str, region: str) -> list[str]:
-    table = item.table
+def _groups_sentence(table: pd.DataFrame, label: str, by_label: str, region: str) -> list[str]:
     if "significance" not in table:
         return []
     groups = [(str(r.get("label", r.get("group"))), "not compared" if bool(r.get("suppressed", False))
@@ -180,20 +166,17 @@ def _groups_sentence(item: ExportItem, label: str, by_label: str, region: str) -
     return [s] if s else []
 
 
-def _outreach_sentence(item: ExportItem, plural: str) -> list[str]:
-    table = item.table
+def _outreach_sentence(table: pd.DataFrame, plural: str) -> list[str]:
+    """How many of the high-risk people without a plan the top areas hold; nothing when any area's
+    count is hidden (a total would then rest on numbers the table does not show)."""
     col = "high_risk_without_plan"
-    if col not in table:
+    if col not in table or table.empty:
         return []
     values = pd.to_numeric(table[col], errors="coerce")
-    hidden = table.get(f"{col}_suppressed", pd.Series(False, index=table.index)).astype(bool)
-    shown = values[~hidden].dropna().sort_values(ascending=False)
-    if hidden.any():  # a total would include hidden areas: quote the top areas only against the shown
-        total = float(shown.sum())
-    else:
-        total = float(values.sum())
-    s = narrative.outreach_sentence(plural, min(OUTREACH_TOP, len(shown)), float(shown.head(OUTREACH_TOP).sum()),
-                                    total)
+    if values.isna().any():
+        return []
+    top = values.sort_values(ascending=False).head(OUTREACH_TOP)
+    s = narrative.outreach_sentence(plural, len(top), float(top.sum()), float(values.sum()))
     return [s] if s else []
 
 
@@ -201,7 +184,7 @@ def build_pack(data: AppData, level: str, area: str, role: str, *, renderer: Ren
     """Every slide of `area`'s board pack for `role` (ExportError/AccessDenied if it may not be made)."""
     check_pack(data, level, area, role)
     role = str(access.policy_for(role).role)
-    draw = renderer or _default_renderer
+    draw = renderer or default_renderer
     metric = pack_metric(data)
     info = data.metric(metric)
     unit = short_unit(info)
@@ -210,54 +193,64 @@ def build_pack(data: AppData, level: str, area: str, role: str, *, renderer: Ren
     parent = data.parent_of.get(area) or data.region_code
     notes = export_notes(data, role, f"Board pack: {name}", [m for m in KEY_METRICS if m in data.metrics])
 
-    def item(kind: str, lvl: str, where: str | None, **kw: Any) -> ExportItem:
-        return build_item(data, ExportRequest(kind, lvl, where, role=role, **kw))
+    def fig(kind: str, lvl: str, where: str | None, highlight: str | None = None, **kw: Any) -> Chart:
+        return chart(data, ExportRequest(kind, lvl, where, role=role, **kw), draw, highlight=highlight)
 
-    slides: list[Slide] = []
     key_table, key_sentences = key_numbers(data, area, role)
-    gradient = item("gradient", level, area, metric=metric, by="imd_quintile")
-    grad_sentences = _gradient_sentences(gradient, phrase, unit)
-    trend = item("trend", level, area, metric=metric)
-    trend_sentences = _trend_sentence(trend, phrase, unit, name)
-    summary = [*key_sentences[:2], *grad_sentences[:1], *trend_sentences]
-    slides.append(Slide(f"{name}: advance and urgent care plans", _title_subtitle(data, level, area, role, notes),
-                        tuple(summary), kind="title"))
+    gradient = fig("gradient", level, area, metric=metric, by="imd_quintile")
+    grad_sentences = _gradient_sentences(gradient.table, phrase, unit)
+    trend = fig("trend", level, area, metric=metric)
+    trend_sentences = _trend_sentence(trend.table, phrase, unit, name)
     against = data.region_name if parent == data.region_code else f"{data.name_of(parent)} and {data.region_name}"
-    slides.append(Slide("Key numbers", f"{name} against {against}, with 95% confidence intervals",
-                        tuple(key_sentences), table=key_table))
-    map_item = item("map", level, None if parent == data.region_code else parent, metric=metric)
-    slides.append(Slide(f"{info.label}: {LEVEL_LABELS[level]}s in {data.name_of(parent)}",
-                        f"{name} in the context of its parent area", (
-                            f"{name} is one of {len(map_item.table)} {LEVEL_LABELS[level]}s shown.",),
-                        picture=_png(map_item, draw)))
-    slides.append(Slide("Deprivation gradient", gradient.subtitle, tuple(grad_sentences), picture=_png(gradient, draw)))
-    cascade = item("cascade", level, area)
-    slides.append(Slide("Care-plan cascade", cascade.subtitle, tuple(_cascade_sentence(cascade, "high-risk people" if info.needs_risk else "people")), picture=_png(cascade, draw)))
-    slides.append(Slide("Trend", trend.subtitle, tuple(trend_sentences), picture=_png(trend, draw)))
+    slides = [
+        Slide(f"{name}: advance and urgent care plans", _title_subtitle(data, level, area, role, notes),
+              (*key_sentences[:2], *grad_sentences[:1], *trend_sentences), kind="title"),
+        Slide("Key numbers", f"{name} against {against}, with 95% confidence intervals", tuple(key_sentences),
+              table=key_table),
+    ]
+    where = None if parent == data.region_code else parent
+    area_map = fig("map", level, where, highlight=area, metric=metric)
+    slides.append(Slide(f"{name} among the {LEVEL_LABELS[level]}s of {data.name_of(parent)}", area_map.subtitle,
+                        tuple(_map_sentences(area_map.table, area, name, unit)), picture=area_map.picture))
+    slides.append(Slide("Deprivation gradient", gradient.subtitle, tuple(grad_sentences), picture=gradient.picture))
+    cascade = fig("cascade", level, area)
+    slides.append(Slide("Care-plan cascade", cascade.subtitle,
+                        tuple(_cascade_sentence(cascade.table, "high-risk people" if info.needs_risk else "people")),
+                        picture=cascade.picture))
+    slides.append(Slide("Trend", trend.subtitle, tuple(trend_sentences), picture=trend.picture))
     for by, by_label in INEQUALITY_GROUPS:
-        groups = item("inequalities", level, area, metric=metric, by=by)
+        groups = fig("inequalities", level, area, metric=metric, by=by)
         slides.append(Slide(f"Inequalities by {by_label.lower()}", groups.subtitle,
-                            tuple(_groups_sentence(groups, phrase, by_label, data.region_name)),
-                            picture=_png(groups, draw)))
-    slides.extend(_outreach_slides(data, level, area, role, item, draw))
+                            tuple(_groups_sentence(groups.table, phrase, by_label, data.region_name)),
+                            picture=groups.picture))
+    slides.extend(_outreach_slides(data, level, area, role, fig))
     slides.append(Slide("Methods and sources", "How the numbers were made", _methods(notes), kind="methods"))
     return Pack(area, name, level, role, notes, tuple(slides))
 
 
-def _outreach_slides(data: AppData, level: str, area: str, role: str, item: Callable[..., ExportItem],
-                     draw: Renderer) -> list[Slide]:
-    """The outreach ranking of the area's PCNs (or, for a PCN, its LSOAs) when the role may plan outreach."""
+def _map_sentences(table: pd.DataFrame, area: str, name: str, unit: str) -> list[str]:
+    """Where the area ranks among the areas on the map, from shown values only."""
+    row = table[table["area_code"].astype(str) == area]
+    if row.empty:
+        return []
+    if bool(row["suppressed"].iloc[0]) or pd.isna(row["value"].iloc[0]):
+        return [f"{name}'s value is suppressed on this map."]
+    value = float(row["value"].iloc[0])
+    shown = pd.to_numeric(table.loc[~table["suppressed"].astype(bool), "value"], errors="coerce").dropna()
+    rank = int((shown > value).sum()) + 1
+    return [f"{name} ({narrative.format_value(value, unit)}) is outlined: it ranks {rank} of {len(shown)} areas "
+            "shown, highest first."]
+
+
+def _outreach_slides(data: AppData, level: str, area: str, role: str, fig: Callable[..., Chart]) -> list[Slide]:
+    """The outreach ranking of the area's PCNs (for a PCN: its place's PCNs, the finest ranking the
+    figure offers) when the role may plan outreach."""
     if not access.permits(role, Capability.OUTREACH) or not data.has_engine():
         return []
-    child = LEVELS[LEVELS.index(level) + 1] if level != "pcn" else "lsoa"
-    child = "pcn" if level in ("ics", "place") else child
-    try:
-        ranking = item("outreach", child, area)
-    except Exception:  # noqa: BLE001 - e.g. a level the outreach figure does not offer: say so on the slide
-        return [Slide("Outreach ranking", f"High-risk people without a plan by {LEVEL_LABELS[child]}",
-                      (f"The outreach ranking is not offered by {LEVEL_LABELS[child]} for this area.",))]
-    return [Slide("Outreach ranking", ranking.subtitle, tuple(_outreach_sentence(ranking, LEVEL_LABELS[child] + "s")),
-                  picture=_png(ranking, draw))]
+    where = area if level in ("ics", "place") else data.parent_of.get(area)
+    ranking = fig("outreach", "pcn", where, highlight=None)
+    return [Slide("Outreach ranking", ranking.subtitle, tuple(_outreach_sentence(ranking.table, "PCNs")),
+                  picture=ranking.picture)]
 
 
 def _title_subtitle(data: AppData, level: str, area: str, role: str, notes: ExportNotes) -> str:
