@@ -16,7 +16,7 @@ from explorer.export.notes import ExportNotes
 PAGE_W, PAGE_H = 13.333, 7.5
 MARGIN = 0.45
 TITLE_TOP, TITLE_H = 0.3, 0.75
-BODY_TOP = 1.15
+BODY_TOP = 1.45
 FOOT_H = 0.5  # footnote band at the bottom of every slide/page
 BODY_H = PAGE_H - BODY_TOP - FOOT_H - 0.15
 PICTURE_W = 8.4  # chart on the left, sentences on the right

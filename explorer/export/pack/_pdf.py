@@ -79,7 +79,7 @@ def _styles(regular: str, bold: str) -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=bold, fontSize=26, leading=30, textColor=_hex(NHS_BLUE)),
         "big": ParagraphStyle("big", fontName=bold, fontSize=32, leading=38, textColor=_hex(NHS_BLUE)),
-        "sub": ParagraphStyle("sub", fontName=regular, fontSize=11, leading=13, textColor=_hex(MUTED)),
+        "sub": ParagraphStyle("sub", fontName=regular, fontSize=10, leading=12, textColor=_hex(MUTED)),
         "subbig": ParagraphStyle("subbig", parent=base, fontSize=16, leading=20, textColor=_hex(MUTED)),
         "body": base,
         "small": ParagraphStyle("small", parent=base, fontSize=10.5, leading=13, spaceAfter=5),
@@ -126,7 +126,7 @@ def _page(c: canvas.Canvas, pack: Pack, slide: Slide, number: int, st: dict, bol
         _paras(c, list(slide.bullets), MARGIN, 3.5, PAGE_W - 2 * MARGIN, 3.0, st["body"])
     else:
         _paras(c, [slide.title], MARGIN, TITLE_TOP + 0.1, PAGE_W - 2 * MARGIN - 1.9, TITLE_H, st["title"])
-        _paras(c, [slide.subtitle], MARGIN, TITLE_TOP + TITLE_H - 0.05, PAGE_W - 2 * MARGIN - 1.9, 0.4, st["sub"])
+        _paras(c, [slide.subtitle], MARGIN, TITLE_TOP + TITLE_H + 0.02, PAGE_W - 2 * MARGIN, 0.4, st["sub"])
         if slide.table is not None:
             _table(c, slide, st)
             _paras(c, list(slide.bullets), MARGIN, PAGE_H - FOOT_H - 1.25, PAGE_W - 2 * MARGIN, 1.1, st["body"])

@@ -125,7 +125,7 @@ def _add_slide(prs: Presentation, pack: Pack, slide_def: Slide, number: int) -> 
         _textbox(slide, MARGIN, 3.5, PAGE_W - 2 * MARGIN, 3.0, list(slide_def.bullets), 15, DARK, gap=8)
     else:
         _title(slide, slide_def.title)
-        _textbox(slide, MARGIN, TITLE_TOP + TITLE_H - 0.1, PAGE_W - 2 * MARGIN - 1.9, 0.4, [slide_def.subtitle], 11,
+        _textbox(slide, MARGIN, TITLE_TOP + TITLE_H - 0.05, PAGE_W - 2 * MARGIN, 0.45, [slide_def.subtitle], 10,
                  MUTED)
         if slide_def.table is not None:
             _table(slide, slide_def.table, BODY_TOP + 0.15, BODY_H - 1.3)
