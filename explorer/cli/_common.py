@@ -55,6 +55,16 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def cli_user() -> str:
+    """Who runs the command, for the audit log ("cli:<login>"; "cli:unknown" without a login name)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name (e.g. a container): still record the export
+        return "cli:unknown"
+
+
 def _csv_number(value: float) -> str:
     """Six significant figures, never in exponent form (analysts paste these into spreadsheets)."""
     return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
