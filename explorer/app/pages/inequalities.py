@@ -113,7 +113,7 @@ def groups_section(data: AppData, view: MapView, policy: Any) -> list:
             ui.data_table(f"{ids.INEQ_GROUPS}-{by}-table", [{"name": c, "id": c} for c in table.columns],
                           ui.records(table), page_size=10),
             title=title, download=exports.menu(f"ineq-{by}", exports.request_data(
-                "inequalities", "region", metric=view.metric, filters=view.effective_filters, by=by, risk=view.risk)))
+                "inequalities", "region", metric=view.metric, filters=view.effective_filters, by=by, risk=view.risk))))
     return blocks
 
 
