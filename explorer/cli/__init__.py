@@ -1,14 +1,14 @@
 """The `explorer` command: parses arguments and calls the layers below; no logic of its own.
 
 One module per command group: data (sources, fetch, build, synth, import-*), reports (summary,
-inequality), model, serve and users; _common holds the shared options, errors and output.
+inequality), export (figures for board papers), model, serve and users; _common holds the shared options, errors and output.
 """
 
 from __future__ import annotations
 
 import typer
 
-from explorer.cli import data, model, reports, serve, users
+from explorer.cli import data, export, model, reports, serve, users
 from explorer.cli._common import Level, OutputFormat, Region, emit, friendly, tidy_numbers
 from explorer.cli.serve import gunicorn_command
 
@@ -18,6 +18,7 @@ app.add_typer(data.data_app, name="data")
 app.add_typer(users.users_app, name="users")
 app.add_typer(model.model_app, name="model")
 reports.register(app)
+export.register(app)
 serve.register(app)
 
 __all__ = ["Level", "OutputFormat", "Region", "app", "emit", "friendly", "gunicorn_command", "tidy_numbers"]

@@ -56,6 +56,16 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def cli_user() -> str:
+    """Who runs the command, for the audit log ("cli:<login>"; "cli:unknown" without a login name)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name (e.g. a container): still record the export
+        return "cli:unknown"
+
+
 def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict[str, object] | None = None) -> None:
     if fmt is OutputFormat.csv:
         from explorer.export.safe_cells import safe_frame

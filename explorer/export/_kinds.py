@@ -159,6 +159,7 @@ def _cascade(r: Resolved) -> Drawn:
     frame = access.strip_clinical_columns(frame, r.role, metric_col="measure").reset_index(drop=True)
     fig = charts.cascade_figure(frame)
     fig.update_traces(texttemplate=COUNT_TEXT, textposition="outside", cliponaxis=False, selector={"type": "bar"})
+    fig.update_xaxes(tickformat=",")
     _suppressed_key(fig, bool(frame["suppressed"].any()))
     table = frame[["stage", "count", "share", "suppressed"]].copy()
     alt = describe.describe_series(list(table["stage"]), list(table["count"]), what=f"Cascade of {who}",
@@ -213,6 +214,7 @@ def _outreach(r: Resolved) -> Drawn:
     fig = charts.outreach_figure(pd.DataFrame({"area_name": top["area_name"], "people": people,
                                                "targeted": top["targeted"]}))
     fig.update_traces(texttemplate=COUNT_TEXT, textposition="outside", cliponaxis=False, selector={"type": "bar"})
+    fig.update_xaxes(tickformat=",")
     _suppressed_key(fig, bool(top["high_risk_without_plan_suppressed"].astype(bool).any()))
     keep = ["rank", "area_code", "area_name", "high_risk", "high_risk_without_plan", "high_risk_plan_coverage",
             "high_risk_plan_coverage_lower", "high_risk_plan_coverage_upper", "expected_admissions_without_plan",

@@ -61,7 +61,9 @@ class ExportRequest:
     """What to export. ``area`` None is the whole region; ``filters`` a Filters, a mapping K=V or a
     sequence of "K=V" strings (as `--filter`); ``by`` the grouping of inequalities (ethnic_group,
     age_band, sex, disabled, frailty, imd_quintile, imd_decile), of the gradient (imd_decile,
-    imd_quintile) or of the population breakdown (age_sex, ethnic_group, disability, imd_decile)."""
+    imd_quintile) or of the population breakdown (age_sex, ethnic_group, disability, imd_decile);
+    ``risk`` the high-risk definition for risk metrics, the cascade and outreach ("top_percent:10",
+    "min_probability:0.3"; default: the filters' risk, else the app's default)."""
 
     kind: str
     level: str
@@ -70,6 +72,7 @@ class ExportRequest:
     filters: Any = ()
     role: str = DEFAULT_ROLE
     by: str | None = None
+    risk: str | None = None  # high-risk definition, e.g. "top_percent:10" (default: the filters' or top 10%)
 
 
 @dataclass
@@ -145,6 +148,12 @@ def _check_level(data: AppData, kind: str, level: str, role: str) -> None:
         raise ExportError(f"{LEVEL_CONTROL_LABELS[level]}-level figures are not offered for {data.region_name}")
 
 
+def _a(level: str) -> str:
+    """'an ICS', 'a place', 'a PCN', 'an LSOA'."""
+    label = LEVEL_CONTROL_LABELS[level]
+    return ("an " if label[0] in "AEIOULS" and label.isupper() else "a ") + (label if label.isupper() else label.lower())
+
+
 def _check_area(data: AppData, kind: str, level: str, area: str | None, role: str) -> str | None:
     if area in (None, "", data.region_code):
         return None
@@ -155,10 +164,10 @@ def _check_area(data: AppData, kind: str, level: str, area: str | None, role: st
     if area_level not in data.levels:
         raise ExportError(f"{LEVEL_CONTROL_LABELS[area_level]} areas are not offered for {data.region_name}")
     if kind in LEVEL_KINDS and LEVELS.index(area_level) >= LEVELS.index(level):
-        raise ExportError(f"area '{area}' is a {LEVEL_CONTROL_LABELS[area_level]}: it holds no "
+        raise ExportError(f"area '{area}' is {_a(area_level)}: it holds no "
                           f"{LEVEL_CONTROL_LABELS[level]} areas (choose a level below it)")
     if kind in AREA_KINDS and level != area_level:
-        raise ExportError(f"area '{area}' is a {LEVEL_CONTROL_LABELS[area_level]}: use --level {area_level}")
+        raise ExportError(f"area '{area}' is {_a(area_level)}: use --level {area_level}")
     return area
 
 
@@ -212,9 +221,11 @@ def resolve(data: AppData, request: ExportRequest) -> Resolved:
         raise AccessDenied(f"Model diagnostics are not available to the '{role}' role.", role=role)
     if kind in CARE_PLAN_KINDS and not data.has_engine():
         raise ExportError(f"the {kind} figure needs the care-plan records: {data.engine_problem}")
+    if kind in ("population", "calibration") and not filters.is_empty:
+        raise ExportError(f"filters do not apply to the {kind} figure: leave out --filter")
     if info is not None and not info.filterable:
         filters = Filters()  # as the app: filters do not apply to this metric (said in the subtitle)
-    risk = filters.risk or DEFAULT_RISK
+    risk = _filters([f"risk={request.risk}"]).risk if request.risk else filters.risk or DEFAULT_RISK
     policy = access.disclosure_policy_for(role, publication=True)  # exports are published: always controlled
     return Resolved(data, kind, level, area, metric, info, filters, risk, role, policy, by)
 

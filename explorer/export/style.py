@@ -26,6 +26,10 @@ FOOT_SIZE = 10
 FOOT_LINE_PX = 13
 CHAR_PX = 5.4  # average width of a Liberation Sans character at FOOT_SIZE
 SUBTITLE_CHAR_PX = 6.6
+TITLE_CHAR_PX = 11.5  # bold, TITLE_SIZE
+LABEL_CHAR_PX = 7.6  # tick labels at BODY_SIZE, generous for capitals
+EDGE = 24  # px between the page edge and the title, footnote and plot
+BADGE_PX = 220  # width kept free for the SYNTHETIC DATA mark beside the title
 
 
 @dataclass(frozen=True)
@@ -47,35 +51,51 @@ def _wrap(text: str, width_px: int, char_px: float) -> list[str]:
     return lines
 
 
+def _left_margin(fig: go.Figure) -> int:
+    """Room for the y axis: its category labels (bars) or numbers and title. Fixed here rather than
+    left to plotly's automargin, so the title and footnote can line up with the page's left edge."""
+    labels = [str(v) for t in fig.data if getattr(t, "orientation", None) == "h" and t.y is not None for v in t.y]
+    if labels:
+        return int(min(max(len(x) for x in labels) * LABEL_CHAR_PX + 24, 420))
+    return 80
+
+
+def _has_outside_text(fig: go.Figure) -> bool:
+    return any(getattr(t, "texttemplate", None) and getattr(t, "textposition", None) == "outside" for t in fig.data)
+
+
 def frame_figure(fig: go.Figure, frame: Frame, *, legend_on_side: bool = False) -> go.Figure:
     """Frame `fig` for print in place and return it; sizes are in CSS px of the exported page."""
-    sub_lines = _wrap(frame.subtitle, frame.width - 40, SUBTITLE_CHAR_PX)
-    foot_lines = _wrap(frame.footnote, frame.width - 40, CHAR_PX)
-    head = 16 + TITLE_SIZE + 10 + len(sub_lines) * (SUBTITLE_SIZE + 4)
-    legend_band = 0 if legend_on_side or not fig.layout.showlegend else 34
-    top = head + legend_band + 12
-    foot = len(foot_lines) * FOOT_LINE_PX + 10
-    bottom = foot + (8 if legend_on_side else 70)  # room for tick labels and the axis title above it
+    title_lines = _wrap(frame.title, frame.width - EDGE - (BADGE_PX if frame.synthetic else EDGE), TITLE_CHAR_PX)
+    sub_lines = _wrap(frame.subtitle, frame.width - 2 * EDGE, SUBTITLE_CHAR_PX)
+    foot_lines = _wrap(frame.footnote, frame.width - 2 * EDGE, CHAR_PX)
+    head = 14 + len(title_lines) * (TITLE_SIZE + 6) + 6 + len(sub_lines) * (SUBTITLE_SIZE + 5)
+    band = 8 if legend_on_side else 40  # the legend above the plot, or comparator labels, go here
+    top = head + band
+    foot = len(foot_lines) * FOOT_LINE_PX + 12
+    bottom = foot + (8 if legend_on_side else 64)  # tick labels and the axis title above the footnote
+    left = EDGE if legend_on_side else _left_margin(fig)
     fig.update_layout(
         font={"family": theme.PRINT_FONT_FAMILY, "size": BODY_SIZE, "color": theme.TEXT},
         hoverlabel={"font": {"family": theme.PRINT_FONT_FAMILY}},
         width=frame.width, height=frame.height,
-        margin={"l": 70 if not legend_on_side else 20, "r": 30, "t": top, "b": bottom, "autoexpand": True},
-        title={"text": f"<b>{escape_label(frame.title)}</b>", "x": 0, "xref": "paper", "xanchor": "left",
-               "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 16, "l": 0},
+        margin={"l": left, "r": EDGE + (48 if _has_outside_text(fig) else 0), "t": top, "b": bottom, "autoexpand": False},
+        title={"text": "<br>".join(f"<b>{escape_label(t)}</b>" for t in title_lines), "x": 0, "xref": "container",
+               "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 14, "l": EDGE},
                "font": {"size": TITLE_SIZE, "color": theme.TEXT},
                "subtitle": {"text": "<br>".join(escape_label(s) for s in sub_lines),
                             "font": {"size": SUBTITLE_SIZE, "color": theme.MUTED}}},
-        annotations=[*fig.layout.annotations],
     )
+    fig.update_yaxes(automargin=False)
+    fig.update_xaxes(automargin=False)
     if fig.layout.showlegend and not legend_on_side:
-        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1, "yanchor": "bottom",
+        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
                                   "yref": "paper", "font": {"size": BODY_SIZE}})
     fig.add_annotation(text="<br>".join(escape_label(s) for s in foot_lines), xref="paper", yref="paper",
-                       x=0, y=0, xanchor="left", yanchor="top", yshift=-(bottom - foot), align="left",
-                       showarrow=False, font={"size": FOOT_SIZE, "color": theme.MUTED})
+                       x=0, y=0, xanchor="left", yanchor="top", xshift=EDGE - left, yshift=-(bottom - foot),
+                       align="left", showarrow=False, font={"size": FOOT_SIZE, "color": theme.MUTED})
     if frame.synthetic:
         fig.add_annotation(text=f"<b>{theme.SYNTHETIC_MARK}</b>", xref="paper", yref="paper", x=1, y=1,
-                           xanchor="right", yanchor="bottom", yshift=top - 16 - TITLE_SIZE - 8, showarrow=False,
-                           font={"size": 16, "color": "#ffffff"}, bgcolor=theme.SYNTHETIC_COLOUR, borderpad=4)
+                           xanchor="right", yanchor="top", yshift=top - 12, showarrow=False,
+                           font={"size": 16, "color": "#ffffff"}, bgcolor=theme.SYNTHETIC_COLOUR, borderpad=5)
     return fig

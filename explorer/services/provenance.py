@@ -22,13 +22,15 @@ class Provenance:
     """The lines of an export's sources note, shortest useful form first."""
 
     sources: tuple[str, ...]  # "ONS, LSOA (December 2021) Boundaries EW BGC (fetched 2026-11-30)"
-    bundle: str  # "London bundle built 2026-11-30 (explorer 0.1.0)"
-    records: str  # "care-plan records: synthetic, generated 2026-11-30 (seed 1)" or "" without records
-    as_at: str | None  # the extract's month end, ISO date, when records are loaded
+    fetched: str = ""  # the one fetch date when every source was fetched the same day (then not repeated)
+    bundle: str = ""  # "London bundle built 2026-11-30 (explorer 0.1.0)"
+    records: str = ""  # "care-plan records: synthetic, generated 2026-11-30 (seed 1)" or "" without records
+    as_at: str | None = None  # the extract's month end, ISO date, when records are loaded
 
     def text(self) -> str:
         """One paragraph for a footnote: sources; bundle; records."""
-        parts = ["Sources: " + "; ".join(self.sources)] if self.sources else []
+        head = f"Sources (fetched {self.fetched})" if self.fetched else "Sources"
+        parts = [f"{head}: " + "; ".join(self.sources)] if self.sources else []
         parts.append(self.bundle)
         if self.records:
             parts.append(self.records)
@@ -40,20 +42,24 @@ _PUBLISHER_SHORT = {"Office for National Statistics": "ONS",
                     "NHS England (formerly NHS Digital)": "NHS England"}
 
 
-def _sources(manifest: dict) -> tuple[str, ...]:
+def _sources(manifest: dict) -> tuple[tuple[str, ...], str]:
+    """(one line per source, the common fetch date or "")."""
     raw: Any = manifest.get("sources") or {}
-    if isinstance(raw, str):  # older bundles stored the mapping as its repr
+    if isinstance(raw, str):  # bundles store the mapping as its repr
         try:
             raw = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
-            return ()
+            return (), ""
+    entries = list(raw.values()) if isinstance(raw, dict) else []
+    dates = {str(e.get("fetched_at", ""))[:10] for e in entries}
+    common = dates.pop() if len(dates) == 1 else ""
     out = []
-    for entry in raw.values() if isinstance(raw, dict) else ():
+    for entry in entries:
         publisher = str(entry.get("publisher", ""))
         when = str(entry.get("fetched_at", ""))[:10]
-        out.append(f"{_PUBLISHER_SHORT.get(publisher, publisher)}, {entry.get('title', '?')}"
-                   + (f" (fetched {when})" if when else ""))
-    return tuple(out)
+        out.append(f"{_PUBLISHER_SHORT.get(publisher, publisher)} {entry.get('title', '?')}"
+                   + (f" (fetched {when})" if when and not common else ""))
+    return tuple(out), common
 
 
 def _records_line(data: AppData) -> str:
@@ -81,7 +87,8 @@ def provenance(data: AppData) -> Provenance:
     built = str(manifest.get("built_at", ""))[:10]
     bundle = f"{data.region_name} bundle built {built or 'on an unknown date'} (explorer {manifest.get('tool_version', '?')})"
     snapshot = getattr(data.engine, "snapshot", None)
-    result = Provenance(_sources(manifest), bundle, _records_line(data),
+    sources, fetched = _sources(manifest)
+    result = Provenance(sources, fetched, bundle, _records_line(data),
                         snapshot.isoformat() if snapshot is not None else None)
     data._cache["provenance"] = result
     return result
