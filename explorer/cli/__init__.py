@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from explorer.cli import data, export, model, reports, serve, users
+from explorer.cli import data, export, export_pack, model, reports, serve, users
 from explorer.cli._common import Level, OutputFormat, Region, emit, friendly, tidy_numbers
 from explorer.cli.serve import gunicorn_command
 
@@ -19,6 +19,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(model.model_app, name="model")
 reports.register(app)
 export.register(app)
+export_pack.register(export.export_app)  # export table, export pack
 serve.register(app)
 
 __all__ = ["Level", "OutputFormat", "Region", "app", "emit", "friendly", "gunicorn_command", "tidy_numbers"]

@@ -13,12 +13,20 @@ from explorer.domain import access
 from explorer.export.figure import audit_export
 from explorer.export.items import ExportError, ExportRequest, build_item
 from explorer.export.notes import export_notes
-from explorer.export.pack import PACK_FORMATS, PACK_LEVELS, build_pack, check_pack, pack_bytes, pack_filename
+from explorer.export.pack import (
+    PACK_FORMATS,
+    PACK_LEVELS,
+    Pack,
+    build_pack,
+    check_pack,
+    pack_bytes,
+    pack_filename,
+)
 from explorer.export.render import write_export
 from explorer.export.tables import TABLE_FORMATS, table_bytes
 from explorer.services.app_data import AppData
 
-__all__ = ["export_pack", "export_packs", "export_table", "flat_table", "pack_areas"]
+__all__ = ["audit_pack", "export_pack", "export_packs", "export_table", "flat_table", "pack_areas"]
 
 
 def flat_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -60,11 +68,17 @@ def export_pack(data: AppData, level: str, area: str, role: str, fmt: str, *, us
     payload = pack_bytes(pack, fmt)
     if out is not None:
         write_export(out, payload)
+    audit_pack(data, user, pack, fmt, out)
+    return payload
+
+
+def audit_pack(data: AppData, user: str, pack: Pack, fmt: str, out: str | Path | None) -> None:
+    """Record one board pack in the audit log: who (user, role), what (area, level, format), when."""
     from explorer.auth.users import audit
 
-    audit(data.settings, "export", user, pack.role, what="board_pack", format=fmt, level=level, area=area,
-          region=data.region, slides=len(pack.slides), file=str(out) if out is not None else None)
-    return payload
+    audit(data.settings, "export", user, pack.role, what="board_pack", format=fmt, level=pack.level,
+          area=pack.area_code, region=data.region, slides=len(pack.slides),
+          file=str(out) if out is not None else None)
 
 
 def pack_areas(data: AppData, level: str, role: str) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ in every exported figure's footnote, so a board paper can be traced to the data 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,45 +32,37 @@ class ExportNotes:
     synthetic: bool
     sources: tuple[str, ...]
     definitions: tuple[tuple[str, str], ...]
+    short_sources: str = ""
     suppression: str = CONTROL_NOTE
 
     @property
     def footnote(self) -> str:
         mark = f"{SYNTHETIC_MARK}. " if self.synthetic else ""
-        return (f"{mark}Sources (full list in the notes): {short_sources(self.sources)}. {SUPPRESSION_NOTE}. "
+        return (f"{mark}Sources: {self.short_sources}. {SUPPRESSION_NOTE}. "
                 f"Made {self.made_at[:16].replace('T', ' ')} UTC for role {self.role}.")
 
     def lines(self) -> list[tuple[str, str]]:
         """(heading, text) pairs for a notes sheet or a methods page."""
         rows = [("Title", self.title)]
         if self.synthetic:
-            rows.append((SYNTHETIC_MARK, SYNTHETIC_NOTE))
+            rows.append(("Data", SYNTHETIC_NOTE))
         rows += [("Made", f"{self.made_at} (UTC)"), ("Role", self.role), ("Disclosure control", self.suppression)]
         rows += [("Source", s) for s in self.sources]
         rows += [(f"Definition: {label}", text) for label, text in self.definitions]
         return rows
 
 
-def short_sources(sources: Iterable[str]) -> str:
-    """The sources in one clause for a footnote: publishers and fetch dates of the official files,
-    then the bundle and records lines as they are (the methods slide and notes sheet list each file)."""
-    publishers, dates, rest = [], set(), []
-    for line in sources:
-        match = re.fullmatch(r"([^,]+), .* \(fetched (\S+)\)", line)
-        if match:
-            publishers += [match.group(1)] if match.group(1) not in publishers else []
-            dates.add(match.group(2))
-        elif not line.startswith(PUBLIC_SOURCES[:20]):
-            rest.append(line)
-    files = f"{', '.join(publishers)} files fetched {', '.join(sorted(dates))}" if publishers else ""
-    return "; ".join([p for p in (files, *rest) if p])
-
-
-def _sources(data: AppData) -> tuple[str, ...]:
-    """The official files with their publishers and fetch dates, the bundle's build and the records
-    (explorer.services.provenance, the figure exports' footnote), then the licences."""
+def _sources(data: AppData) -> tuple[tuple[str, ...], str]:
+    """(every source line, the same in one clause for footnotes): the official files with their
+    publishers and fetch dates, the bundle's build and the records (explorer.services.provenance,
+    as in the figure exports' footnotes), then the licences."""
     prov = provenance(data)
-    return (*prov.sources, prov.bundle, *((prov.records,) if prov.records else ()), PUBLIC_SOURCES)
+    fetched = f" (fetched {prov.fetched})" if prov.fetched else ""
+    lines = (*(s + fetched for s in prov.sources), prov.bundle, *((prov.records,) if prov.records else ()),
+             PUBLIC_SOURCES)
+    files = f"{len(prov.sources)} official files{fetched}, listed in the notes" if prov.sources else ""
+    short = "; ".join(p for p in (files, prov.bundle, prov.records) if p)
+    return lines, short
 
 
 def export_notes(data: AppData, role: str, title: str, metrics: Iterable[str] = ()) -> ExportNotes:
@@ -81,5 +72,6 @@ def export_notes(data: AppData, role: str, title: str, metrics: Iterable[str] = 
         if name in data.metrics:
             info = data.metrics[name]
             definitions.append((info.label, f"{info.description} Unit: {info.unit}; denominator: {info.denominator}."))
+    lines, short = _sources(data)
     return ExportNotes(title=title, role=str(role), made_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                       synthetic=data.synthetic, sources=_sources(data), definitions=tuple(definitions))
+                       synthetic=data.synthetic, sources=lines, definitions=tuple(definitions), short_sources=short)

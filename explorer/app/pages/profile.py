@@ -9,6 +9,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from explorer.app import board_pack
 from explorer.app import components as ui
 from explorer.app import exports
 from explorer.app import ids
@@ -105,6 +106,7 @@ def layout(**query: Any) -> html.Div:
             ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
                      "Deprivation groups" + (f" ({note})" if (note := deprivation_groups_note(disclosure_policy_for(role))) else "")),
         ], className="row-controls panel"),
+        board_pack.controls(),
         html.Div(id=ids.PROFILE_FILTER_NOTE),
         html.Section(id=ids.PROFILE_KEY_TABLE, className="figure-block"),
         html.Div([html.Div(id=ids.PROFILE_GRADIENT), html.Div(id=ids.PROFILE_TREND)], className="grid-2"),
@@ -398,3 +400,5 @@ def register(app: Dash, data: AppData) -> None:
     def send_population(stored: dict) -> list:
         view, policy = current_view(stored)
         return population_section(data, view, policy)
+
+    board_pack.register(app, data, lambda stored: current_view(stored)[0].area)

@@ -7,7 +7,13 @@
 
 from __future__ import annotations
 
-from explorer.export.pack._content import KEY_METRICS, PACK_LEVELS, build_pack, check_pack, key_numbers
+from explorer.export.pack._content import (
+    KEY_METRICS,
+    PACK_LEVELS,
+    build_pack,
+    check_pack,
+    key_numbers,
+)
 from explorer.export.pack._model import Pack, Picture, Slide
 from explorer.export.pack._pdf import pack_pdf
 from explorer.export.pack._pptx import pack_pptx
