@@ -36,6 +36,8 @@ def flat_table(table: pd.DataFrame) -> pd.DataFrame:
     for key, value in (table.attrs or {}).items():
         items = value.items() if isinstance(value, dict) else [(key, value)]
         for name, v in items:
+            if isinstance(v, bool):  # a flag ("high_risk": the cascade's cohort), not a count
+                name = f"{name}_flag"
             if isinstance(v, (int, float, str, bool)) and name not in out.columns:
                 out[name] = v
     out.attrs = {}
