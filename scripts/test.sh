@@ -11,5 +11,12 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
       || echo "warning: could not install chromium; browser tests will fail" >&2
   fi
 fi
+if ! command -v pdftotext >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -q "Liberation Sans"; then
+  echo "installing Debian poppler-utils and fonts-liberation for the figure-export tests" >&2
+  if command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils fonts-liberation \
+        fonts-dejavu-core; } >/dev/null || echo "warning: could not install poppler-utils; export tests will skip" >&2
+  fi
+fi
 lint-imports  # the one-way layers (pyproject.toml [tool.importlinter]) before anything else
 exec python -m pytest "$@"
