@@ -101,7 +101,7 @@ def test_pdf_as_text_and_images(files, pack, tmp_path) -> None:
 
     image = Image.open(next(tmp_path.glob("p*.png"))).convert("L")
     assert image.width > image.height  # landscape 16:9
-    assert len(set(image.getdata())) > 20  # a chart was drawn, not a blank page
+    assert len(image.getcolors(maxcolors=100_000) or []) > 20  # a chart was drawn, not a blank page
 
 
 def test_narrative_and_key_numbers_hold_no_small_count(pack, london_app_data) -> None:
@@ -114,10 +114,10 @@ def test_narrative_and_key_numbers_hold_no_small_count(pack, london_app_data) ->
             value = str(value).replace(",", "")
             if value.isdigit():
                 assert int(value) == 0 or int(value) >= 8 and int(value) % 5 == 0
-    for slide in pack.slides:
-        for sentence in slide.bullets:
-            for number in re.findall(r"(?<![\d.,])(\d[\d,]*)(?![\d.%])\s+(?:high-risk )?people", sentence):
-                assert int(number.replace(",", "")) >= 8
+    texts = [b for s in pack.slides for b in s.bullets] + [s.picture.alt_text for s in pack.slides if s.picture]
+    counts = [int(n.replace(",", "")) for text in texts
+              for n in re.findall(r"(?<![\d.,-])(\d[\d,]*)(?![\d.%-])\s+(?:high-risk )?people", text)]
+    assert len(counts) > 5 and min(counts) >= 8  # the "1-7 people" rule itself is not a count
 
 
 def test_roles_without_outreach_or_clinical_content_get_less(london_app_data, ics) -> None:
