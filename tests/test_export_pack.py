@@ -4,6 +4,7 @@ and laid out once per format."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -191,3 +192,47 @@ def test_pack_written_atomically_and_audited(cli, tmp_path, ics, monkeypatch, lo
     log = audit_path(london_app_data.settings).read_text()
     assert log.count('"board_pack"') >= len(london_app_data.geometry["ics"].codes)
     assert str(out) not in log
+
+
+def test_app_board_pack_button_sends_the_pack_and_refuses_a_forged_view(settings, london_app_data, ics, tmp_path,
+                                                                         monkeypatch):
+    import base64
+    import json
+
+    from explorer.app import board_pack, ids
+    from explorer.app.factory import create_app
+    from explorer.app.state import ProfileView
+
+    monkeypatch.setenv("EXPLORER_AUDIT_LOG", str(tmp_path / "audit.log"))
+    real = board_pack.build_pack
+    monkeypatch.setattr(board_pack, "build_pack", lambda *a, **k: real(*a, renderer=_tiny_png))
+    app = create_app(settings, "london", data=london_app_data, warm=False, demo_role="commissioner")
+    client = app.server.test_client()
+    dep = next(d for d in client.get("/_dash-dependencies").get_json() if ids.PROFILE_PACK_DOWNLOAD in d["output"])
+
+    def post(stored: dict, fmt: str = "pptx"):
+        inputs = [{"id": {"type": ids.PROFILE_PACK_BUTTON, "fmt": f}, "property": "n_clicks", "value": int(f == fmt)}
+                  for f in ("pptx", "pdf")]
+        changed = json.dumps({"fmt": fmt, "type": ids.PROFILE_PACK_BUTTON}, separators=(",", ":"))
+        body = {"output": dep["output"], "outputs": [{"id": ids.PROFILE_PACK_DOWNLOAD, "property": "data"},
+                                                     {"id": ids.PROFILE_PACK_STATUS, "property": "children"}],
+                "inputs": inputs, "state": [{"id": ids.PROFILE_VIEW, "property": "data", "value": stored}],
+                "changedPropIds": [changed + ".n_clicks"]}
+        return client.post("/_dash-update-component", json=body)
+
+    view = ProfileView.from_query({"area": ics}, metrics=tuple(london_app_data.metrics),
+                                  default_metric=london_app_data.default_metric(),
+                                  area_level=london_app_data.area_level).to_query()
+    ok = post(view)
+    assert ok.status_code == 200, ok.get_data(as_text=True)[:300]
+    response = ok.get_json()["response"]
+    sent = response[ids.PROFILE_PACK_DOWNLOAD]["data"]
+    assert sent["filename"] == f"board-pack-{ics}.pptx"
+    deck = pptx.Presentation(io.BytesIO(base64.b64decode(sent["content"])))
+    assert SYNTHETIC_MARK in " ".join(_slide_texts(deck.slides[0]))
+    assert post({**view, "area": "E54999999"}).status_code in (400, 403)
+    region = post({k: v for k, v in view.items() if k != "area"})
+    assert "Choose an ICS" in json.dumps(region.get_json())
+    lines = [json.loads(x) for x in (tmp_path / "audit.log").read_text().splitlines()]
+    packs = [x for x in lines if x.get("what") == "board_pack"]
+    assert len(packs) == 1 and packs[0]["area"] == ics and packs[0]["user"] == "demo:commissioner"

@@ -26,6 +26,8 @@ from explorer.figures.units import short_unit
 from explorer.services.app_data import AppData
 from explorer.vocab import LEVEL_LABELS
 
+__all__ = ["KEY_METRICS", "PACK_LEVELS", "build_pack", "check_pack", "key_numbers", "pack_metric"]
+
 PACK_LEVELS = ("ics", "place", "pcn")
 KEY_METRICS = ("coverage", "high_risk_plan_coverage", "high_risk_without_plan", "coverage_dsr",
                "reviewed_in_period", "urgent_care_views", "completeness", "imd_score", "population")
@@ -238,8 +240,8 @@ def _map_sentences(table: pd.DataFrame, area: str, name: str, unit: str) -> list
     value = float(row["value"].iloc[0])
     shown = pd.to_numeric(table.loc[~table["suppressed"].astype(bool), "value"], errors="coerce").dropna()
     rank = int((shown > value).sum()) + 1
-    return [f"{name} ({narrative.format_value(value, unit)}) is outlined: it ranks {rank} of {len(shown)} areas "
-            "shown, highest first."]
+    return [(f"{name} ({narrative.format_value(value, unit)}) is outlined: it ranks {rank} of {len(shown)} areas "
+             "shown, highest first.")]
 
 
 def _outreach_slides(data: AppData, level: str, area: str, role: str, fig: Callable[..., Chart]) -> list[Slide]:
@@ -258,17 +260,19 @@ def _title_subtitle(data: AppData, level: str, area: str, role: str, notes: Expo
             f"{role.replace('_', ' ')} view · made {notes.made_at[:10]}")
 
 
+METHODS = (
+    ("Coverage is people with a live advance or urgent care plan; high risk is the top 10% of predicted "
+     "12-month emergency-admission risk (the explorer's risk model)."),
+    ("95% confidence intervals: Wilson for proportions, Byar for rates, Dobson for standardised rates. "
+     "'Higher' or 'lower' means the interval excludes the comparator (between two groups: the interval of "
+     "their ratio excludes 1); otherwise 'similar'."),
+    ("Deprivation: English Indices of Deprivation 2025 quintiles (1 = most deprived); slope and relative "
+     "index of inequality by OHID's method. Recent trend: chi-square test for trend over the last 5 months."),
+)
+
+
 def _methods(notes: ExportNotes) -> tuple[str, ...]:
-    return (
-        "Coverage is people with a live advance or urgent care plan; high risk is the top 10% of predicted "
-        "12-month emergency-admission risk (the explorer's risk model).",
-        "95% confidence intervals: Wilson for proportions, Byar for rates, Dobson for standardised rates. "
-        "'Higher' or 'lower' means the interval excludes the comparator; otherwise 'similar'.",
-        "Deprivation: English Indices of Deprivation 2025 quintiles (1 = most deprived); slope and relative "
-        "index of inequality by OHID's method. Recent trend: chi-square test for trend over the last 5 months.",
-        notes.suppression,
-        *notes.sources,
-    )
+    return (*METHODS, notes.suppression, *notes.sources)
 
 
 __all__ = ["KEY_METRICS", "PACK_LEVELS", "build_pack", "check_pack", "key_numbers", "pack_metric"]
