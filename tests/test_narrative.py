@@ -112,3 +112,8 @@ def test_cascade_and_outreach_sentences_skip_suppressed_numbers() -> None:
     assert n.cascade_sentence("people", math.nan, [("Have a plan", 31.0)]) is None
     assert "hold 500 of them (50% of 1,000)" in n.outreach_sentence("PCNs", 5, 500.0, 1000.0)
     assert n.outreach_sentence("PCNs", 5, math.nan, 1000.0) is None
+
+
+def test_sii_of_percentages_is_in_percentage_points() -> None:
+    text = n.sii_sentence("Coverage", "%", Estimate(4.12, 3.75, 4.48))
+    assert "4.12 percentage points, 95% CI 3.75 to 4.48 percentage points" in text

@@ -168,7 +168,8 @@ def sii_sentence(what: str, unit: str, sii: Estimate, rii: Estimate | None = Non
         head = f"Across the deprivation gradient {what.lower()} falls from the most to the least deprived"
     else:
         head = f"There is no clear deprivation gradient in {what.lower()}"
-    text = f"{head} (slope index of inequality {format_value(sii.value, unit)}, {_ci(sii, unit)}"
+    gap = "percentage points" if unit == "%" else unit  # a difference of two percentages
+    text = f"{head} (slope index of inequality {format_value(sii.value, gap)}, {_ci(sii, gap)}"
     if rii is not None and rii.has_ci:
         text += f"; relative index {rii.value:.2f}, 95% CI {rii.lower:.2f} to {rii.upper:.2f}"
     return text + ")."

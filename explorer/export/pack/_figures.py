@@ -25,6 +25,7 @@ from explorer.services.app_data import AppData
 
 Renderer = Callable[[go.Figure], bytes]
 OUTLINE_WIDTH = 4
+LEGEND_MARGIN_PX = 330
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,11 @@ def outline_area(fig: go.Figure, code: str) -> go.Figure:
     if base is None or code not in list(base.locations or ()):
         return fig
     clear = [[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]]
-    fig.add_trace(go.Choropleth(geojson=base.geojson, locations=[code], featureidkey=base.featureidkey, z=[0],
-                                colorscale=clear, showscale=False, hoverinfo="skip", showlegend=False,
-                                marker={"line": {"color": theme.TEXT, "width": OUTLINE_WIDTH}}, geo=base.geo))
+    # a white halo under a dark line: visible on the darkest and the lightest class colours alike
+    for colour, width in ((theme.BACKGROUND, OUTLINE_WIDTH + 3), (theme.TEXT, OUTLINE_WIDTH)):
+        fig.add_trace(go.Choropleth(geojson=base.geojson, locations=[code], featureidkey=base.featureidkey, z=[0],
+                                    colorscale=clear, showscale=False, hoverinfo="skip", showlegend=False,
+                                    marker={"line": {"color": colour, "width": width}}, geo=base.geo))
     return fig
 
 
@@ -60,6 +63,8 @@ def chart(data: AppData, request: ExportRequest, renderer: Renderer, *, highligh
     width, height = PICTURE_PX
     figure = frame_figure(drawn.figure, Frame(drawn.title, drawn.note, "", drawn.synthetic, width, height),
                           legend_on_side=drawn.legend_on_side)
+    if drawn.legend_on_side:  # keep the side legend inside the picture (its classes are the map's key)
+        figure.update_layout(margin={"r": LEGEND_MARGIN_PX})
     if highlight:
         figure = outline_area(figure, highlight)
     alt = drawn.alt_text + (f" {data.name_of(highlight)} is outlined." if highlight else "")
