@@ -107,7 +107,7 @@ def test_groups_sentence_names_only_groups_that_differ() -> None:
 
 def test_cascade_and_outreach_sentences_skip_suppressed_numbers() -> None:
     text = n.cascade_sentence("high-risk people", 1000.0, [("Have a plan", 31.0), ("Reviewed", math.nan)])
-    assert text == "Of 1,000 high-risk people, 31% have a plan."
+    assert text == "Of 1,000 high-risk people, the share at each step: have a plan 31%."
     assert "4.56 to 4.79 per 1,000" in n.benchmark_sentence("C", "per 1,000", "X", Estimate(4.67, 4.56, 4.79), [])
     assert n.cascade_sentence("people", math.nan, [("Have a plan", 31.0)]) is None
     assert "hold 500 of them (50% of 1,000)" in n.outreach_sentence("PCNs", 5, 500.0, 1000.0)

@@ -214,10 +214,10 @@ def cascade_sentence(who: str, first: float | None, shares: Sequence[tuple[str, 
     count is suppressed are left out; None when the first step is suppressed or zero."""
     if not _finite(first) or float(first) <= 0:
         return None
-    steps = [f"{format_value(share, '%')} {label[:1].lower() + label[1:]}" for label, share in shares if _finite(share)]
+    steps = [f"{label[:1].lower() + label[1:]} {format_value(share, '%')}" for label, share in shares if _finite(share)]
     if not steps:
         return None
-    return f"Of {float(first):,.0f} {who}, " + ", ".join(steps) + "."
+    return f"Of {float(first):,.0f} {who}, the share at each step: " + "; ".join(steps) + "."
 
 
 def outreach_sentence(level_plural: str, top: int, reached: float | None, total: float | None) -> str | None:

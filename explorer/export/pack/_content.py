@@ -10,6 +10,7 @@ a sentence can never quote a number the chart does not show, nor one that was su
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ from explorer.export.items import ExportRequest, resolve
 from explorer.export.notes import ExportNotes, export_notes
 from explorer.export.pack._figures import Chart, Renderer, chart, default_renderer
 from explorer.export.pack._model import Pack, Slide
+from explorer.figures.theme import SYNTHETIC_NOTE
 from explorer.figures.units import short_unit
 from explorer.services.app_data import AppData
 from explorer.vocab import LEVEL_LABELS
@@ -145,6 +147,10 @@ def _trend_sentence(table: pd.DataFrame, label: str, unit: str, name: str) -> li
         return []
     last = table.iloc[-1]
     period = str(last.get("period", ""))
+    try:  # "2026-10" -> "October 2026"
+        period = datetime.strptime(period[:7], "%Y-%m").strftime("%B %Y")
+    except ValueError:
+        pass
     s = narrative.trend_sentence(label, name, test.get("direction"), test.get("significant"), _est(last), unit, period)
     return [s] if s else []
 
@@ -272,7 +278,8 @@ METHODS = (
 
 
 def _methods(notes: ExportNotes) -> tuple[str, ...]:
-    return (*METHODS, notes.suppression, *notes.sources)
+    synthetic = (SYNTHETIC_NOTE,) if notes.synthetic else ()
+    return (*synthetic, *METHODS, notes.suppression, *notes.sources)
 
 
 __all__ = ["KEY_METRICS", "PACK_LEVELS", "build_pack", "check_pack", "key_numbers", "pack_metric"]
