@@ -24,6 +24,8 @@ TEXT_LEFT = MARGIN + PICTURE_W + 0.25
 TEXT_W = PAGE_W - TEXT_LEFT - MARGIN
 PICTURE_PX = (1050, 700)  # CSS px the charts are rendered at (scale 2 for print)
 
+LONG_TITLE = 44  # characters: longer slide titles get a smaller font so they stay on one line
+
 NHS_BLUE = "005EB8"
 DARK = "212B32"
 MUTED = "4C6272"

@@ -27,6 +27,7 @@ from explorer.export.pack._model import (
     BODY_TOP,
     DARK,
     FOOT_H,
+    LONG_TITLE,
     MARGIN,
     MUTED,
     NHS_BLUE,
@@ -78,6 +79,7 @@ def _styles(regular: str, bold: str) -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName=regular, fontSize=14, leading=18, textColor=_hex(DARK), spaceAfter=10)
     return {
         "title": ParagraphStyle("title", fontName=bold, fontSize=26, leading=30, textColor=_hex(NHS_BLUE)),
+        "title_long": ParagraphStyle("title_long", fontName=bold, fontSize=21, leading=25, textColor=_hex(NHS_BLUE)),
         "big": ParagraphStyle("big", fontName=bold, fontSize=32, leading=38, textColor=_hex(NHS_BLUE)),
         "sub": ParagraphStyle("sub", fontName=regular, fontSize=10, leading=12, textColor=_hex(MUTED)),
         "subbig": ParagraphStyle("subbig", parent=base, fontSize=16, leading=20, textColor=_hex(MUTED)),
@@ -125,7 +127,8 @@ def _page(c: canvas.Canvas, pack: Pack, slide: Slide, number: int, st: dict, bol
         _paras(c, [slide.subtitle], MARGIN, 2.8, PAGE_W - 2 * MARGIN, 0.6, st["subbig"])
         _paras(c, list(slide.bullets), MARGIN, 3.5, PAGE_W - 2 * MARGIN, 3.0, st["body"])
     else:
-        _paras(c, [slide.title], MARGIN, TITLE_TOP + 0.1, PAGE_W - 2 * MARGIN - 1.9, TITLE_H, st["title"])
+        style = st["title"] if len(slide.title) <= LONG_TITLE else st["title_long"]
+        _paras(c, [slide.title], MARGIN, TITLE_TOP + 0.1, PAGE_W - 2 * MARGIN - 1.9, TITLE_H, style)
         _paras(c, [slide.subtitle], MARGIN, TITLE_TOP + TITLE_H + 0.02, PAGE_W - 2 * MARGIN, 0.4, st["sub"])
         if slide.table is not None:
             _table(c, slide, st)

@@ -21,6 +21,7 @@ from explorer.export.pack._model import (
     BODY_TOP,
     DARK,
     FOOT_H,
+    LONG_TITLE,
     MARGIN,
     MUTED,
     NHS_BLUE,
@@ -124,7 +125,7 @@ def _add_slide(prs: Presentation, pack: Pack, slide_def: Slide, number: int) -> 
         _textbox(slide, MARGIN, 2.8, PAGE_W - 2 * MARGIN, 0.5, [slide_def.subtitle], 16, MUTED)
         _textbox(slide, MARGIN, 3.5, PAGE_W - 2 * MARGIN, 3.0, list(slide_def.bullets), 15, DARK, gap=8)
     else:
-        _title(slide, slide_def.title)
+        _title(slide, slide_def.title, 28 if len(slide_def.title) <= LONG_TITLE else 22)
         _textbox(slide, MARGIN, TITLE_TOP + TITLE_H - 0.05, PAGE_W - 2 * MARGIN, 0.45, [slide_def.subtitle], 10,
                  MUTED)
         if slide_def.table is not None:
@@ -138,7 +139,7 @@ def _add_slide(prs: Presentation, pack: Pack, slide_def: Slide, number: int) -> 
             last = box.text_frame.paragraphs[-1].runs[0]
             _style(last, 10, MUTED)
         else:
-            size = 11 if slide_def.kind == "methods" else 14
+            size = 10 if slide_def.kind == "methods" else 14
             _textbox(slide, MARGIN, BODY_TOP + 0.1, PAGE_W - 2 * MARGIN, BODY_H, list(slide_def.bullets), size, DARK,
                      gap=6)
     _chrome(slide, pack, number)
