@@ -218,7 +218,7 @@ def build_pack(data: AppData, level: str, area: str, role: str, *, renderer: Ren
     ]
     where = None if parent == data.region_code else parent
     area_map = fig("map", level, where, highlight=area, metric=metric)
-    slides.append(Slide(f"{name} among the {LEVEL_LABELS[level]}s of {data.name_of(parent)}", area_map.subtitle,
+    slides.append(Slide(f"Map: {LEVEL_LABELS[level]}s of {data.name_of(parent)}", area_map.subtitle,
                         tuple(_map_sentences(area_map.table, area, name, unit)), picture=area_map.picture))
     slides.append(Slide("Deprivation gradient", gradient.subtitle, tuple(grad_sentences), picture=gradient.picture))
     cascade = fig("cascade", level, area)

@@ -20,7 +20,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Frame, Paragraph, Table, TableStyle
+from reportlab.platypus import Frame, KeepInFrame, Paragraph, Table, TableStyle
 
 from explorer.export.pack._model import (
     BODY_H,
@@ -72,7 +72,9 @@ def _paras(c: canvas.Canvas, lines: list[str], left: float, top: float, width: f
            style: ParagraphStyle) -> None:
     frame = Frame(left * PT, _y(top, height), width * PT, height * PT, leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0, showBoundary=0)
-    frame.addFromList([Paragraph(escape(line), style) for line in lines], c)
+    # shrink to fit rather than drop what does not fit (a Frame silently leaves out the overflow)
+    content = KeepInFrame(width * PT, height * PT, [Paragraph(escape(line), style) for line in lines], mode="shrink")
+    frame.addFromList([content], c)
 
 
 def _styles(regular: str, bold: str) -> dict[str, ParagraphStyle]:
