@@ -56,6 +56,17 @@ def outline_area(fig: go.Figure, code: str) -> go.Figure:
     return fig
 
 
+def _legend_room(fig: go.Figure, width: int) -> None:
+    """Keep a side legend inside the picture (its classes are the map's key): widen the right
+    margin, and keep the SYNTHETIC mark at the picture's right edge rather than the plot's."""
+    old_right = fig.layout.margin.r or 0
+    fig.update_layout(margin={"r": LEGEND_MARGIN_PX})
+    plot = width - (fig.layout.margin.l or 0) - LEGEND_MARGIN_PX
+    for note in fig.layout.annotations:
+        if theme.SYNTHETIC_MARK in str(note.text) and note.xref == "paper":
+            note.x = (note.x or 1) + (LEGEND_MARGIN_PX - old_right) / plot
+
+
 def chart(data: AppData, request: ExportRequest, renderer: Renderer, *, highlight: str | None = None) -> Chart:
     """Check, draw, frame for a slide and render one chart (ExportError/AccessDenied if refused)."""
     r = resolve(data, request)
@@ -63,8 +74,8 @@ def chart(data: AppData, request: ExportRequest, renderer: Renderer, *, highligh
     width, height = PICTURE_PX
     figure = frame_figure(drawn.figure, Frame(drawn.title, drawn.note, "", drawn.synthetic, width, height),
                           legend_on_side=drawn.legend_on_side)
-    if drawn.legend_on_side:  # keep the side legend inside the picture (its classes are the map's key)
-        figure.update_layout(margin={"r": LEGEND_MARGIN_PX})
+    if drawn.legend_on_side:
+        _legend_room(figure, width)
     if highlight:
         figure = outline_area(figure, highlight)
     alt = drawn.alt_text + (f" {data.name_of(highlight)} is outlined." if highlight else "")

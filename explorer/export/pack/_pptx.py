@@ -14,6 +14,7 @@ import io
 import pandas as pd
 from pptx import Presentation
 from pptx.dml.color import RGBColor
+from pptx.enum.text import MSO_AUTO_SIZE
 from pptx.util import Inches, Pt
 
 from explorer.export.pack._model import (
@@ -60,6 +61,7 @@ def _textbox(slide, left: float, top: float, width: float, height: float, lines:
     box = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
     frame = box.text_frame
     frame.word_wrap = True
+    frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE  # shrink text on overflow, as PowerPoint's "Shrink text"
     for i, line in enumerate(lines):
         para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         para.space_after = Pt(gap)
