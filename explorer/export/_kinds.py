@@ -122,7 +122,10 @@ def _gradient(r: Resolved) -> Drawn:
                 "Slope index of inequality not shown: it needs a value for every deprivation group.")
     shown = frame.assign(value=frame["value"].where(~frame["suppressed"].astype(bool)))
     fig = charts.gradient_figure(shown, label=info.label, unit=unit, comparator=float(region) if pd.notna(region)
-                                 else None, comparator_name=data.region_name, sii_text=sii_text)
+                                 else None, comparator_name=data.region_name)
+    if math.isfinite(value):  # the SII in the legend, beside its line (the chart's own note would meet the footnote)
+        fig.update_traces(name=f"Slope index of inequality {value:.3g} (95% CI {sii['sii_lower']:.3g} to "
+                               f"{sii['sii_upper']:.3g}) {unit}", selector={"mode": "lines"})
     _suppressed_key(fig, bool(frame["suppressed"].astype(bool).any()))
     table = shown[["group", "label", "value", "lower", "upper", "numerator", "denominator", "suppressed"]
                   + (["fitted"] if "fitted" in shown else [])].copy()
