@@ -45,7 +45,7 @@ def level_geometry(bundle: Bundle, level: str, names: Mapping[str, str]) -> Leve
                          {"type": "FeatureCollection", "features": features})
 
 
-PRINT_PX = 3000  # the simplification tolerance is the extent / this: under half a device pixel at 2x print
+PRINT_PX = 1500  # simplification tolerance = extent / this: about one device pixel of a 2x print
 
 
 def print_features(geometry: LevelGeometry, codes: Sequence[str]) -> list[dict]:
