@@ -20,7 +20,13 @@ from explorer.export.items import (
     ExportRequest,
     build_item,
 )
-from explorer.export.render import FORMATS, RenderError, render, stop_renderer, write_export
+from explorer.export.render import (
+    FORMATS,
+    RenderError,
+    render,
+    stop_renderer,
+    write_export,
+)
 
 __all__ = ["BY_CHOICES", "FIGURE_KINDS", "FORMATS", "ExportError", "ExportItem", "ExportRequest", "RenderError",
            "audit_export", "build_item", "export_figure", "render", "stop_renderer", "write_export"]
