@@ -15,14 +15,20 @@ import shutil
 import struct
 import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from explorer.domain.access import AccessDenied
 from explorer.domain.metrics import Filters
-from explorer.export import FIGURE_KINDS, ExportError, ExportRequest, build_item, render, write_export
+from explorer.export import (
+    FIGURE_KINDS,
+    ExportError,
+    ExportRequest,
+    build_item,
+    render,
+    write_export,
+)
 from explorer.figures import theme
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

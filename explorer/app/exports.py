@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from explorer.app import ids
 from explorer.app.auth import current_role, current_user_name
-from explorer.app.state import FILTER_KEYS, InvalidInput, MapView, check_store, risk_text
+from explorer.app.state import InvalidInput, MapView, check_store, risk_text
 from explorer.domain.metrics import FilterError, Filters
 from explorer.export import FORMATS, ExportError, ExportRequest, export_figure
 from explorer.services.app_data import AppData
@@ -104,5 +104,5 @@ def register(app: Dash, data: AppData) -> None:
         return map_request(data, stored)
 
 
-__all__ = ["BUTTON", "DOWNLOAD", "FILTER_KEYS", "MAP_INDEX", "REQUEST", "map_request", "menu", "parse_request",
+__all__ = ["BUTTON", "DOWNLOAD", "MAP_INDEX", "REQUEST", "map_request", "menu", "parse_request",
            "register", "request_data"]

@@ -19,6 +19,8 @@ from explorer.figures import classify as cl
 from explorer.figures.model_card import calibration_figure
 from explorer.figures.units import metric_title, short_unit
 from explorer.services.app_analyses import DEFAULT_CAPACITY, GROUP_TITLES, target_areas
+from explorer.services.app_cache import CacheKey, builds
+from explorer.services.app_geometry import print_features
 from explorer.vocab import LEVEL_CONTROL_LABELS
 
 OUTREACH_AREAS = 15  # as the outreach page's chart
@@ -75,6 +77,12 @@ def _metric_table(table: pd.DataFrame, m: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- kinds
 
 
+@builds("print_geometry")
+def _build_print_geometry(data, key: CacheKey) -> list[dict]:
+    """The boundaries of a level within an area, simplified for print (cached: built once per view)."""
+    return print_features(data.geometry[key.level], data.codes_within(key.level, key.extra[0]))
+
+
 def _map(r: Resolved) -> Drawn:
     data, m, info = r.data, r.metric, r.info
     table = data.table(r.level, m, r.filters, r.policy, r.area, r.risk)
@@ -82,9 +90,8 @@ def _map(r: Resolved) -> Drawn:
     unit = short_unit(info)
     values = tidy["value"].to_numpy(dtype=float)
     index, classes = cl.classify(values, tidy["suppressed"].to_numpy(), unit=unit)
-    geo = data.geometry[r.level]
-    features = geo.geojson["features"]
-    subset = {"type": "FeatureCollection", "features": [features[geo.position[c]] for c in tidy["area_code"]]}
+    subset = {"type": "FeatureCollection", "features": data.cached(CacheKey("print_geometry", r.level,
+                                                                           extra=(r.area,)))}
     fig = maps.vector_choropleth_figure(subset, tidy["area_code"].tolist(), tidy["area_name"].tolist(), values,
                                         index, classes, legend_title=metric_title(info))
     tidy["class"] = [classes.legend[[e.klass for e in classes.legend].index(int(i))].label
@@ -115,7 +122,10 @@ def _gradient(r: Resolved) -> Drawn:
                 "Slope index of inequality not shown: it needs a value for every deprivation group.")
     shown = frame.assign(value=frame["value"].where(~frame["suppressed"].astype(bool)))
     fig = charts.gradient_figure(shown, label=info.label, unit=unit, comparator=float(region) if pd.notna(region)
-                                 else None, comparator_name=data.region_name, sii_text=sii_text)
+                                 else None, comparator_name=data.region_name)
+    if math.isfinite(value):  # the SII in the legend, beside its line (the chart's own note would meet the footnote)
+        fig.update_traces(name=f"Slope index of inequality {value:.3g} (95% CI {sii['sii_lower']:.3g} to "
+                               f"{sii['sii_upper']:.3g}) {unit}", selector={"mode": "lines"})
     _suppressed_key(fig, bool(frame["suppressed"].astype(bool).any()))
     table = shown[["group", "label", "value", "lower", "upper", "numerator", "denominator", "suppressed"]
                   + (["fitted"] if "fitted" in shown else [])].copy()

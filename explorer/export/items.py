@@ -249,7 +249,10 @@ def subtitle(r: Resolved, units: str) -> str:
     people = "everyone" if r.filters.is_empty else r.filters.describe()
     if r.info is not None and not r.info.filterable:
         people = "all " + r.info.denominator
-    parts = [where, f"People: {people}", f"As at {_as_at(data)}", f"{r.role.replace('_', ' ').capitalize()} view"]
+    parts = [where]
+    if r.kind != "population":  # the population breakdown is ONS estimates of all residents, dated in its title
+        parts += ([f"People: {people}"] if r.kind != "calibration" else []) + [f"As at {_as_at(data)}"]
+    parts.append(f"{r.role.replace('_', ' ').capitalize()} view")
     if units:
         parts.append(units)
     return " · ".join(parts)

@@ -90,7 +90,7 @@ def render(figure: go.Figure, fmt: Format, *, width: int = DEFAULT_WIDTH, height
         _ensure_started()
         try:
             data = kaleido.calc_fig_sync(figure, opts=opts, topojson=TOPO_DIR.as_uri() + "/")
-        except Exception as exc:  # noqa: BLE001 - kaleido/choreographer raise many kinds
+        except Exception as exc:
             raise RenderError(f"the figure could not be rendered as {fmt.upper()}: {exc}") from exc
     if isinstance(data, Exception):  # the sync server hands exceptions back as values
         raise RenderError(f"the figure could not be rendered as {fmt.upper()}: {data}")

@@ -60,6 +60,13 @@ def _left_margin(fig: go.Figure) -> int:
     return 80
 
 
+def _legend_width(fig: go.Figure) -> int:
+    """Room on the right for a side legend (a map's classes): its longest entry or title."""
+    names = [str(t.name or "") for t in fig.data if t.showlegend is not False]
+    names += [str(t.legendgrouptitle.text or "") for t in fig.data if t.legendgrouptitle]
+    return int(min(max((len(n) for n in names), default=10) * LABEL_CHAR_PX + 56, 420))
+
+
 def _has_outside_text(fig: go.Figure) -> bool:
     return any(getattr(t, "texttemplate", None) and getattr(t, "textposition", None) == "outside" for t in fig.data)
 
@@ -75,11 +82,12 @@ def frame_figure(fig: go.Figure, frame: Frame, *, legend_on_side: bool = False) 
     foot = len(foot_lines) * FOOT_LINE_PX + 12
     bottom = foot + (8 if legend_on_side else 64)  # tick labels and the axis title above the footnote
     left = EDGE if legend_on_side else _left_margin(fig)
+    right = _legend_width(fig) if legend_on_side else EDGE + (48 if _has_outside_text(fig) else 0)
     fig.update_layout(
         font={"family": theme.PRINT_FONT_FAMILY, "size": BODY_SIZE, "color": theme.TEXT},
         hoverlabel={"font": {"family": theme.PRINT_FONT_FAMILY}},
         width=frame.width, height=frame.height,
-        margin={"l": left, "r": EDGE + (48 if _has_outside_text(fig) else 0), "t": top, "b": bottom, "autoexpand": False},
+        margin={"l": left, "r": right, "t": top, "b": bottom, "autoexpand": False},
         title={"text": "<br>".join(f"<b>{escape_label(t)}</b>" for t in title_lines), "x": 0, "xref": "container",
                "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 14, "l": EDGE},
                "font": {"size": TITLE_SIZE, "color": theme.TEXT},
