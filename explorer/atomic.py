@@ -44,6 +44,22 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> Path
     return path
 
 
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> Path:
+    """Replace `path` with `data` (exports: images, PDFs, spreadsheets); nothing half-written is left
+    behind if the write fails, and an unwritable directory raises before any file appears."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def replace_directory(target: Path, write: Callable[[Path], T]) -> T:
     """Call `write(tmp)` on an empty sibling directory, then swap it in for `target`.
 

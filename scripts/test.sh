@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# The README's test command: install the project with its test extras, make sure the browser the
-# end-to-end tests drive is present, then run the whole suite. Extra arguments go to pytest.
+# The README's test command: install the project with its test extras, make sure the Debian tools
+# the tests drive are present (Chromium for the browser tests and kaleido, poppler and fonts for
+# reading exports back, a Java runtime for the Spark tests), then run the whole suite. Extra
+# arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  echo "installing Debian chromium + chromium-driver for the browser tests" >&2
+
+missing=()
+{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+fc-list 2>/dev/null | grep -q "Liberation Sans" || missing+=(fonts-liberation fonts-dejavu-core)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+if ((${#missing[@]})); then
+  echo "installing Debian packages the tests need: ${missing[*]}" >&2
   if command -v apt-get >/dev/null 2>&1; then
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null \
-      || echo "warning: could not install chromium; browser tests will fail" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null \
+      || echo "warning: could not install ${missing[*]}; the tests that need them will fail" >&2
   fi
 fi
-if ! command -v java >/dev/null 2>&1; then
-  echo "installing a headless Java runtime for the Spark tests" >&2
-  if command -v apt-get >/dev/null 2>&1; then
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; } >/dev/null \
-      || echo "warning: could not install Java; the Spark tests will fail" >&2
-  fi
-fi
+
 lint-imports  # the one-way layers (pyproject.toml [tool.importlinter]) before anything else
 exec python -m pytest "$@"

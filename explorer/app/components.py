@@ -120,9 +120,11 @@ def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[d
 
 
 def figure_block(graph: Any, summary: Any, table: Any, *, title: str, table_label: str = "Table",
-                 note: str | None = SUPPRESSION_NOTE) -> html.Section:
-    """A figure with its text alternative and an equivalent table (in a <details>)."""
-    children = [html.H3(title, className="block-title"), graph, summary,
+                 note: str | None = SUPPRESSION_NOTE, download: Any | None = None) -> html.Section:
+    """A figure with its text alternative and an equivalent table (in a <details>); `download` is the
+    figure's PNG/SVG/PDF menu (explorer.app.exports.menu)."""
+    children = [html.H3(title, className="block-title"), *([download] if download is not None else []), graph,
+                summary,
                 html.Details([html.Summary(table_label), table], className="table-details", open=True)]
     if note:
         children.append(html.P(note, className="table-note"))

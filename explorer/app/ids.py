@@ -113,3 +113,14 @@ def page_query_store(page: str) -> str:
 def all_static_ids() -> list[Any]:
     """Every plain-string ID here (tests check they are unique)."""
     return [v for k, v in globals().items() if k.isupper() and isinstance(v, str) and not k.endswith("_TYPE")]
+
+
+# Board pack on the profile page (explorer.app.board_pack): {"type": PROFILE_PACK_BUTTON, "fmt": format}
+PROFILE_PACK_BUTTON = "profile-pack"
+PROFILE_PACK_STATUS = "profile-pack-status"
+PROFILE_PACK_DOWNLOAD = "profile-pack-download"
+
+# Figure downloads (explorer.app.exports): pattern-matched {"type": ..., "index": figure, "fmt": format}
+EXPORT_BUTTON = "figure-export"
+EXPORT_REQUEST = "figure-export-request"  # dcc.Store: what the figure shows (kind, level, area, metric, ...)
+EXPORT_DOWNLOAD = "figure-export-download"

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlencode
 
 from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS
+from explorer.services.app_analyses import DEFAULT_CAPACITY, RANK_BY  # noqa: F401 - defined there, re-exported
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk, risk_label
 
 SCHEMES = ("quantile", "jenks")
@@ -334,8 +335,6 @@ class ProfileView:
         return self.filters if self.filters.risk is None else replace(self.filters, risk=self.risk)
 
 
-RANK_BY = ("high_risk_without_plan", "gap", "expected_admissions_without_plan")
-DEFAULT_CAPACITY = 10_000
 MAX_CAPACITY = 10_000_000
 
 

@@ -10,11 +10,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
-import numpy as np
 import pandas as pd
 import typer
 
 from explorer.domain.access import AccessDenied
+from explorer.export.tables import csv_number as _csv_number
+from explorer.export.tables import tidy_numbers
 from explorer.errors import ExplorerError
 from explorer.vocab import LEVELS, REGIONS
 
@@ -55,19 +56,14 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _csv_number(value: float) -> str:
-    """Six significant figures, never in exponent form (analysts paste these into spreadsheets)."""
-    return np.format_float_positional(value, precision=6, unique=False, fractional=False, trim="-")
+def cli_user() -> str:
+    """Who runs the command, for the audit log ("cli:<login>"; "cli:unknown" without a login name)."""
+    import getpass
 
-
-def tidy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Whole-number float columns (counts, populations) become integers, so 2088100 is not 2.0881e+06."""
-    out = frame.copy()
-    for column in out.columns[out.dtypes.map(pd.api.types.is_float_dtype)]:
-        values = out[column].dropna()
-        if len(values) and np.isfinite(values).all() and (values == values.round()).all():
-            out[column] = out[column].astype("Int64")
-    return out
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name (e.g. a container): still record the export
+        return "cli:unknown"
 
 
 def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict[str, object] | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from explorer.cli._common import Level, OutputFormat, Region, emit, friendly
+from explorer.cli._common import Level, OutputFormat, Region, cli_user, emit, friendly
 from explorer.config import load_settings
 from explorer.services.reports import DEFAULT_ROLE, inequality_frames, summary_frame
 
@@ -55,15 +55,9 @@ class ByGroup(StrEnum):
 
 def _audit_cli_export(what: str, role: str, **details: object) -> None:
     """Record the printed table in the audit log, like a download from the app (who, what, when)."""
-    import getpass
-
     from explorer.auth.users import audit
 
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (e.g. a container): still record the export
-        user = "unknown"
-    audit(load_settings(), "export", f"cli:{user}", role, what=what, **details)
+    audit(load_settings(), "export", cli_user(), role, what=what, **details)
 
 
 @friendly

@@ -68,20 +68,29 @@ def _hover(frame: pd.DataFrame, unit: str) -> list[str]:
     return out
 
 
+def _deprivation_groups(frame: pd.DataFrame) -> int:
+    """5 for quintiles, 10 for deciles: the frame's labels name the least deprived group
+    ("5 (least deprived)" only for quintiles), since a deprived area's deciles may stop at 5."""
+    labels = frame["label"].astype(str) if "label" in frame.columns else pd.Series(dtype=str)
+    return 5 if (labels == "5 (least deprived)").any() else 10
+
+
 def gradient_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: float | None = None,
                     comparator_name: str = "London", sii_text: str | None = None) -> go.Figure:
-    """Value by IMD decile (1 = most deprived) with 95% CIs and the fitted SII line.
+    """Value by IMD decile or quintile (1 = most deprived) with 95% CIs and the fitted SII line.
 
-    frame: decile (1..10), value, lower, upper, and optionally fitted (the SII regression line
+    frame: decile (the group number, 1..10 or 1..5), label (group_label's), value, lower, upper, and optionally fitted (the SII regression line
     evaluated at each decile's population midpoint).
     """
     fig = go.Figure()
+    groups = _deprivation_groups(frame)
+    name, share = ("quintile", "20%") if groups == 5 else ("decile", "10%")
     x = frame["decile"].astype(int).tolist()
     fig.add_trace(go.Scatter(
         x=x, y=_num(frame["value"]).tolist(), mode="markers", name=escape_label(label),
         marker={"size": 10, "color": theme.ACCENT, "symbol": "circle"},
         error_y=_error_arrays(frame), customdata=_hover(frame, unit),
-        hovertemplate="IMD decile %{x}<br>%{customdata}<extra></extra>",
+        hovertemplate=f"IMD {name} %{{x}}<br>%{{customdata}}<extra></extra>",
     ))
     if "fitted" in frame.columns and frame["fitted"].notna().any():
         fig.add_trace(go.Scatter(
@@ -93,8 +102,8 @@ def gradient_figure(frame: pd.DataFrame, *, label: str, unit: str, comparator: f
                       annotation_text=_comparator_text(comparator_name, comparator, unit),
                       annotation_position="top right")
     theme.house_style(fig, height=320)
-    fig.update_xaxes(title="IMD 2025 decile (1 = most deprived 10% in England)", tickmode="array",
-                     tickvals=list(range(1, 11)), range=[0.5, 10.5])
+    fig.update_xaxes(title=f"IMD 2025 {name} (1 = most deprived {share} in England)", tickmode="array",
+                     tickvals=list(range(1, groups + 1)), range=[0.5, groups + 0.5])
     fig.update_yaxes(title=_axis_title(label, unit), rangemode="tozero")
     if sii_text:
         fig.add_annotation(text=escape_label(sii_text), xref="paper", yref="paper", x=0, y=-0.32, showarrow=False,

@@ -87,3 +87,31 @@ def choropleth_figure(geojson: dict, codes: Sequence[str], names: Sequence[str],
 def legend_annotation(classes: Classes) -> str:
     """The legend as one line of text, for exports and text alternatives."""
     return "; ".join(f"{e.label} ({e.count:,} areas)" for e in classes.legend)
+
+
+def vector_choropleth_figure(geojson: dict, codes: Sequence[str], names: Sequence[str], values: Sequence[float],
+                             class_index: Sequence[int], classes: Classes, *, legend_title: str = "") -> go.Figure:
+    """The same classed map as :func:`choropleth_figure`, for print: a ``go.Choropleth`` on a ``geo``
+    subplot, so SVG and PDF exports hold one vector ``<path>`` per area (MapLibre maps export as a
+    bitmap). No base map (``visible=False``; the world topojson plotly asks for is our empty stub),
+    fitted to the areas shown. The legend lists every class, the suppressed and no-data classes
+    included, with its number of areas."""
+    k = max(classes.k, 1)
+    fig = go.Figure(go.Choropleth(
+        geojson=geojson, locations=list(codes), featureidkey="id",
+        z=list(np.asarray(class_index, dtype=int)), zmin=-2.5, zmax=k - 0.5,
+        colorscale=discrete_colorscale(classes.colours or (theme.NO_DATA_COLOUR,)), showscale=False,
+        marker={"line": {"color": theme.BOUNDARY_COLOUR, "width": 0.4}},
+        text=escape_labels(names), customdata=hover_values(values, class_index, classes.unit),
+        hovertemplate=HOVER_TEMPLATE, showlegend=False,
+    ))
+    for entry in classes.legend:  # legend keys: empty geo markers that only draw in the legend
+        fig.add_trace(go.Scattergeo(
+            lon=[None], lat=[None], mode="markers", name=escape_label(f"{entry.label} ({entry.count:,} areas)"),
+            marker={"symbol": "square", "size": 14, "color": entry.colour, "line": {"color": theme.MUTED, "width": 1}},
+            legendgroup="classes", legendgrouptitle={"text": escape_label(legend_title)} if legend_title else None,
+            hoverinfo="skip"))
+    theme.house_style(fig, legend=True)
+    fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator", bgcolor=theme.BACKGROUND)
+    fig.update_layout(legend={"orientation": "v", "x": 1.0, "xanchor": "left", "y": 0.5, "yanchor": "middle"})
+    return fig

@@ -14,6 +14,9 @@ import plotly.graph_objects as go
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 
 FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif'
+# Exports are drawn by the server's Chromium with fonts installed from Debian packages
+# (fonts-liberation: metric-compatible with Arial; fonts-dejavu-core as the fallback), never fetched.
+PRINT_FONT_FAMILY = '"Liberation Sans", "DejaVu Sans", Arial, sans-serif'
 TEXT = "#212b32"
 MUTED = "#4c6272"
 GRID = "#d8dde0"

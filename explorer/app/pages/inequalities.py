@@ -9,6 +9,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from explorer.app import components as ui
+from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
@@ -111,7 +112,8 @@ def groups_section(data: AppData, view: MapView, policy: Any) -> list:
             ui.graph(f"{ids.INEQ_GROUPS}-{by}", figure, synthetic=data.shows_synthetic(info.name)), ui.sr_only(summary),
             ui.data_table(f"{ids.INEQ_GROUPS}-{by}-table", [{"name": c, "id": c} for c in table.columns],
                           ui.records(table), page_size=10),
-            title=title))
+            title=title, download=exports.menu(f"ineq-{by}", exports.request_data(
+                "inequalities", "region", metric=view.metric, filters=view.effective_filters, by=by, risk=view.risk))))
     return blocks
 
 
@@ -153,7 +155,8 @@ def funnel_section(data: AppData, view: MapView, policy: Any) -> list:
     block = ui.figure_block(
         ui.graph(ids.INEQ_FUNNEL + "-graph", figure, synthetic=data.shows_synthetic(info.name)), ui.sr_only(summary),
         ui.data_table(ids.INEQ_FUNNEL_TABLE, [{"name": c, "id": c} for c in table.columns], ui.records(table)),
-        title=title)
+        title=title, download=exports.menu("ineq-funnel", exports.request_data(
+            "funnel", view.level, metric=view.metric, filters=view.effective_filters, risk=view.risk)))
     note = html.P(f"{hidden} area(s) not plotted: suppressed (fewer than 8 people) or no denominator. "
                   "Limits: 95% and 99.8% around the London value (OHID method).", className="table-note")
     return [block, note]

@@ -21,6 +21,7 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, 
 from dash.exceptions import PreventUpdate
 
 from explorer.app import components as ui
+from explorer.app import exports
 from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.presenters import map as present
@@ -185,6 +186,7 @@ def layout(**query: Any) -> html.Div:
                        **{"aria-label": "Map settings"}),
             html.Div([
                 html.Div(id=ids.MAP_NOTICE),
+                exports.menu(exports.MAP_INDEX, exports.map_request(data, view.to_store())),
                 ui.graph(ids.MAP_GRAPH, height=600),
                 html.P(id=ids.MAP_SUMMARY, className="visually-hidden", **{"aria-live": "polite"}),
                 html.P("Click an area to drill down (ICS → place → PCN → LSOA); use the breadcrumb to go back up, "

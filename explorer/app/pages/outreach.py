@@ -12,6 +12,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from explorer.app import components as ui
+from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
@@ -235,7 +236,9 @@ def register(app: Dash, data: AppData) -> None:
         block = ui.figure_block(ui.graph(ids.OUT_FIGURE + "-graph", figure, synthetic=data.synthetic), ui.sr_only(text),
                                 html.P("The full ranking is in the table below.", className="muted"),
                                 title=f"Top {min(FIGURE_AREAS, len(ranked))} {level}s (targeted areas in colour)",
-                                table_label="About this chart", note=None)
+                                table_label="About this chart", note=None,
+                                download=exports.menu("outreach", exports.request_data(
+                                    "outreach", view.level, filters=view.filters, risk=view.risk)))
         return summary, block, ui.records(table), [{"name": name, "id": col} for col, name in COLUMNS]
 
     @app.callback(

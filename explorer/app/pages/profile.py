@@ -9,7 +9,9 @@ from typing import Any
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from explorer.app import board_pack
 from explorer.app import components as ui
+from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
@@ -104,6 +106,7 @@ def layout(**query: Any) -> html.Div:
             ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
                      "Deprivation groups" + (f" ({note})" if (note := deprivation_groups_note(disclosure_policy_for(role))) else "")),
         ], className="row-controls panel"),
+        board_pack.controls(),
         html.Div(id=ids.PROFILE_FILTER_NOTE),
         html.Section(id=ids.PROFILE_KEY_TABLE, className="figure-block"),
         html.Div([html.Div(id=ids.PROFILE_GRADIENT), html.Div(id=ids.PROFILE_TREND)], className="grid-2"),
@@ -185,7 +188,8 @@ def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
     return [ui.figure_block(graph, ui.sr_only(summary),
                             ui.data_table(ids.PROFILE_GRADIENT_TABLE, [{"name": c, "id": c} for c in table.columns],
                                           ui.records(table.astype(object).where(table.notna(), "*"))),
-                            title=title), html.P(sii_text, className="table-note")]
+                            title=title, download=_download(data, view, "gradient", by=view.groups)),
+            html.P(sii_text, className="table-note")]
 
 
 def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
@@ -221,7 +225,7 @@ def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
     return [ui.figure_block(graph, ui.sr_only(summary),
                             ui.data_table(ids.PROFILE_TREND + "-table", [{"name": c, "id": c} for c in table.columns],
                                           ui.records(table), page_size=6),
-                            title=title), html.P(verdict, className="table-note")]
+                            title=title, download=_download(data, view, "trend")), html.P(verdict, className="table-note")]
 
 
 def cascade_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
@@ -246,7 +250,8 @@ def cascade_section(data: AppData, view: ProfileView, policy: Any, role: Any) ->
     return [ui.figure_block(graph, ui.sr_only(summary),
                             ui.data_table(ids.PROFILE_CASCADE + "-table", [{"name": c, "id": c} for c in table.columns],
                                           ui.records(table)),
-                            title=f"{title}: {who} in {data.name_of(view.area)}")]
+                            title=f"{title}: {who} in {data.name_of(view.area)}",
+                            download=_download(data, view, "cascade"))]
 
 
 def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
@@ -266,7 +271,7 @@ def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
                        {"name": "People", "id": "population"}],
                       ui.records(pyr.astype(object).where(pyr.notna(), "*"), ["age_band", "sex", "population"]),
                       page_size=10),
-        title="Age and sex (ONS mid-2020 estimates)"))
+        title="Age and sex (ONS mid-2020 estimates)", download=_download(data, view, "population", by="age_sex")))
     titles = {"ethnic_group": ("Ethnic group (Census 2021)", "Ethnic group"),
               "disability": ("Disability (Census 2021, Equality Act)", "Disability"),
               "imd_decile": ("Residents by IMD 2025 decile (1 = most deprived)", "IMD decile")}
@@ -282,8 +287,16 @@ def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
                                                 what=f"{title}: share of residents", unit="%")),
             ui.data_table(f"{ids.PROFILE_POPULATION}-{key}-table", [{"name": c, "id": c} for c in table.columns],
                           ui.records(table), page_size=10),
-            title=title))
+            title=title, download=_download(data, view, "population", by=key)))
     return blocks
+
+
+def _download(data: AppData, view: ProfileView, kind: str, by: str | None = None) -> Any:
+    """The figure's PNG/SVG/PDF menu: what it shows, for the download callback (explorer.app.exports)."""
+    metric = view.metric if kind in ("gradient", "trend") else None
+    filters = None if kind == "population" else view.effective_filters if metric else view.filters
+    return exports.menu(f"profile-{kind}-{by or ''}", exports.request_data(
+        kind, data.level_of(view.area), area=view.area, metric=metric, filters=filters, by=by, risk=view.risk))
 
 
 def _isnan(v: Any) -> bool:
@@ -387,3 +400,5 @@ def register(app: Dash, data: AppData) -> None:
     def send_population(stored: dict) -> list:
         view, policy = current_view(stored)
         return population_section(data, view, policy)
+
+    board_pack.register(app, data, lambda stored: current_view(stored)[0].area)

@@ -14,30 +14,7 @@ import pandas as pd
 from explorer.domain.disclosure import MISSING, SUPPRESSED, format_count, format_rate
 from explorer.domain.metrics import MetricInfo
 from explorer.figures.classify import format_number
-
-# Short units for values ("45.6%", "12.3 per 1,000"); the long unit from MetricInfo goes in labels.
-SHORT_UNITS = {"%": "%", "per 1,000 people": "per 1,000", "per 100,000 people (ESP 2013)": "per 100,000",
-               "per 100 live plans": "per 100 plans", "index (region = 100)": "", "people": "people",
-               "residents": "people", "admissions in 12 months": "admissions",
-               "score (higher = more deprived)": ""}
-
-
-def short_unit(info: MetricInfo) -> str:
-    if info.unit.startswith("%"):
-        return "%"
-    return SHORT_UNITS.get(info.unit, info.unit)
-
-
-def metric_title(info: MetricInfo) -> str:
-    """'Care-plan coverage (per 1,000 people)'; a unit that explains itself is kept as a phrase."""
-    unit = info.unit.replace("score (higher = more deprived)", "higher = more deprived")
-    return f"{info.label} ({unit})"
-
-
-def difference_unit(info: MetricInfo) -> str:
-    unit = short_unit(info)
-    return "pp" if unit == "%" else unit
-
+from explorer.figures.units import SHORT_UNITS, difference_unit, metric_title, short_unit  # noqa: F401 - re-exported
 
 def as_float(x: Any) -> float:
     try:
