@@ -50,7 +50,7 @@ def test_fetch_from_mirror_reports_each_file(cli_env, tmp_path, monkeypatch):
 
 def test_sources_lists_the_registry():
     result = runner.invoke(app, ["data", "sources"])
-    assert result.exit_code == 0 and "imd2025" in result.output and "synthetic in the demo" in result.output
+    assert result.exit_code == 0 and "imd2025" in result.output and "synthetic fallback when absent" in result.output
 
 
 def test_csv_numbers_are_never_in_exponent_form_and_counts_stay_whole():

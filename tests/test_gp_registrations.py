@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +151,14 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 def test_a_missing_column_is_named(tmp_path):
     path = _write(tmp_path, "regs.csv", HEADER.replace(",NUMBER_OF_PATIENTS", "") + "x,y,A1,P,E01000001,ALL\n")
     with pytest.raises(SourceFormatError, match=r"file regs\.csv, column 'patients'"):
+        readers.read_gp_registrations(path)
+
+
+def test_a_zip_without_the_all_file_is_refused(tmp_path):
+    path = tmp_path / "gp.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("gp-reg-pat-prac-lsoa-male.csv", HEADER + _row("A1", "E01000001", 5))
+    with pytest.raises(SourceFormatError, match=r"gp\.zip: the zip archive holds no gp-reg-pat-prac-lsoa-all\.csv"):
         readers.read_gp_registrations(path)
 
 

@@ -23,17 +23,23 @@ import pandas as pd
 from explorer import __version__
 from explorer.atomic import replace_directory
 from explorer.bundle import boundaries as geo
-from explorer.bundle.pcn import CROSSING_SHARE, UNALLOCATED, assign_lsoas_to_pcns, pcn_table, pcn_weights
-from explorer.bundle.registrations import Converted, convert_registrations
+from explorer.bundle.pcn import (
+    CROSSING_SHARE,
+    UNALLOCATED,
+    assign_lsoas_to_pcns,
+    pcn_table,
+    pcn_weights,
+)
 from explorer.bundle.population import carry_age_sex
+from explorer.bundle.registrations import Converted, convert_registrations
 from explorer.bundle.store import BOUNDARY_FILES, TABLE_FILES
-from explorer.vocab import LEVELS
-from explorer.vocab import REGIONS as REGION_CODES
 from explorer.config import REGIONS, Settings
 from explorer.errors import ExplorerError
 from explorer.sources import readers
 from explorer.sources.fetch import cached_source, source_record
 from explorer.sources.registry import IMD_DOMAINS, SOURCES
+from explorer.vocab import LEVELS
+from explorer.vocab import REGIONS as REGION_CODES
 
 BOUNDARY_SOURCE = {"london": "lsoa_boundaries_bgc", "england": "lsoa_boundaries_bsc"}
 SIMPLIFY_TOLERANCE_M = {"london": 15.0, "england": 50.0}
@@ -147,20 +153,8 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
     check_region(region)
     lsoas, age_sex, england_profile = geography.lsoas, geography.age_sex, geography.england_profile
     shapes, centroids = geography.shapes, geography.centroids
-    practice_map = readers.read_gp_practice_map(gp_files.practice_map)
-    converted = read_registrations(settings, gp_files, set(practice_map["practice_code"]))
-    national = readers.read_icb_lookup(cached_source(settings, "lsoa_icb_lookup"))
-    weights = pcn_weights(converted.registrations, practice_map)
-    list_sizes = converted.registrations.groupby("practice_code")["patients"].sum()
-    pcns = pcn_table(weights, practice_map, list_sizes, national.set_index("lsoa21cd")["lad_code"])
-    pcns = pcns[pcns["place_code"].isin(lsoas["place_code"])].reset_index(drop=True)
-    assignment, moved = assign_lsoas_to_pcns(
-        weights, lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code"})
-        .join(centroids, on="lsoa21cd")[["lsoa21cd", "lad_code", "x", "y"]],
-        pcns.set_index("pcn_code")["place_code"])
-    pcns["drawn"] = pcns["pcn_code"].isin(assignment["pcn_code"])
-    lsoas = lsoas.merge(assignment.rename(columns={"lsoa21cd": "lsoa_code"}), on="lsoa_code", validate="1:1")
-    lsoas["pcn_name"] = lsoas["pcn_code"].map(practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"])
+    gp = registered_geography(settings, gp_files, lsoas, centroids)
+    lsoas, pcns, weights, practices, practice_shares = gp.lsoas, gp.pcns, gp.weights, gp.practices, gp.practice_shares
     lsoas = lsoas.join(centroids.rename(columns={"x": "bng_x", "y": "bng_y"}), on="lsoa_code")
 
     simplified = geo.simplify_coverage(shapes, SIMPLIFY_TOLERANCE_M[region])
@@ -174,16 +168,6 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
     # the map's ICB codes are January 2024's: Surrey Heartlands and Sussex were recoded in April 2024
     place_ics = areas[areas["level"] == "place"].set_index("area_code")["parent_code"]
     pcns["place_ics_code"] = pcns["place_code"].map(place_ics)
-    region_regs = converted.registrations[converted.registrations["lsoa_code"].isin(lsoas["lsoa_code"])]
-    practice_shares = region_regs[["lsoa_code", "practice_code", "patients"]].reset_index(drop=True)
-    practices = (practice_map[practice_map["practice_code"].isin(practice_shares["practice_code"])]
-                 .assign(patients=lambda f: f["practice_code"].map(list_sizes).astype("int64"),
-                         region_patients=lambda f: f["practice_code"].map(
-                             practice_shares.groupby("practice_code")["patients"].sum()).astype("int64"))
-                 .reset_index(drop=True))
-    # a practice with most of its patients living in the region is one of the region's own practices
-    practices["in_region"] = practices["region_patients"] * 2 >= practices["patients"]
-    weights = weights[weights["lsoa_code"].isin(lsoas["lsoa_code"])].reset_index(drop=True)
 
     def write(directory: Path) -> None:
         lsoas.to_parquet(directory / TABLE_FILES["lsoa"], index=False)
@@ -206,25 +190,71 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
         "build_seconds": round(time.perf_counter() - started, 1),
         "python_peak_mb": round(peak / 2**20, 1),
         "counts": {"lsoa": len(lsoas), **{lvl: int(areas["level"].eq(lvl).sum()) for lvl in ("place", "ics", "pcn")},
-                   "practices": int(len(practices)), "population": int(lsoas["population"].sum()),
+                   "practices": len(practices), "population": int(lsoas["population"].sum()),
                    "registered": int(practice_shares["patients"].sum())},
         "simplify_tolerance_m": SIMPLIFY_TOLERANCE_M[region],
         "boundary_geojson_kb": payload_kb,
         "lsoas_given_england_age_profile": england_profile,
-        "lsoas_moved_to_keep_pcns_in_places": moved,
+        "lsoas_moved_to_keep_pcns_in_places": gp.moved,
         "lsoas_in_a_pcn_based_in_another_place": int(
             (lsoas["pcn_code"].map(pcns.set_index("pcn_code")["place_code"]) != lsoas["place_code"]).sum()),
         "places_straddling_ics": int((lsoas.groupby("place_code")["ics_code"].nunique() > 1).sum()),
         "gp_registrations": (f"SYNTHETIC (fallback: {gp_files.note}; seeded generator, published layout)"
                              if gp_files.synthetic else "NHS England (NHS Digital 'Patients registered at a GP "
                              "practice': LSOA file and practice map)"),
-        "gp_accounting": converted.accounting,
-        "pcns": pcn_summary(pcns, practice_map, lsoas),
+        "gp_accounting": gp.accounting,
+        "pcns": pcn_summary(pcns, gp.practice_map, lsoas),
         "sources": {name: source_record(settings, name) for name in SOURCES if source_record(settings, name)},
         "imd_domains": list(IMD_DOMAINS),
     }
     replace_directory(settings.bundle_dir(region), write)
     return manifest
+
+
+@dataclass(frozen=True)
+class Registered:
+    """The region's GP side: LSOAs with their drawn PCN, PCN table and weights, practices, accounting."""
+
+    lsoas: pd.DataFrame
+    pcns: pd.DataFrame
+    weights: pd.DataFrame
+    practices: pd.DataFrame
+    practice_shares: pd.DataFrame
+    practice_map: pd.DataFrame
+    accounting: dict
+    moved: int
+
+
+def registered_geography(settings: Settings, gp_files: GPFiles, lsoas: pd.DataFrame,
+                         centroids: pd.DataFrame) -> Registered:
+    """Read and carry the GP files, then PCN weights, the PCN table and each LSOA's drawn PCN."""
+    practice_map = readers.read_gp_practice_map(gp_files.practice_map)
+    converted = read_registrations(settings, gp_files, set(practice_map["practice_code"]))
+    national = readers.read_icb_lookup(cached_source(settings, "lsoa_icb_lookup"))
+    weights = pcn_weights(converted.registrations, practice_map)
+    list_sizes = converted.registrations.groupby("practice_code")["patients"].sum()
+    pcns = pcn_table(weights, practice_map, list_sizes, national.set_index("lsoa21cd")["lad_code"])
+    pcns = pcns[pcns["place_code"].isin(lsoas["place_code"])].reset_index(drop=True)
+    assignment, moved = assign_lsoas_to_pcns(
+        weights, lsoas.rename(columns={"lsoa_code": "lsoa21cd", "place_code": "lad_code"})
+        .join(centroids, on="lsoa21cd")[["lsoa21cd", "lad_code", "x", "y"]],
+        pcns.set_index("pcn_code")["place_code"])
+    pcns["drawn"] = pcns["pcn_code"].isin(assignment["pcn_code"])
+    lsoas = lsoas.merge(assignment.rename(columns={"lsoa21cd": "lsoa_code"}), on="lsoa_code", validate="1:1")
+    names = practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"]
+    lsoas["pcn_name"] = lsoas["pcn_code"].map(names)
+    region_regs = converted.registrations[converted.registrations["lsoa_code"].isin(lsoas["lsoa_code"])]
+    practice_shares = region_regs[["lsoa_code", "practice_code", "patients"]].reset_index(drop=True)
+    in_region = practice_shares.groupby("practice_code")["patients"].sum()
+    practices = (practice_map[practice_map["practice_code"].isin(in_region.index)]
+                 .assign(patients=lambda f: f["practice_code"].map(list_sizes).astype("int64"),
+                         region_patients=lambda f: f["practice_code"].map(in_region).astype("int64"))
+                 .reset_index(drop=True))
+    # a practice with most of its patients living in the region is one of the region's own practices
+    practices["in_region"] = practices["region_patients"] * 2 >= practices["patients"]
+    weights = weights[weights["lsoa_code"].isin(lsoas["lsoa_code"])].reset_index(drop=True)
+    return Registered(lsoas=lsoas, pcns=pcns, weights=weights, practices=practices, practice_shares=practice_shares,
+                      practice_map=practice_map, accounting=converted.accounting, moved=moved)
 
 
 def read_registrations(settings: Settings, gp_files: GPFiles, practices: set[str]) -> Converted:
@@ -244,7 +274,7 @@ def pcn_summary(pcns: pd.DataFrame, practice_map: pd.DataFrame, lsoas: pd.DataFr
     return {
         "in_map_england": int(allocated["pcn_code"].nunique()),
         "in_map_region_icbs": int(allocated.loc[allocated["icb_code"].isin(region_icbs), "pcn_code"].nunique()),
-        "in_bundle": int(len(pcns)),
+        "in_bundle": len(pcns),
         "drawn_on_lsoa_map": int(pcns["drawn"].sum()),
         "crossing_place_boundary": int(pcns["crosses_place"].sum()),
         "map_icb_differs_from_place_ics": int((pcns["ics_code"] != pcns["place_ics_code"]).sum()),

@@ -192,7 +192,7 @@ def read_gp_registrations(path: Path) -> pd.DataFrame:
     Columns practice_code, practice_name, lsoa_code, sex, patients, and `row` (the file's row number,
     for messages about rows found wrong later, e.g. 2021 codes where 2011 codes were expected)."""
     source = SOURCES["gp_registrations_lsoa"]
-    frame = match_columns(read_csv_strings(path, member_suffix=source.member), source.columns, path)
+    frame = match_columns(read_csv_strings(path, member_suffix=source.member, strict=True), source.columns, path)
     frame["patients"] = to_number(frame, "patients", path, integer=True)
     negative = frame["patients"] < 0
     if negative.any():

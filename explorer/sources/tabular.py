@@ -47,23 +47,29 @@ def decode_text(raw: bytes, file: str | Path, *, sparse_nul_ok: bool = False) ->
             raise SourceFormatError(file, f"the file is neither UTF-8 nor Windows-1252 text ({exc.reason})") from exc
 
 
-def read_raw_bytes(path: Path, member_suffix: str | None = None) -> bytes:
-    """File bytes; from inside a zip archive (as some publishers ship CSVs) if it is one."""
+def read_raw_bytes(path: Path, member_suffix: str | None = None, *, strict: bool = False) -> bytes:
+    """File bytes; from inside a zip archive (as some publishers ship CSVs) if it is one. The member
+    ending in `member_suffix` is preferred, else the first CSV; with `strict` it is required (a zip
+    of several files, e.g. male, female and all, must not silently give the wrong one)."""
     raw = path.read_bytes()
     if raw[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
             if member_suffix:
-                names = [n for n in names if n.lower().endswith(member_suffix.lower())] or names
+                wanted = [n for n in names if n.lower().endswith(member_suffix.lower())]
+                if strict and not wanted:
+                    raise SourceFormatError(path, f"the zip archive holds no {member_suffix} (it holds: "
+                                            f"{', '.join(archive.namelist()[:6]) or 'nothing'})")
+                names = wanted or names
             if not names:
                 raise SourceFormatError(path, "the zip archive holds no CSV file")
             return archive.read(names[0])
     return raw
 
 
-def read_csv_strings(path: Path, member_suffix: str | None = None) -> pd.DataFrame:
+def read_csv_strings(path: Path, member_suffix: str | None = None, *, strict: bool = False) -> pd.DataFrame:
     """Every cell as a string, so that type problems can be reported row by row."""
-    text = decode_text(read_raw_bytes(path, member_suffix), path)
+    text = decode_text(read_raw_bytes(path, member_suffix, strict=strict), path)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.ParserError as exc:
