@@ -129,6 +129,14 @@ def test_a_constant_series_is_common_cause_whatever_the_rounding():
     assert (result.table["special_cause"] == "").all() and result.variation == spc.COMMON_CAUSE
 
 
+def test_screening_never_leaves_limits_of_zero_width():
+    values = [25] * 10 + [20] * 14  # rounded counts: one step of 5, all other moving ranges 0
+    assert spc.mean_moving_range(np.array(values, float)) == pytest.approx(5 / 23)
+    freak = np.array([10, 11] * 5 + [31], float)  # ranges 1 (x9) and 20: mean 2.9, and 20 > 3.267 x 2.9
+    assert spc.mean_moving_range(freak) == pytest.approx(1.0)
+    assert spc.mean_moving_range(freak, screen_outliers=False) == pytest.approx(2.9)
+
+
 def test_missing_values_take_no_part():
     values = [*B[:4], math.nan, *B[4:]]
     table = spc.xmr_chart(values, higher_is_better=True).table

@@ -176,7 +176,7 @@ def csv_text(data: AppData, view: SpcView, role: Any) -> str:
                  + ("" if flt.is_empty else f"; {flt.describe()}") + f"; {date.today().isoformat()}\n"
                  f"# Variation: {icons['variation_label'] or 'not enough values'}; assurance: "
                  f"{icons['assurance_label'] or 'no target'}\n# {theme.source_note(synthetic=data.synthetic)}\n")
-    safe_frame(chart.table[[*ROW_COLUMNS, "point_type"]]).to_csv(buffer, index=False)
+    safe_frame(chart.table[[*ROW_COLUMNS, "point_type"]]).to_csv(buffer, index=False, float_format="%.6g")
     return buffer.getvalue()
 
 
