@@ -21,6 +21,7 @@ from explorer.app.pages.profile import (
 from explorer.app.presenters.format import metric_title, short_unit
 from explorer.app.presenters.spc import (
     ASSURANCE_COLUMNS,
+    RULE_SHORT,
     badge,
     change_matrix,
     display_table,
@@ -32,7 +33,7 @@ from explorer.app.state import (
     text_value,
 )
 from explorer.app.state_spc import SpcView, parse_target
-from explorer.domain import access
+from explorer.domain import access, spc
 from explorer.domain.access import AccessDenied
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.export.safe_cells import safe_frame
@@ -151,10 +152,8 @@ def chart_section(data: AppData, view: SpcView, policy: Any) -> tuple[list, list
                                open=True)], className="spc-grid"),
         html.P(SUPPRESSION_NOTE, className="table-note")], className="figure-block")
     polarity = {True: "higher is better", False: "lower is better", None: "no good direction"}[info.higher_is_better]
-    note = html.P(f"{metric_title(info)}: {polarity}. Rules: beyond a limit, a point above the upper or below "
-                  "the lower process limit; 2 of 3 near a limit, two of three points in the outer third on one "
-                  "side; shift, 7 or more points on one side of the mean; trend, 7 or more points each rising "
-                  "or each falling.", className="table-note")
+    definitions = "; ".join(f"{RULE_SHORT[r]}: {spc.RULE_LABELS[r]}" for r in spc.RULES)
+    note = html.P(f"{metric_title(info)}: {polarity}. Rules: {definitions}.", className="table-note")
     return badges, [html.Div(block, className="spc-chart-block"), note]
 
 
