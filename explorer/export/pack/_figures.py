@@ -65,7 +65,7 @@ def _legend_room(fig: go.Figure, width: int) -> None:
     plot = width - left - LEGEND_MARGIN_PX
     for note in fig.layout.annotations:
         if theme.SYNTHETIC_MARK in str(note.text) and note.xref == "paper":
-            note.x, note.xanchor = (width - left - EDGE_PX) / plot, "right"  # in paper units of the plot area
+            note.x, note.xanchor, note.xshift = (width - left - EDGE_PX) / plot, "right", 0  # paper = plot area
 
 
 def chart(data: AppData, request: ExportRequest, renderer: Renderer, *, highlight: str | None = None) -> Chart:
