@@ -70,7 +70,7 @@ def test_pptx_reads_back_16_9_titles_alt_text_and_footnotes(files, pack) -> None
     assert (deck.slide_width, deck.slide_height) == (Inches(13.333), Inches(7.5))
     assert len(deck.slides) == len(pack.slides)
     pictures = 0
-    for slide, expected in zip(deck.slides, pack.slides):
+    for slide, expected in zip(deck.slides, pack.slides, strict=True):
         assert slide.shapes.title.text == expected.title
         text = " ".join(_slide_texts(slide))
         assert SYNTHETIC_MARK in text and "Sources:" in text and "rounded to the nearest 5" in text
@@ -91,7 +91,7 @@ def test_pdf_as_text_and_images(files, pack, tmp_path) -> None:
                            check=True).stdout.split("\f")
     pages = [p for p in pages if p.strip()]
     assert len(pages) == len(pack.slides)
-    for page, slide in zip(pages, pack.slides):
+    for page, slide in zip(pages, pack.slides, strict=True):
         flat = " ".join(page.split())
         assert " ".join(slide.title.split()[:3]) in flat
         assert SYNTHETIC_MARK in flat and "Sources:" in flat

@@ -118,7 +118,8 @@ def key_numbers(data: AppData, area: str, role: str) -> tuple[pd.DataFrame, list
         rows.append(row)
         if name in ("coverage", "high_risk_plan_coverage"):
             benches = ([(data.name_of(parent), above)] if above is not None else []) + [(data.region_name, region)]
-            sentence = narrative.benchmark_sentence(PHRASES.get(name, info.label), unit, data.name_of(area), own, benches)
+            what = PHRASES.get(name, info.label)
+            sentence = narrative.benchmark_sentence(what, unit, data.name_of(area), own, benches)
             if sentence:
                 sentences.append(sentence)
     return pd.DataFrame(rows), sentences
