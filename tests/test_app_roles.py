@@ -213,6 +213,9 @@ class Leaks:
         download = outputs.get(ids.OUT_DOWNLOAD, {}).get("data")
         if download:
             self.csv(download["content"], f"{where} CSV")
+        spc_csv = outputs.get(ids.SPC_DOWNLOAD, {}).get("data")
+        if spc_csv and count_metric:  # the XmR table's value column is the metric itself
+            self.csv(spc_csv["content"].replace("\nmonth,value,", "\nmonth,value people,", 1), f"{where} SPC CSV")
         self.walk(outputs, where)
 
 
@@ -275,7 +278,7 @@ def scenario_values(data, role: str, view: MapView, profile: ProfileView, ineq: 
         key(ids.SPC_URL, "pathname"): "/spc", key(ids.SPC_AREA, "value"): spc.area or data.region_code,
         key(ids.SPC_METRIC, "value"): spc.metric, key(ids.SPC_TARGET, "value"): spc.target,
         key(ids.SPC_BASELINE, "value"): "", key(ids.SPC_REBASE, "value"): "",
-        key(ids.SPC_AREA_SEARCH, "value"): "london",
+        key(ids.SPC_AREA_SEARCH, "value"): "london", key(ids.SPC_DOWNLOAD_BUTTON, "n_clicks"): 1,
         key("_pages_location", "pathname"): page, key("_pages_location", "search"): page_search,
     })
     return values

@@ -169,30 +169,34 @@ def test_requests_beyond_the_role_or_unknown_are_refused_clearly(data):
                                  "population", "calibration"}
 
 
-def test_cli_exports_a_figure_and_refuses_bad_requests_without_leaving_a_file(cli_env, london_model, tmp_path):
+def test_cli_exports_a_figure_and_refuses_bad_requests_without_leaving_a_file(cli_env, london_model, tmp_path,
+                                                                             monkeypatch):
     from typer.testing import CliRunner
 
     from explorer.cli import app
 
+    monkeypatch.setenv("EXPLORER_AUDIT_LOG", str(tmp_path / "audit.log"))
     runner = CliRunner()
-    out = tmp_path / "map.svg"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "map.svg"
     base = ["export", "figure", "--figure", "map", "--format", "svg"]
     ok = runner.invoke(app, [*base, "--level", "ics", "--metric", "coverage", "--out", str(out)])
     assert ok.exit_code == 0, ok.output
     assert out.read_bytes().count(b"choroplethlocation") == 5
-    audit = [json.loads(line) for line in (cli_env.data_dir / "audit.log").read_text().splitlines()]
+    audit = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
     assert audit[-1]["what"] == "figure_map" and audit[-1]["user"].startswith("cli:") and audit[-1]["format"] == "svg"
     cases = [
-        ([*base, "--level", "pcn", "--area", "E54999999", "--out", str(tmp_path / "a.svg")], 2, "unknown area"),
-        ([*base, "--level", "lsoa", "--role", "strategist", "--out", str(tmp_path / "b.svg")], 3, "may not see"),
-        ([*base, "--level", "pcn", "--filter", "age_band=200+", "--out", str(tmp_path / "c.svg")], 2, "age_band"),
-        ([*base, "--level", "pcn", "--out", str(tmp_path / "no" / "such" / "d.svg")], 2, "does not exist"),
+        ([*base, "--level", "pcn", "--area", "E54999999", "--out", str(folder / "a.svg")], 2, "unknown area"),
+        ([*base, "--level", "lsoa", "--role", "strategist", "--out", str(folder / "b.svg")], 3, "may not see"),
+        ([*base, "--level", "pcn", "--filter", "age_band=200+", "--out", str(folder / "c.svg")], 2, "age_band"),
+        ([*base, "--level", "pcn", "--out", str(folder / "no" / "such" / "d.svg")], 2, "does not exist"),
     ]
     for args, code, message in cases:
         result = runner.invoke(app, args)
         assert result.exit_code == code, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.svg"]
+    assert sorted(p.name for p in folder.iterdir()) == ["map.svg"]
 
 
 def test_app_download_button_returns_the_export_and_refuses_a_forged_level(settings, london_app_data, tmp_path,

@@ -70,7 +70,7 @@ def test_pptx_reads_back_16_9_titles_alt_text_and_footnotes(files, pack) -> None
     assert (deck.slide_width, deck.slide_height) == (Inches(13.333), Inches(7.5))
     assert len(deck.slides) == len(pack.slides)
     pictures = 0
-    for slide, expected in zip(deck.slides, pack.slides):
+    for slide, expected in zip(deck.slides, pack.slides, strict=True):
         assert slide.shapes.title.text == expected.title
         text = " ".join(_slide_texts(slide))
         assert SYNTHETIC_MARK in text and "Sources:" in text and "rounded to the nearest 5" in text
@@ -91,7 +91,7 @@ def test_pdf_as_text_and_images(files, pack, tmp_path) -> None:
                            check=True).stdout.split("\f")
     pages = [p for p in pages if p.strip()]
     assert len(pages) == len(pack.slides)
-    for page, slide in zip(pages, pack.slides):
+    for page, slide in zip(pages, pack.slides, strict=True):
         flat = " ".join(page.split())
         assert " ".join(slide.title.split()[:3]) in flat
         assert SYNTHETIC_MARK in flat and "Sources:" in flat
@@ -185,12 +185,13 @@ def test_pack_written_atomically_and_audited(cli, tmp_path, ics, monkeypatch, lo
     from explorer.services.app_data import AppData
 
     monkeypatch.setattr(AppData, "load", classmethod(lambda cls, *a, **k: london_app_data))
+    two = london_app_data.geometry["ics"].codes[:2]  # the batch path on two areas (each pack is the same code)
+    monkeypatch.setattr(files_module, "pack_areas", lambda *a: two)
     ok = cli("pack", "--level", "ics", "--all", "--format", "pptx", "--out", str(tmp_path / "all"))
     assert ok.exit_code == 0, ok.output
-    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(
-        f"board-pack-{c}.pptx" for c in london_app_data.geometry["ics"].codes)
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(f"board-pack-{c}.pptx" for c in two)
     log = audit_path(london_app_data.settings).read_text()
-    assert log.count('"board_pack"') >= len(london_app_data.geometry["ics"].codes)
+    assert log.count('"board_pack"') >= 2
     assert str(out) not in log
 
 

@@ -129,6 +129,14 @@ def test_a_constant_series_is_common_cause_whatever_the_rounding():
     assert (result.table["special_cause"] == "").all() and result.variation == spc.COMMON_CAUSE
 
 
+def test_screening_never_leaves_limits_of_zero_width():
+    values = [25] * 10 + [20] * 14  # rounded counts: one step of 5, all other moving ranges 0
+    assert spc.mean_moving_range(np.array(values, float)) == pytest.approx(5 / 23)
+    freak = np.array([10, 11] * 5 + [31], float)  # ranges 1 (x9) and 20: mean 2.9, and 20 > 3.267 x 2.9
+    assert spc.mean_moving_range(freak) == pytest.approx(1.0)
+    assert spc.mean_moving_range(freak, screen_outliers=False) == pytest.approx(2.9)
+
+
 def test_missing_values_take_no_part():
     values = [*B[:4], math.nan, *B[4:]]
     table = spc.xmr_chart(values, higher_is_better=True).table
@@ -163,3 +171,16 @@ def test_metric_polarity_in_the_registry():
     assert METRICS["reviewed_in_period"].higher_is_better is True
     assert METRICS["expected_admissions_without_plan"].higher_is_better is False
     assert METRICS["high_risk"].higher_is_better is None
+
+
+def test_nhsrplotthedots_case_two_points_near_opposite_limits_are_common_cause():
+    """NHSRplotthedots' own test (tests/testthat/test-ptd_spc_standard.R, "it only reports special cause
+    for 2 of 3 points close to limits when they are on the same side of the mean"): 1, -1 alternating
+    for 16 points, the last two set to 5.5 and -5.5. By hand: mean 0; moving ranges 2 (x13), 6.5 and 11;
+    11 > 3.267 x 43.5/15 is screened out, so the mean moving range is 32.5/14 = 2.321, the limits
+    -/+ 6.175 and the outer third beyond -/+ 4.117: both points are near a limit, on opposite sides."""
+    values = [1, -1] * 7 + [5.5, -5.5]
+    result = spc.xmr_chart(values, higher_is_better=True)
+    assert result.table["mean"].iloc[0] == pytest.approx(0.0)
+    assert result.table["upper_limit"].iloc[0] == pytest.approx(2.66 * 32.5 / 14)
+    assert result.table["point_type"].tail(2).tolist() == [spc.COMMON_CAUSE, spc.COMMON_CAUSE]

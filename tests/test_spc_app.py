@@ -153,3 +153,17 @@ def test_page_sections_chart_table_and_summary_of_change(london_app_data, small_
     metrics = {query_from_search(h.split("?", 1)[1])["metric"] for h in links}
     assert "plans" in metrics and "reviewed_in_period" in metrics and len(links) == len(metrics)
     assert all(h.startswith(spc_page.PATH + "?") and f"area={small_pcn}" in h for h in links)
+
+
+def test_download_is_publication_controlled_for_every_role_and_says_synthetic(london_app_data, small_pcn):
+    view = SpcView(area=small_pcn, metric="plans", filters=SMALL, target=20.0)
+    raw_view = london_app_data.trend(small_pcn, "plans", SMALL, None, access.disclosure_policy_for("analyst"))[0]
+    assert ((raw_view["value"] > 0) & (raw_view["value"] < 8)).any()  # the analyst's screen shows small counts
+    for role in ("analyst", "commissioner"):
+        text = spc_page.csv_text(london_app_data, view, access.Role(role))
+        notes = [line for line in text.splitlines() if line.startswith("#")]
+        assert "SYNTHETIC" in notes[-1] and "Variation:" in notes[1]
+        rows = pd.read_csv(io.StringIO(text), comment="#")
+        assert list(rows.columns) == COLUMNS and len(rows) == london_app_data.engine.history_months
+        value = rows["value"].astype(float)
+        assert not ((value > 0) & (value < 8)).any(), role

@@ -104,6 +104,8 @@ SPC_ICONS = "spc-icons"
 SPC_CHART = "spc-chart"
 SPC_TABLE = "spc-table"
 SPC_SUMMARY = "spc-summary-of-change"
+SPC_DOWNLOAD_BUTTON = "spc-download-button"
+SPC_DOWNLOAD = "spc-download"
 
 
 def page_query_store(page: str) -> str:

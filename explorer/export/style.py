@@ -104,6 +104,6 @@ def frame_figure(fig: go.Figure, frame: Frame, *, legend_on_side: bool = False) 
                        align="left", showarrow=False, font={"size": FOOT_SIZE, "color": theme.MUTED})
     if frame.synthetic:
         fig.add_annotation(text=f"<b>{theme.SYNTHETIC_MARK}</b>", xref="paper", yref="paper", x=1, y=1,
-                           xanchor="right", yanchor="top", yshift=top - 12, showarrow=False,
+                           xanchor="right", yanchor="top", xshift=right - EDGE, yshift=top - 12, showarrow=False,
                            font={"size": 16, "color": "#ffffff"}, bgcolor=theme.SYNTHETIC_COLOUR, borderpad=5)
     return fig

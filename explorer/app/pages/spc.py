@@ -4,6 +4,8 @@ change (every metric by variation and assurance icon, each linking to its chart)
 
 from __future__ import annotations
 
+import io
+from datetime import date
 from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
@@ -11,7 +13,7 @@ from dash.exceptions import PreventUpdate
 
 from explorer.app import components as ui
 from explorer.app import ids
-from explorer.app.auth import current_role
+from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.pages.profile import (
     _area_options,  # the same area picker as the profile
@@ -19,6 +21,7 @@ from explorer.app.pages.profile import (
 from explorer.app.presenters.format import metric_title, short_unit
 from explorer.app.presenters.spc import (
     ASSURANCE_COLUMNS,
+    RULE_SHORT,
     badge,
     change_matrix,
     display_table,
@@ -30,13 +33,20 @@ from explorer.app.state import (
     text_value,
 )
 from explorer.app.state_spc import SpcView, parse_target
-from explorer.domain import access
+from explorer.domain import access, spc
 from explorer.domain.access import AccessDenied
 from explorer.domain.disclosure import SUPPRESSION_NOTE
-from explorer.figures import describe
+from explorer.export.safe_cells import safe_frame
+from explorer.figures import describe, theme
 from explorer.figures.spc import spc_figure
 from explorer.services.app_data import AppData
-from explorer.services.spc import app_series, change_summary, spc_chart
+from explorer.services.spc import (
+    ROW_COLUMNS,
+    app_series,
+    change_summary,
+    icons_header,
+    spc_chart,
+)
 
 MODULE = "explorer.app.pages.spc"
 PATH = "/spc"
@@ -110,6 +120,10 @@ def layout(**query: Any) -> html.Div:
         html.Div(id=ids.SPC_NOTE),
         html.Div(id=ids.SPC_ICONS, className="spc-icons", role="status"),
         html.Div(id=ids.SPC_CHART),
+        html.Div([html.Button("Download this chart's table (CSV)", id=ids.SPC_DOWNLOAD_BUTTON, n_clicks=0),
+                  dcc.Download(id=ids.SPC_DOWNLOAD),
+                  html.P("Downloads are disclosure-controlled (counts of 1-7 hidden, others rounded to 5) whatever "
+                         "your role, and recorded in the audit log.", className="table-note")]),
         html.Section(id=ids.SPC_SUMMARY, className="panel"),
     ], className="spc-page")
 
@@ -118,9 +132,7 @@ def chart_section(data: AppData, view: SpcView, policy: Any) -> tuple[list, list
     """(icon badges, chart block with its rule table) for the view."""
     info = data.metric(view.metric)
     title = f"{info.label}: XmR chart, {data.name_of(view.area)}"
-    series = app_series(data, view.area, view.metric, view.effective_filters, view.risk, policy)
-    chart = spc_chart(series, info, target=view.target, baseline=view.baseline,
-                      rebase=[view.rebase] if view.rebase else [])
+    chart = _chart(data, view, policy)
     badges = [html.P(text, className=cls) for text, cls in (badge("variation", chart.variation),
                                                              badge("assurance", chart.assurance))]
     unit = short_unit(info)
@@ -140,11 +152,31 @@ def chart_section(data: AppData, view: SpcView, policy: Any) -> tuple[list, list
                                open=True)], className="spc-grid"),
         html.P(SUPPRESSION_NOTE, className="table-note")], className="figure-block")
     polarity = {True: "higher is better", False: "lower is better", None: "no good direction"}[info.higher_is_better]
-    note = html.P(f"{metric_title(info)}: {polarity}. Rules: beyond a limit, a point above the upper or below "
-                  "the lower process limit; 2 of 3 near a limit, two of three points in the outer third on one "
-                  "side; shift, 7 or more points on one side of the mean; trend, 7 or more points each rising "
-                  "or each falling.", className="table-note")
+    definitions = "; ".join(f"{RULE_SHORT[r]}: {spc.RULE_LABELS[r]}" for r in spc.RULES)
+    note = html.P(f"{metric_title(info)}: {polarity}. Rules: {definitions}.", className="table-note")
     return badges, [html.Div(block, className="spc-chart-block"), note]
+
+
+def _chart(data: AppData, view: SpcView, policy: Any) -> Any:
+    series = app_series(data, view.area, view.metric, view.effective_filters, view.risk, policy)
+    return spc_chart(series, data.metric(view.metric), target=view.target, baseline=view.baseline,
+                     rebase=[view.rebase] if view.rebase else [])
+
+
+def csv_text(data: AppData, view: SpcView, role: Any) -> str:
+    """The download: the chart's table under the publication policy (whatever the role: analysts'
+    downloads are controlled too), the icons and the data note in '#' lines above it."""
+    info = data.metric(view.metric)
+    chart = _chart(data, view, access.disclosure_policy_for(role, publication=True))
+    icons = icons_header(chart, info, view.target)
+    flt = view.effective_filters
+    buffer = io.StringIO()
+    buffer.write(f"# XmR chart: {info.label} ({info.unit}), {data.name_of(view.area)}"
+                 + ("" if flt.is_empty else f"; {flt.describe()}") + f"; {date.today().isoformat()}\n"
+                 f"# Variation: {icons['variation_label'] or 'not enough values'}; assurance: "
+                 f"{icons['assurance_label'] or 'no target'}\n# {theme.source_note(synthetic=data.synthetic)}\n")
+    safe_frame(chart.table[[*ROW_COLUMNS, "point_type"]]).to_csv(buffer, index=False, float_format="%.6g")
+    return buffer.getvalue()
 
 
 def summary_section(data: AppData, view: SpcView, policy: Any, role: Any) -> list:
@@ -242,6 +274,17 @@ def register(app: Dash, data: AppData) -> None:
         except Exception as exc:  # noqa: BLE001 - e.g. a metric this engine cannot serve for the filters
             return no_update, note, [], ui.notice(f"Not available: {exc}", "warning")
         return f"Measuring improvement: {data.name_of(view.area)}", note, badges, chart
+
+    @app.callback(Output(ids.SPC_DOWNLOAD, "data"), Input(ids.SPC_DOWNLOAD_BUTTON, "n_clicks"),
+                  State(ids.SPC_VIEW, "data"), prevent_initial_call=True)
+    def download(n_clicks: Any, stored: dict) -> dict:
+        if not n_clicks:
+            raise PreventUpdate
+        view, _, role = current_view(stored)
+        content = csv_text(data, view, role)
+        audit_export("spc_csv", area=view.area or data.region_code, metric=view.metric,
+                     filters=view.filters.to_query(), target=view.target, baseline=view.baseline, rebase=view.rebase)
+        return dcc.send_string(content, f"spc-{view.metric}-{view.area or data.region_code}.csv", type="text/csv")
 
     @app.callback(Output(ids.SPC_SUMMARY, "children"), Input(ids.SPC_VIEW, "data"))
     def send_summary(stored: dict) -> list:

@@ -6,7 +6,7 @@ for ranges of two points, so the limits sit at 3 sigma), and a point in the oute
 2/3 of the way to a limit, 2 sigma) is "close to a limit". Moving ranges above 3.267 x the mean
 moving range (the upper range limit, D4 = 3.267) are screened out and the mean recalculated, as
 MDC's tools and NHSRplotthedots (``screen_outliers``) do, so one freak month does not widen the
-limits of the whole series.
+limits of the whole series (unless screening would leave no variation at all).
 
 A series is cut into segments at rebase points; each segment gets its own limits, computed from
 its first ``baseline`` values (all of them if not given). Missing values (a suppressed month) take
@@ -59,7 +59,9 @@ def mean_moving_range(values: np.ndarray, *, screen_outliers: bool = True) -> fl
     amr = float(ranges.mean())
     if screen_outliers:
         kept = ranges[ranges < SCREEN_FACTOR * amr]
-        amr = float(kept.mean()) if len(kept) else amr
+        # a series flat but for one step (common once counts are rounded to 5) would screen out its
+        # only range and get limits of zero width: keep the unscreened mean there
+        amr = float(kept.mean()) if len(kept) and kept.mean() > 0 else amr
     return amr
 
 

@@ -30,10 +30,11 @@ SHIFT_POINTS = 7
 TREND_POINTS = 7
 RULES: tuple[str, ...] = ("beyond_limits", "two_of_three", "shift", "trend")
 """Rule names, in the order a point reports them (the first names its colour when rules disagree)."""
-RULE_LABELS = {"beyond_limits": "Point beyond a process limit",
-               "two_of_three": "Two of three points close to a limit",
-               "shift": f"Shift: {SHIFT_POINTS} or more points on one side of the mean",
-               "trend": f"Trend: {TREND_POINTS} or more points rising or falling"}
+RULE_LABELS = {"beyond_limits": "a point above the upper or below the lower process limit",
+               "two_of_three": "two of three consecutive points in the outer third, on one side of the mean",
+               "shift": f"{SHIFT_POINTS} or more points in a row on one side of the mean",
+               "trend": f"{TREND_POINTS} or more points in a row each rising, or each falling"}
+"""What each rule means, in words (the app's note, exports)."""
 
 
 def _runs(signs: np.ndarray) -> Iterator[tuple[int, int, int]]:

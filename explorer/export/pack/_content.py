@@ -1,10 +1,11 @@
 """What goes on each slide of an area's board pack: figures from the export items, numbers and
 sentences from the same disclosure-controlled tables.
 
-Each chart comes from :func:`explorer.export.items.build_item` (the figure export's own code, so a
-slide shows exactly what `explorer export figure` would), rendered to PNG by the warm renderer;
-the sentences beside it are written by :mod:`explorer.domain.narrative` from that item's table, so
-a sentence can never quote a number the chart does not show, nor one that was suppressed.
+Each chart is the figure export's own drawing (``_figures.chart``: the request checked by
+``explorer.export.items.resolve``, drawn from the role's controlled tables, framed for a slide and
+rendered to PNG by the warm renderer); the sentences beside it are written by
+:mod:`explorer.domain.narrative` from that chart's own table, so a sentence can never quote a
+number the chart does not show, nor one that was suppressed.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def key_numbers(data: AppData, area: str, role: str) -> tuple[pd.DataFrame, list
         rows.append(row)
         if name in ("coverage", "high_risk_plan_coverage"):
             benches = ([(data.name_of(parent), above)] if above is not None else []) + [(data.region_name, region)]
-            sentence = narrative.benchmark_sentence(PHRASES.get(name, info.label), unit, data.name_of(area), own, benches)
+            what = PHRASES.get(name, info.label)
+            sentence = narrative.benchmark_sentence(what, unit, data.name_of(area), own, benches)
             if sentence:
                 sentences.append(sentence)
     return pd.DataFrame(rows), sentences

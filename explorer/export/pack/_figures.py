@@ -26,6 +26,7 @@ from explorer.services.app_data import AppData
 Renderer = Callable[[go.Figure], bytes]
 OUTLINE_WIDTH = 4
 LEGEND_MARGIN_PX = 330
+EDGE_PX = 24  # the mark's distance from the picture's right edge
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,12 @@ def outline_area(fig: go.Figure, code: str) -> go.Figure:
 def _legend_room(fig: go.Figure, width: int) -> None:
     """Keep a side legend inside the picture (its classes are the map's key): widen the right
     margin, and keep the SYNTHETIC mark at the picture's right edge rather than the plot's."""
-    old_right = fig.layout.margin.r or 0
     fig.update_layout(margin={"r": LEGEND_MARGIN_PX})
-    plot = width - (fig.layout.margin.l or 0) - LEGEND_MARGIN_PX
+    left = fig.layout.margin.l or 0
+    plot = width - left - LEGEND_MARGIN_PX
     for note in fig.layout.annotations:
         if theme.SYNTHETIC_MARK in str(note.text) and note.xref == "paper":
-            note.x = (note.x or 1) + (LEGEND_MARGIN_PX - old_right) / plot
+            note.x, note.xanchor, note.xshift = (width - left - EDGE_PX) / plot, "right", 0  # paper = plot area
 
 
 def chart(data: AppData, request: ExportRequest, renderer: Renderer, *, highlight: str | None = None) -> Chart:
