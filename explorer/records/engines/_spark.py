@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,19 @@ def local_session(cores: int = 2) -> Any:
     return session
 
 
+def session() -> Any:
+    """The running session (a Databricks notebook's ``spark``), else the one ``spark-submit`` set up
+    (its master and settings kept), else a local-mode session."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if "PYSPARK_GATEWAY_PORT" in os.environ:  # launched by spark-submit: its --master and --conf apply
+        return SparkSession.builder.appName("explorer-aggregate").getOrCreate()
+    return local_session()
+
+
 def to_spark(sql: str) -> str:
     """One statement of the cell SQL in Spark's dialect."""
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
@@ -62,7 +76,7 @@ def register(spark: Any, directory: Path) -> cellsql.Inputs:
 def run(directory: Path, tables: Sequence[str], months: Sequence[dt.date], risk: tuple[str, float] | None,
         *, spark: Any = None) -> dict[str, pd.DataFrame]:
     """The cell tables named in ``tables`` (see :func:`explorer.records.engines.aggregate_records`)."""
-    spark = spark or local_session()
+    spark = spark or session()
     inputs = register(spark, Path(directory))
 
     def query(sql: str) -> Any:
