@@ -12,8 +12,8 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
-
 from careplan_world import LSOAS, person, plan, view, write_table
+
 from explorer.records.schema import COMPLETENESS_ITEMS, LAYOUTS
 
 STATUSES = ("active", "active", "active", "draft", "withdrawn", "deceased")

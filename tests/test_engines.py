@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
 from attack import difference, inferred_counts, parent_minus_children, true_counts
 from careplan_world import make_bundle, write_bundle, write_table
 from engine_world import write_random_world
+from typer.testing import CliRunner
+
 from explorer.cli import app
 from explorer.domain import access
 from explorer.domain.disclosure import DisclosurePolicy
@@ -34,7 +34,12 @@ from explorer.records import cellstore
 from explorer.records.engines import aggregate_records
 from explorer.services.cells import StoredCells, make_cells
 from explorer.services.engine import RecordCells, build_engine
-from explorer.services.release_set import ReleasedEngine, filter_label, release_filters, write_release
+from explorer.services.release_set import (
+    ReleasedEngine,
+    filter_label,
+    release_filters,
+    write_release,
+)
 
 MONTHS = month_ends(dt.date(2026, 10, 31), 3)  # a short history keeps the Spark plan light
 RISK = ("top_percent", 10.0)
@@ -208,11 +213,11 @@ def test_a_release_holds_no_small_count_and_no_recoverable_hidden_cell(release_s
             values = pd.to_numeric(table[column], errors="coerce").dropna()
             assert not values.between(1, 7).any(), f"{metric} {column} holds a count of 1-7"
         suppressed += int(table[f"{metric}_suppressed"].sum())
-        def seen(flt: Filters, level: str) -> pd.DataFrame:
+        def seen(flt: Filters, level: str, table=table, metric=metric, info=info) -> pd.Series:
             view = table[(table["filter"] == filter_label(flt)) & (table["level"] == level)]
             return inferred_counts(metric, info, view.reset_index(drop=True))
 
-        def truth(flt: Filters) -> pd.Series:
+        def truth(flt: Filters, metric=metric, info=info) -> pd.Series:
             return true_counts(metric, info, raw.metric_table("pcn", metric, flt, policy=truth_policy))
 
         whole, whole_truth = seen(Filters(), "pcn"), truth(Filters())

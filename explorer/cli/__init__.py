@@ -10,7 +10,14 @@ from __future__ import annotations
 import typer
 
 from explorer.cli import aggregate, data, model, reports, serve, users
-from explorer.cli._common import Level, OutputFormat, Region, emit, friendly, tidy_numbers
+from explorer.cli._common import (
+                  Level,
+                  OutputFormat,
+                  Region,
+                  emit,
+                  friendly,
+                  tidy_numbers,
+)
 from explorer.cli.serve import gunicorn_command
 
 app = typer.Typer(help="Population Health Explorer: care-plan coverage, deprivation and risk by area.",

@@ -20,7 +20,13 @@ from typing import Any
 import pandas as pd
 
 from explorer.domain.coverage import CellSource, RiskKey
-from explorer.domain.metrics import DEFAULT_RISK, MonthLike, month_end, month_ends, risk_key
+from explorer.domain.metrics import (
+    DEFAULT_RISK,
+    MonthLike,
+    month_end,
+    month_ends,
+    risk_key,
+)
 from explorer.errors import ExplorerError
 from explorer.records import aggregate, cellstore
 from explorer.records.engines import aggregate_records, check_engine
