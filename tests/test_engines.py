@@ -195,6 +195,12 @@ def test_the_app_on_a_release_shows_the_role_exactly_what_the_app_on_raw_cells_s
     with pytest.raises(Exception, match="not in this release"):
         on_release.table("pcn", "coverage", Filters(sex=("female", "male")), policy)
     assert "RELEASE LOG - SYNTHETIC DATA" in (root / role / "release_log.txt").read_text()
+    from explorer.config import load_settings
+    from explorer.services import app_data as module
+
+    monkeypatch.setenv(module.RELEASE_ENV, str(root / role))  # what `explorer serve --release DIR` sets
+    engine, problem = module._load_engine(load_settings(), "london")
+    assert isinstance(engine, ReleasedEngine) and problem is None
 
 
 @pytest.mark.slow
