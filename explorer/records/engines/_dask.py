@@ -42,7 +42,7 @@ def local_client(workers: int = 1, threads: int = 2) -> Any:
     logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)  # per-shuffle chatter
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=False,
-                           dashboard_address=None)
+                           dashboard_address=":0")  # any free port: no clash
     return Client(cluster)
 
 
