@@ -260,6 +260,13 @@ def test_aggregate_command_writes_cells_and_a_release(tmp_path, world, monkeypat
     names = {p.name for p in (tmp_path / "release").iterdir()}
     assert {"release_log.json", "release_log.txt", "coverage.parquet"} <= names
     assert not any(p.name.endswith("cells.parquet") for p in (tmp_path / "release").iterdir())
+    shutil.copytree(world, data / "records" / "london")  # the defaults: the data directory's records and cells
+    result = runner.invoke(app, ["aggregate", "--region", "london"])
+    assert result.exit_code == 0, result.output
+    from explorer.config import load_settings
+    from explorer.services import load_engine
+
+    assert isinstance(load_engine(load_settings(), "london").cells, StoredCells)  # the app starts from them
 
 
 def test_aggregate_command_errors_are_plain_messages(tmp_path, world, monkeypatch):

@@ -13,6 +13,7 @@ import typer
 
 from explorer.cli._common import Region, friendly
 from explorer.cli.reports import CliRole
+from explorer.errors import ExplorerError
 
 
 class Engine(StrEnum):
@@ -22,16 +23,20 @@ class Engine(StrEnum):
 
 
 def aggregate(
-    records: Annotated[Path, typer.Option(help="Records directory (people/, plans/, ... Parquet parts).")],
-    out: Annotated[Path, typer.Option(help="Directory to write (replaced as a whole, atomically).")],
+    records: Annotated[Path | None, typer.Option(help="Records directory (people/, plans/, ... Parquet parts); "
+                                                 "default: the region's records in the data directory.",
+                                                 show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory to write (replaced as a whole, atomically); default "
+                                             "<data_dir>/cells/<region>, where the app and the CLI start from.",
+                                             show_default=False)] = None,
     engine: Annotated[Engine, typer.Option(help="duckdb (one machine), spark (local or a cluster's session) "
                                            "or dask (a distributed LocalCluster).")] = Engine.duckdb,
     release: Annotated[CliRole | None, typer.Option(
         help="Write only the metric tables ROLE may see, disclosure-controlled, with a release log "
              "(what may leave a secure environment); the cell tables themselves are not written.",
         show_default=False)] = None,
-    region: Annotated[Region, typer.Option(help="Region whose bundle (areas) a release is made for.")]
-        = Region.london,
+    region: Annotated[Region, typer.Option(help="Region of the default records and cells, and whose bundle "
+                                           "(areas) a release is made for.")] = Region.london,
     cells: Annotated[Path | None, typer.Option(help="With --release: also keep the cell tables here "
                                                "(default: a temporary directory, removed).",
                                                show_default=False)] = None,
@@ -39,8 +44,17 @@ def aggregate(
                                                    "table's partitions).", show_default=False)] = None,
 ) -> None:
     """Aggregate person-level records to the cell tables (or a controlled release of them)."""
+    from explorer.config import load_settings
+    from explorer.records.aggregate import records_directory
+    from explorer.records.cellstore import cells_dir
     from explorer.services.cells import make_cells
 
+    settings = load_settings()
+    records = records or records_directory(settings, region.value)
+    if out is None:
+        if release is not None:
+            raise ExplorerError("--release needs --out DIR: the directory an output checker reviews")
+        out = cells_dir(settings, region.value)
     options = {"npartitions": partitions} if engine is Engine.dask and partitions else {}
     if release is None:
         manifest = make_cells(records, out, engine=engine.value, **options)
@@ -48,15 +62,14 @@ def aggregate(
                                "tables": {k: v["rows"] for k, v in manifest["tables"].items()}}, indent=2))
         return
     from explorer.bundle.store import load_bundle
-    from explorer.config import load_settings
     from explorer.services.release_set import release_policy, write_release
 
     release_policy(release.value)  # refuse before any work
-    bundle = load_bundle(load_settings(), region.value)
+    bundle = load_bundle(settings, region.value)
     with tempfile.TemporaryDirectory(prefix="explorer-cells-") as tmp:
-        cells_dir = cells or Path(tmp) / "cells"
-        make_cells(records, cells_dir, engine=engine.value, **options)
-        log = write_release(bundle, cells_dir, out, release.value)
+        kept = cells or Path(tmp) / "cells"
+        make_cells(records, kept, engine=engine.value, **options)
+        log = write_release(bundle, kept, out, release.value)
     typer.echo(f"release for role {release.value} written to {out}: {len(log['files'])} files; "
                f"check {out / 'release_log.txt'} before it leaves")
 
