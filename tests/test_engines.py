@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -21,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from attack import difference, inferred_counts, parent_minus_children, true_counts
-from careplan_world import make_bundle, write_bundle, write_table
-from engine_world import write_random_world
+from careplan_world import LSOAS, make_bundle, write_bundle, write_table
+from engine_world import write_random_world, write_world_model
 from typer.testing import CliRunner
 
 from explorer.cli import app
@@ -31,8 +32,10 @@ from explorer.domain.disclosure import DisclosurePolicy
 from explorer.domain.metrics import METRICS, Filters, month_ends
 from explorer.domain.release import count_columns
 from explorer.records import cellstore
+from explorer.records.aggregate import connect_records
 from explorer.records.engines import aggregate_records
-from explorer.services.cells import StoredCells, make_cells
+from explorer.records.scoring import InEngineScoring, score_in_duckdb
+from explorer.services.cells import StoredCells, make_cells, model_scoring
 from explorer.services.engine import RecordCells, build_engine
 from explorer.services.release_set import (
     ReleasedEngine,
@@ -115,6 +118,77 @@ def test_risk_sums_are_exact_sums_of_quantised_scores(world, duck):
     quantised = np.floor(scores["risk"].to_numpy() * 2**40)
     assert duck["person_cells"]["risk_sum"].sum() == pytest.approx(quantised.sum() / 2**40, abs=1e-9)
     assert duck["person_cells"]["risk_sum"].sum() == pytest.approx(scores["risk"].sum(), rel=1e-9)
+
+
+# --------------------------------------------------------------------------- scoring in the engine
+
+
+@pytest.fixture(scope="module")
+def scored_world(world, tmp_path_factory) -> tuple[Path, InEngineScoring, pd.DataFrame]:
+    """A copy of the world with a model fitted on it (its JSON file) and the risk_scores table that
+    `explorer model train` writes from it; the in-engine scoring; train_region's stored scores."""
+    root = tmp_path_factory.mktemp("scored")
+    records = Path(shutil.copytree(world, root / "records"))
+    model = write_world_model(records, root / "admission_risk.json")
+    stored = pd.read_parquet(records / "risk_scores").sort_values("person_id", ignore_index=True)
+    return records, model_scoring(model, LSOAS), stored
+
+
+@pytest.fixture(scope="module")
+def duck_scored(scored_world) -> dict[str, pd.DataFrame]:
+    records, scoring, _ = scored_world
+    return aggregate_records(records, MONTHS, RISK, scoring=scoring)
+
+
+def assert_same_scores(got: pd.DataFrame, stored: pd.DataFrame) -> None:
+    got = got.assign(person_id=got["person_id"].astype(str)).sort_values("person_id", ignore_index=True)
+    assert got["person_id"].tolist() == stored["person_id"].tolist() and len(got) == 800
+    np.testing.assert_allclose(got["risk"].to_numpy(float), stored["risk"].to_numpy(float), rtol=0, atol=1e-12)
+    assert stored["risk"].nunique() > 100  # real model scores, not a handful of values
+
+
+def test_duckdb_scores_in_the_engine_as_the_stored_risk_scores_and_gives_the_same_cells(scored_world, duck_scored):
+    records, scoring, stored = scored_world
+    con, _ = connect_records(records)
+    try:
+        score_in_duckdb(con, scoring)
+        assert_same_scores(con.sql("SELECT * FROM src_risk_scores").df(), stored)
+    finally:
+        con.close()
+    assert_same_cells(aggregate_records(records, MONTHS, RISK), duck_scored)  # == from the risk_scores table
+    flagged = duck_scored["person_cells"].loc[duck_scored["person_cells"]["high_risk"], "people"].sum()
+    assert flagged == 80
+
+
+def test_a_person_in_an_lsoa_without_a_decile_is_refused_by_name(scored_world):
+    records, scoring, _ = scored_world
+    partial = dataclasses.replace(scoring, deciles=LSOAS[LSOAS["lsoa_code"] != "L3"])
+    with pytest.raises(Exception, match="imd_decile"):
+        aggregate_records(records, MONTHS, RISK, scoring=partial)
+
+
+@pytest.mark.slow
+def test_spark_scores_with_mapinpandas_as_train_region_and_gives_the_same_cells(scored_world, duck_scored, spark):
+    """person_cells only: plan_cells read the same scores through the same SQL (tested above on
+    the table), and Spark's plan query is the slow one."""
+    from explorer.records.engines import _spark
+
+    records, scoring, stored = scored_world
+    _spark.register(spark, records)
+    assert_same_scores(_spark.scored(spark, scoring).toPandas(), stored)
+    got = _spark.run(records, ("person_cells",), MONTHS, RISK, spark=spark, scoring=scoring)
+    pd.testing.assert_frame_equal(got["person_cells"], duck_scored["person_cells"], check_exact=True)
+
+
+@pytest.mark.slow
+def test_dask_scores_by_partition_as_train_region_and_gives_the_same_cells(scored_world, duck_scored,
+                                                                           dask_client):
+    from explorer.records.engines import _dask
+
+    records, scoring, stored = scored_world
+    assert_same_scores(_dask.scored(records, scoring).compute(), stored)
+    assert_same_cells(duck_scored, aggregate_records(records, MONTHS, RISK, engine="dask", client=dask_client,
+                                                     npartitions=3, scoring=scoring))
 
 
 # --------------------------------------------------------------------------- stored cells

@@ -42,6 +42,14 @@ def aggregate(
                                                show_default=False)] = None,
     partitions: Annotated[int | None, typer.Option(min=1, help="Dask: person buckets (default: the people "
                                                    "table's partitions).", show_default=False)] = None,
+    model: Annotated[Path | None, typer.Option(help="Risk model JSON to score people with inside the engine "
+                                               "(deciles from the region's bundle); default: the region's "
+                                               "model (<data_dir>/models/<region>/admission_risk.json) when "
+                                               "present, else the risk_scores table.",
+                                               show_default=False)] = None,
+    score: Annotated[bool, typer.Option("--score/--no-score", help="--no-score: read the risk_scores table "
+                                        "written by `explorer model train` instead of scoring in the engine.")
+                     ] = True,
 ) -> None:
     """Aggregate person-level records to the cell tables (or a controlled release of them)."""
     from explorer.config import load_settings
@@ -56,9 +64,11 @@ def aggregate(
             raise ExplorerError("--release needs --out DIR: the directory an output checker reviews")
         out = cells_dir(settings, region.value)
     options = {"npartitions": partitions} if engine is Engine.dask and partitions else {}
+    options["scoring"] = _scoring(settings, region.value, model, score)
     if release is None:
         manifest = make_cells(records, out, engine=engine.value, **options)
         typer.echo(json.dumps({"out": str(out), "engine": engine.value, "seconds": manifest["seconds"],
+                               "risk_scores": manifest.get("risk_scores"),
                                "tables": {k: v["rows"] for k, v in manifest["tables"].items()}}, indent=2))
         return
     from explorer.bundle.store import load_bundle
@@ -72,6 +82,26 @@ def aggregate(
         log = write_release(bundle, kept, out, release.value)
     typer.echo(f"release for role {release.value} written to {out}: {len(log['files'])} files; "
                f"check {out / 'release_log.txt'} before it leaves")
+
+
+def _scoring(settings: object, region: str, model: Path | None, score: bool) -> object:
+    """In-engine scoring with ``model`` (or the region's model when it exists); None: the table."""
+    from explorer.services.models import model_path
+
+    if not score:
+        if model is not None:
+            raise ExplorerError("--model and --no-score contradict each other: give one")
+        return None
+    if model is None:
+        model = model_path(settings, region)
+        if not model.is_file():
+            return None  # no model trained: the risk_scores table, when there is one
+    elif not model.is_file():
+        raise ExplorerError(f"no risk model file at {model}")
+    from explorer.bundle.store import load_bundle
+    from explorer.services.cells import model_scoring
+
+    return model_scoring(model, load_bundle(settings, region).lsoas)
 
 
 def register(app: typer.Typer) -> None:
