@@ -343,6 +343,28 @@ def test_aggregate_command_writes_cells_and_a_release(tmp_path, world, monkeypat
     assert isinstance(load_engine(load_settings(), "london").cells, StoredCells)  # the app starts from them
 
 
+def test_aggregate_command_scores_with_the_regions_model_unless_told_not_to(tmp_path, scored_world, monkeypatch):
+    records, scoring, _ = scored_world
+    data = tmp_path / "data"
+    write_bundle(data / "bundles" / "london", make_bundle(data / "bundles" / "london"))
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(data))
+    base = ["aggregate", "--records", str(records), "--out", str(tmp_path / "cells")]
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0 and json.loads(result.output)["risk_scores"] == "read from risk_scores"
+    model = data / "models" / "london" / "admission_risk.json"  # where `explorer model train` puts it
+    model.parent.mkdir(parents=True)
+    shutil.copy(scoring.source, model)
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0 and json.loads(result.output)["risk_scores"] == f"scored in the engine with {model}"
+    result = runner.invoke(app, [*base, "--no-score"])
+    assert json.loads(result.output)["risk_scores"] == "read from risk_scores"
+    result = runner.invoke(app, [*base, "--model", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "no risk model file" in result.output and "Traceback" not in result.output
+    (tmp_path / "bad.json").write_text("{}")
+    result = runner.invoke(app, [*base, "--model", str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "bad.json" in result.output and "Traceback" not in result.output
+
+
 def test_aggregate_command_errors_are_plain_messages(tmp_path, world, monkeypatch):
     result = runner.invoke(app, ["aggregate", "--records", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "records directory" in result.output and "Traceback" not in result.output
