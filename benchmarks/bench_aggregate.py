@@ -8,7 +8,10 @@ of the Python driver), sampled every 0.2 s with psutil. The cell tables of every
 compared with DuckDB's, cell for cell.
 
 Usage: python benchmarks/bench_aggregate.py [--records DIR] [--engines duckdb,spark,dask] [--months 24]
-Writes benchmarks/results/aggregate.json and prints a Markdown table.
+    [--model FILE [--region R]] [--results FILE]
+With --model, people are scored in the engine with that model JSON (deciles from the region's
+bundle) instead of read from risk_scores. Writes benchmarks/results/aggregate.json (or --results)
+and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ from explorer.records import cellstore
 from explorer.records.engines import aggregate_records
 engine, records, months, out = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 options = {}
+if len(sys.argv) > 5:  # score in the engine with this model and the region's bundle deciles
+    from explorer.bundle.store import load_bundle
+    from explorer.config import load_settings
+    from explorer.services.cells import model_scoring
+    options["scoring"] = model_scoring(Path(sys.argv[5]), load_bundle(load_settings(), sys.argv[6]).lsoas)
 if engine == "spark":
     from explorer.records.engines._spark import local_session
     options["spark"] = local_session(cores=2)
@@ -63,10 +71,12 @@ def input_rows(records: Path) -> int:
     return total
 
 
-def run(engine: str, records: Path, months: int, out: Path) -> dict:
+def run(engine: str, records: Path, months: int, out: Path, model: Path | None = None, region: str = "london"
+        ) -> dict:
     """One engine in a subprocess; its peak resident memory with its children (the JVM)."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-c", RUN, engine, str(records), str(months), str(out)],
+    scoring = [str(model), region] if model else []
+    proc = subprocess.Popen([sys.executable, "-c", RUN, engine, str(records), str(months), str(out), *scoring],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     parent, peak = psutil.Process(proc.pid), 0
     started = time.perf_counter()
@@ -105,12 +115,16 @@ def main() -> None:
     parser.add_argument("--records", type=Path, default=default)
     parser.add_argument("--engines", default="duckdb,spark,dask")
     parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--model", type=Path, help="score people in the engine with this model JSON "
+                        "(default: read the risk_scores table)")
+    parser.add_argument("--region", default="london", help="whose bundle gives the IMD deciles (with --model)")
+    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     rows = input_rows(args.records)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for engine in args.engines.split(","):
-            result = run(engine, args.records, args.months, Path(tmp) / engine)
+            result = run(engine, args.records, args.months, Path(tmp) / engine, args.model, args.region)
             if "seconds" in result:
                 result["rows_per_second"] = round(rows / result["seconds"])
                 if engine != "duckdb" and (Path(tmp) / "duckdb").exists():
@@ -118,8 +132,8 @@ def main() -> None:
             results.append(result)
             print(json.dumps(result), flush=True)
     report = {"records": str(args.records), "input_rows": rows, "months": args.months, "cores": os.cpu_count(),
-              "results": results}
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+              "scored_in_engine_with": str(args.model) if args.model else None, "results": results}
+    args.results.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n{rows:,} input rows, {args.months} month ends, {os.cpu_count()} cores\n")
     print("| engine | seconds | rows/s | peak memory (MB, incl. JVM) | equal to DuckDB |")
     print("|---|---|---|---|---|")

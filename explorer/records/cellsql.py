@@ -4,7 +4,8 @@ Every engine runs these same statements: DuckDB directly (:mod:`explorer.records
 Spark after transpiling them with sqlglot, Dask per partition of person-level data hashed by
 ``person_id`` (:mod:`explorer.records.engines`). The statements read the relations
 ``src_<table>`` (people, plans, plan_reviews, plan_views, risk_scores, users, user_logins) that
-each engine registers; :class:`Inputs` says which tables and optional columns exist, so an extract
+each engine registers (``src_risk_scores``: the stored table, or the people scored inside the
+engine, :mod:`explorer.records.scoring`); :class:`Inputs` says which tables and optional columns exist, so an extract
 without, say, ``closed_date`` gets the same definitions with that column empty.
 
 Exact in every engine. Float sums depend on the order rows are added, which differs between

@@ -3,7 +3,10 @@
 :func:`aggregate_records` makes the cell tables of a records directory - ``person_cells``,
 ``plan_cells`` (per month end) and ``user_cells`` - with the engine named. All three run the one
 definition in :mod:`explorer.records.cellsql` and finish through :func:`cellsql.finish`, so their
-tables are equal cell for cell (tests/test_engines.py). Spark and Dask are optional extras
+tables are equal cell for cell (tests/test_engines.py). Given an
+:class:`~explorer.records.scoring.InEngineScoring`, each engine first scores the people with the
+risk model where the rows are (DuckDB batches, Spark ``mapInPandas``, Dask ``map_partitions``) and
+the cell SQL reads those scores instead of the risk_scores table. Spark and Dask are optional extras
 (``pip install population-health-explorer[spark]`` / ``[dask]``); asking for one that is not
 installed is an :class:`EngineMissingError` that says how to install it.
 """
