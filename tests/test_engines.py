@@ -356,6 +356,8 @@ def test_aggregate_command_scores_with_the_regions_model_unless_told_not_to(tmp_
     shutil.copy(scoring.source, model)
     result = runner.invoke(app, base)
     assert result.exit_code == 0 and json.loads(result.output)["risk_scores"] == f"scored in the engine with {model}"
+    stored = cellstore.read_manifest(tmp_path / "cells")["risk_model"]
+    assert stored["file"] == str(model) and len(stored["training_data_sha256"]) == 64
     result = runner.invoke(app, [*base, "--no-score"])
     assert json.loads(result.output)["risk_scores"] == "read from risk_scores"
     result = runner.invoke(app, [*base, "--model", str(tmp_path / "none.json")])

@@ -37,6 +37,7 @@ class InEngineScoring:
     columns: tuple[str, ...]
     deciles: pd.DataFrame
     source: str = ""  # what the manifest records (the model file)
+    model: dict | None = None  # and the model's identity (file, created_at, training data hash)
 
     def people_sql(self, people: str, deciles: str = DECILES) -> str:
         """People joined to their LSOA's decile (a LEFT join: an unknown LSOA reaches the scorer,

@@ -48,10 +48,12 @@ def model_scoring(model_file: Path, lsoas: pd.DataFrame) -> InEngineScoring:
     from explorer.services.models import load_model
 
     model_file = Path(model_file)
-    load_model(model_file)  # refuse a missing or malformed file now, with its name
+    model = load_model(model_file)  # refuse a missing or malformed file now, with its name
     scorer = Scorer(model_file.read_text(encoding="utf-8"), source=str(model_file))
     return InEngineScoring(score=scorer, columns=Scorer.columns, deciles=lsoas[["lsoa_code", "imd_decile"]],
-                           source=str(model_file))
+                           source=str(model_file),
+                           model={"file": str(model_file), "created_at": model.created_at,
+                                  "training_data_sha256": model.training_data_sha256})
 
 
 def make_cells(records: Path, out: Path, *, engine: str = "duckdb", snapshot: MonthLike | None = None,
@@ -79,6 +81,7 @@ def make_cells(records: Path, out: Path, *, engine: str = "duckdb", snapshot: Mo
             "risk": list(risk) if risk else None, "seconds": round(seconds, 2),
             "risk_scores": (f"scored in the engine with {scoring.source}" if scoring is not None
                             else f"read from {aggregate.RISK_TABLE}" if risk else None),
+            "risk_model": scoring.model if scoring is not None else None,
             "synthetic": _synthetic(records)}
     return cellstore.write_cells(out, cells, info)
 
