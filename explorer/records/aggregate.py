@@ -209,12 +209,7 @@ def cell_tables(directory: Path, tables: Sequence[str], months: Sequence[dt.date
         score_in_duckdb(con, scoring)
         inputs = Inputs({**inputs.columns, RISK_TABLE: frozenset({"person_id", "risk"})})
         rule = None if risk is None else cellsql.risk_rule(scores(con), risk)
-        builds = {
-            "person_cells": lambda: (cellsql.person_cells_sql(inputs, rule), CELL_KEYS, cellsql.PERSON_MEASURES),
-            "plan_cells": lambda: (cellsql.plan_cells_sql(inputs, months, rule), cellsql.PLAN_KEYS,
-                                   cellsql.PLAN_MEASURES),
-            "user_cells": lambda: (cellsql.user_cells_sql(inputs, months), cellsql.USER_KEYS, cellsql.USER_MEASURES),
-        }
+        builds = cellsql.statements(inputs, months, rule)
         out = {}
         for name in tables:
             sql, keys, measures = builds[name]()

@@ -366,3 +366,14 @@ def finish(table: pa.Table | pd.DataFrame, keys: Sequence[str], measures: Sequen
         if name in out:
             out[name] = out[name].astype("boolean") if out[name].isna().any() else out[name].astype(bool)
     return out
+
+
+def statements(inputs: Inputs, months: Sequence[dt.date], rule: tuple[float, str | None] | None
+               ) -> dict[str, Callable[[], tuple[str, Sequence[str], Sequence[str]]]]:
+    """Per cell table, a builder of its (SQL, keys, measures): what an engine running every table
+    on one connection or session iterates over."""
+    return {
+        "person_cells": lambda: (person_cells_sql(inputs, rule), CELL_KEYS, PERSON_MEASURES),
+        "plan_cells": lambda: (plan_cells_sql(inputs, months, rule), PLAN_KEYS, PLAN_MEASURES),
+        "user_cells": lambda: (user_cells_sql(inputs, months), USER_KEYS, USER_MEASURES),
+    }

@@ -108,13 +108,7 @@ def run(directory: Path, tables: Sequence[str], months: Sequence[dt.date], risk:
     try:
         rule = None if risk is None else cellsql.risk_rule(
             cellsql.SqlScores(lambda sql: tuple(query(sql).collect()[0])), risk)
-        builds = {
-            "person_cells": lambda: (cellsql.person_cells_sql(inputs, rule), cellsql.CELL_KEYS,
-                                     cellsql.PERSON_MEASURES),
-            "plan_cells": lambda: (cellsql.plan_cells_sql(inputs, months, rule), cellsql.PLAN_KEYS,
-                                   cellsql.PLAN_MEASURES),
-            "user_cells": lambda: (cellsql.user_cells_sql(inputs, months), cellsql.USER_KEYS, cellsql.USER_MEASURES),
-        }
+        builds = cellsql.statements(inputs, months, rule)
         out = {}
         for name in tables:
             sql, keys, measures = builds[name]()
