@@ -9,11 +9,12 @@ table, risk scores rounded to two decimals (many ties at any top-N% cut-off), us
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import numpy as np
-
 from careplan_world import LSOAS, person, plan, view, write_table
+
 from explorer.records.schema import COMPLETENESS_ITEMS, LAYOUTS
 
 STATUSES = ("active", "active", "active", "draft", "withdrawn", "deceased")
@@ -59,7 +60,26 @@ def write_random_world(directory: Path, people: int = 3000, seed: int = 18) -> P
               "lsoa_code": lsoas[i % len(lsoas)] if i % 7 else None, "role": "gp"} for i in range(60)]
     logins = [{"user_id": f"u{i}", "month": f"2026-{m:02d}", "logins": int(rng.integers(0, 20))}
               for i in range(60) for m in range(1, 11) if rng.random() < 0.6]
+    extra = np.random.default_rng(seed + 1)  # model inputs beyond careplan_world.person, drawn apart
+    for row in rows:
+        row["ltc_count"], row["admissions_prev_12m"] = int(extra.integers(0, 8)), int(extra.choice([0, 0, 0, 1, 2, 4]))
     for name, table in (("people", rows), ("plans", plans), ("plan_reviews", reviews), ("plan_views", views),
                         ("risk_scores", scores), ("users", users), ("user_logins", logins)):
         write_table(directory, name, table)
     return directory
+
+
+def write_world_model(records: Path, path: Path) -> Path:
+    """A risk model fitted (lightly penalised) on the world's people, saved as the JSON file
+    `explorer model train` writes, and the risk_scores table that train_region writes beside the
+    records from it (score_people with the bundle's deciles): the stored scores to compare with."""
+    import pandas as pd
+
+    from explorer.domain.risk import fit_risk_model, join_deprivation, score_people
+    from explorer.services.models import save_model, write_risk_scores
+
+    people = pd.read_parquet(records / "people")
+    model, _ = fit_risk_model(join_deprivation(people, LSOAS), C=1.0)
+    shutil.rmtree(records / "risk_scores", ignore_errors=True)
+    write_risk_scores(records, score_people(model, [people], LSOAS.set_index("lsoa_code")["imd_decile"]))
+    return save_model(model, path)

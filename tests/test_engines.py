@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -20,21 +21,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from attack import difference, inferred_counts, parent_minus_children, true_counts
+from careplan_world import LSOAS, make_bundle, write_bundle, write_table
+from engine_world import write_random_world, write_world_model
 from typer.testing import CliRunner
 
-from attack import difference, inferred_counts, parent_minus_children, true_counts
-from careplan_world import make_bundle, write_bundle, write_table
-from engine_world import write_random_world
 from explorer.cli import app
 from explorer.domain import access
 from explorer.domain.disclosure import DisclosurePolicy
 from explorer.domain.metrics import METRICS, Filters, month_ends
 from explorer.domain.release import count_columns
 from explorer.records import cellstore
+from explorer.records.aggregate import connect_records
 from explorer.records.engines import aggregate_records
-from explorer.services.cells import StoredCells, make_cells
+from explorer.records.scoring import InEngineScoring, score_in_duckdb
+from explorer.services.cells import StoredCells, make_cells, model_scoring
 from explorer.services.engine import RecordCells, build_engine
-from explorer.services.release_set import ReleasedEngine, filter_label, release_filters, write_release
+from explorer.services.release_set import (
+    ReleasedEngine,
+    filter_label,
+    release_filters,
+    write_release,
+)
 
 MONTHS = month_ends(dt.date(2026, 10, 31), 3)  # a short history keeps the Spark plan light
 RISK = ("top_percent", 10.0)
@@ -110,6 +118,77 @@ def test_risk_sums_are_exact_sums_of_quantised_scores(world, duck):
     quantised = np.floor(scores["risk"].to_numpy() * 2**40)
     assert duck["person_cells"]["risk_sum"].sum() == pytest.approx(quantised.sum() / 2**40, abs=1e-9)
     assert duck["person_cells"]["risk_sum"].sum() == pytest.approx(scores["risk"].sum(), rel=1e-9)
+
+
+# --------------------------------------------------------------------------- scoring in the engine
+
+
+@pytest.fixture(scope="module")
+def scored_world(world, tmp_path_factory) -> tuple[Path, InEngineScoring, pd.DataFrame]:
+    """A copy of the world with a model fitted on it (its JSON file) and the risk_scores table that
+    `explorer model train` writes from it; the in-engine scoring; train_region's stored scores."""
+    root = tmp_path_factory.mktemp("scored")
+    records = Path(shutil.copytree(world, root / "records"))
+    model = write_world_model(records, root / "admission_risk.json")
+    stored = pd.read_parquet(records / "risk_scores").sort_values("person_id", ignore_index=True)
+    return records, model_scoring(model, LSOAS), stored
+
+
+@pytest.fixture(scope="module")
+def duck_scored(scored_world) -> dict[str, pd.DataFrame]:
+    records, scoring, _ = scored_world
+    return aggregate_records(records, MONTHS, RISK, scoring=scoring)
+
+
+def assert_same_scores(got: pd.DataFrame, stored: pd.DataFrame) -> None:
+    got = got.assign(person_id=got["person_id"].astype(str)).sort_values("person_id", ignore_index=True)
+    assert got["person_id"].tolist() == stored["person_id"].tolist() and len(got) == 800
+    np.testing.assert_allclose(got["risk"].to_numpy(float), stored["risk"].to_numpy(float), rtol=0, atol=1e-12)
+    assert stored["risk"].nunique() > 100  # real model scores, not a handful of values
+
+
+def test_duckdb_scores_in_the_engine_as_the_stored_risk_scores_and_gives_the_same_cells(scored_world, duck_scored):
+    records, scoring, stored = scored_world
+    con, _ = connect_records(records)
+    try:
+        score_in_duckdb(con, scoring)
+        assert_same_scores(con.sql("SELECT * FROM src_risk_scores").df(), stored)
+    finally:
+        con.close()
+    assert_same_cells(aggregate_records(records, MONTHS, RISK), duck_scored)  # == from the risk_scores table
+    flagged = duck_scored["person_cells"].loc[duck_scored["person_cells"]["high_risk"], "people"].sum()
+    assert flagged == 80
+
+
+def test_a_person_in_an_lsoa_without_a_decile_is_refused_by_name(scored_world):
+    records, scoring, _ = scored_world
+    partial = dataclasses.replace(scoring, deciles=LSOAS[LSOAS["lsoa_code"] != "L3"])
+    with pytest.raises(Exception, match="imd_decile"):
+        aggregate_records(records, MONTHS, RISK, scoring=partial)
+
+
+@pytest.mark.slow
+def test_spark_scores_with_mapinpandas_as_train_region_and_gives_the_same_cells(scored_world, duck_scored, spark):
+    """person_cells only: plan_cells read the same scores through the same SQL (tested above on
+    the table), and Spark's plan query is the slow one."""
+    from explorer.records.engines import _spark
+
+    records, scoring, stored = scored_world
+    _spark.register(spark, records)
+    assert_same_scores(_spark.scored(spark, scoring).toPandas(), stored)
+    got = _spark.run(records, ("person_cells",), MONTHS, RISK, spark=spark, scoring=scoring)
+    pd.testing.assert_frame_equal(got["person_cells"], duck_scored["person_cells"], check_exact=True)
+
+
+@pytest.mark.slow
+def test_dask_scores_by_partition_as_train_region_and_gives_the_same_cells(scored_world, duck_scored,
+                                                                           dask_client):
+    from explorer.records.engines import _dask
+
+    records, scoring, stored = scored_world
+    assert_same_scores(_dask.scored(records, scoring).compute(), stored)
+    assert_same_cells(duck_scored, aggregate_records(records, MONTHS, RISK, engine="dask", client=dask_client,
+                                                     npartitions=3, scoring=scoring))
 
 
 # --------------------------------------------------------------------------- stored cells
@@ -190,6 +269,12 @@ def test_the_app_on_a_release_shows_the_role_exactly_what_the_app_on_raw_cells_s
     with pytest.raises(Exception, match="not in this release"):
         on_release.table("pcn", "coverage", Filters(sex=("female", "male")), policy)
     assert "RELEASE LOG - SYNTHETIC DATA" in (root / role / "release_log.txt").read_text()
+    from explorer.config import load_settings
+    from explorer.services import app_data as module
+
+    monkeypatch.setenv(module.RELEASE_ENV, str(root / role))  # what `explorer serve --release DIR` sets
+    engine, problem = module._load_engine(load_settings(), "london")
+    assert isinstance(engine, ReleasedEngine) and problem is None
 
 
 @pytest.mark.slow
@@ -208,11 +293,11 @@ def test_a_release_holds_no_small_count_and_no_recoverable_hidden_cell(release_s
             values = pd.to_numeric(table[column], errors="coerce").dropna()
             assert not values.between(1, 7).any(), f"{metric} {column} holds a count of 1-7"
         suppressed += int(table[f"{metric}_suppressed"].sum())
-        def seen(flt: Filters, level: str) -> pd.DataFrame:
+        def seen(flt: Filters, level: str, table=table, metric=metric, info=info) -> pd.Series:
             view = table[(table["filter"] == filter_label(flt)) & (table["level"] == level)]
             return inferred_counts(metric, info, view.reset_index(drop=True))
 
-        def truth(flt: Filters) -> pd.Series:
+        def truth(flt: Filters, metric=metric, info=info) -> pd.Series:
             return true_counts(metric, info, raw.metric_table("pcn", metric, flt, policy=truth_policy))
 
         whole, whole_truth = seen(Filters(), "pcn"), truth(Filters())
@@ -249,6 +334,37 @@ def test_aggregate_command_writes_cells_and_a_release(tmp_path, world, monkeypat
     names = {p.name for p in (tmp_path / "release").iterdir()}
     assert {"release_log.json", "release_log.txt", "coverage.parquet"} <= names
     assert not any(p.name.endswith("cells.parquet") for p in (tmp_path / "release").iterdir())
+    shutil.copytree(world, data / "records" / "london")  # the defaults: the data directory's records and cells
+    result = runner.invoke(app, ["aggregate", "--region", "london"])
+    assert result.exit_code == 0, result.output
+    from explorer.config import load_settings
+    from explorer.services import load_engine
+
+    assert isinstance(load_engine(load_settings(), "london").cells, StoredCells)  # the app starts from them
+
+
+def test_aggregate_command_scores_with_the_regions_model_unless_told_not_to(tmp_path, scored_world, monkeypatch):
+    records, scoring, _ = scored_world
+    data = tmp_path / "data"
+    write_bundle(data / "bundles" / "london", make_bundle(data / "bundles" / "london"))
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(data))
+    base = ["aggregate", "--records", str(records), "--out", str(tmp_path / "cells")]
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0 and json.loads(result.output)["risk_scores"] == "read from risk_scores"
+    model = data / "models" / "london" / "admission_risk.json"  # where `explorer model train` puts it
+    model.parent.mkdir(parents=True)
+    shutil.copy(scoring.source, model)
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0 and json.loads(result.output)["risk_scores"] == f"scored in the engine with {model}"
+    stored = cellstore.read_manifest(tmp_path / "cells")["risk_model"]
+    assert stored["file"] == str(model) and len(stored["training_data_sha256"]) == 64
+    result = runner.invoke(app, [*base, "--no-score"])
+    assert json.loads(result.output)["risk_scores"] == "read from risk_scores"
+    result = runner.invoke(app, [*base, "--model", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "no risk model file" in result.output and "Traceback" not in result.output
+    (tmp_path / "bad.json").write_text("{}")
+    result = runner.invoke(app, [*base, "--model", str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "bad.json" in result.output and "Traceback" not in result.output
 
 
 def test_aggregate_command_errors_are_plain_messages(tmp_path, world, monkeypatch):

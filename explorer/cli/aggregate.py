@@ -13,6 +13,7 @@ import typer
 
 from explorer.cli._common import Region, friendly
 from explorer.cli.reports import CliRole
+from explorer.errors import ExplorerError
 
 
 class Engine(StrEnum):
@@ -22,43 +23,85 @@ class Engine(StrEnum):
 
 
 def aggregate(
-    records: Annotated[Path, typer.Option(help="Records directory (people/, plans/, ... Parquet parts).")],
-    out: Annotated[Path, typer.Option(help="Directory to write (replaced as a whole, atomically).")],
+    records: Annotated[Path | None, typer.Option(help="Records directory (people/, plans/, ... Parquet parts); "
+                                                 "default: the region's records in the data directory.",
+                                                 show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory to write (replaced as a whole, atomically); default "
+                                             "<data_dir>/cells/<region>, where the app and the CLI start from.",
+                                             show_default=False)] = None,
     engine: Annotated[Engine, typer.Option(help="duckdb (one machine), spark (local or a cluster's session) "
                                            "or dask (a distributed LocalCluster).")] = Engine.duckdb,
     release: Annotated[CliRole | None, typer.Option(
         help="Write only the metric tables ROLE may see, disclosure-controlled, with a release log "
              "(what may leave a secure environment); the cell tables themselves are not written.",
         show_default=False)] = None,
-    region: Annotated[Region, typer.Option(help="Region whose bundle (areas) a release is made for.")]
-        = Region.london,
+    region: Annotated[Region, typer.Option(help="Region of the default records and cells, and whose bundle "
+                                           "(areas) a release is made for.")] = Region.london,
     cells: Annotated[Path | None, typer.Option(help="With --release: also keep the cell tables here "
                                                "(default: a temporary directory, removed).",
                                                show_default=False)] = None,
     partitions: Annotated[int | None, typer.Option(min=1, help="Dask: person buckets (default: the people "
                                                    "table's partitions).", show_default=False)] = None,
+    model: Annotated[Path | None, typer.Option(help="Risk model JSON to score people with inside the engine "
+                                               "(deciles from the region's bundle); default: the region's "
+                                               "model (<data_dir>/models/<region>/admission_risk.json) when "
+                                               "present, else the risk_scores table.",
+                                               show_default=False)] = None,
+    score: Annotated[bool, typer.Option("--score/--no-score", help="--no-score: read the risk_scores table "
+                                        "written by `explorer model train` instead of scoring in the engine.")
+                     ] = True,
 ) -> None:
     """Aggregate person-level records to the cell tables (or a controlled release of them)."""
+    from explorer.config import load_settings
+    from explorer.records.aggregate import records_directory
+    from explorer.records.cellstore import cells_dir
     from explorer.services.cells import make_cells
 
+    settings = load_settings()
+    records = records or records_directory(settings, region.value)
+    if out is None:
+        if release is not None:
+            raise ExplorerError("--release needs --out DIR: the directory an output checker reviews")
+        out = cells_dir(settings, region.value)
     options = {"npartitions": partitions} if engine is Engine.dask and partitions else {}
+    options["scoring"] = _scoring(settings, region.value, model, score)
     if release is None:
         manifest = make_cells(records, out, engine=engine.value, **options)
         typer.echo(json.dumps({"out": str(out), "engine": engine.value, "seconds": manifest["seconds"],
+                               "risk_scores": manifest.get("risk_scores"),
                                "tables": {k: v["rows"] for k, v in manifest["tables"].items()}}, indent=2))
         return
     from explorer.bundle.store import load_bundle
-    from explorer.config import load_settings
     from explorer.services.release_set import release_policy, write_release
 
     release_policy(release.value)  # refuse before any work
-    bundle = load_bundle(load_settings(), region.value)
+    bundle = load_bundle(settings, region.value)
     with tempfile.TemporaryDirectory(prefix="explorer-cells-") as tmp:
-        cells_dir = cells or Path(tmp) / "cells"
-        make_cells(records, cells_dir, engine=engine.value, **options)
-        log = write_release(bundle, cells_dir, out, release.value)
+        kept = cells or Path(tmp) / "cells"
+        make_cells(records, kept, engine=engine.value, **options)
+        log = write_release(bundle, kept, out, release.value)
     typer.echo(f"release for role {release.value} written to {out}: {len(log['files'])} files; "
                f"check {out / 'release_log.txt'} before it leaves")
+
+
+def _scoring(settings: object, region: str, model: Path | None, score: bool) -> object:
+    """In-engine scoring with ``model`` (or the region's model when it exists); None: the table."""
+    from explorer.services.models import model_path
+
+    if not score:
+        if model is not None:
+            raise ExplorerError("--model and --no-score contradict each other: give one")
+        return None
+    if model is None:
+        model = model_path(settings, region)
+        if not model.is_file():
+            return None  # no model trained: the risk_scores table, when there is one
+    elif not model.is_file():
+        raise ExplorerError(f"no risk model file at {model}")
+    from explorer.bundle.store import load_bundle
+    from explorer.services.cells import model_scoring
+
+    return model_scoring(model, load_bundle(settings, region).lsoas)
 
 
 def register(app: typer.Typer) -> None:

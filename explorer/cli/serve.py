@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,6 +35,9 @@ def serve(
     demo_role: Annotated[DemoRole, typer.Option(help="The role used in --demo mode.")] = DemoRole.commissioner,
     debug: Annotated[bool, typer.Option(help="Dash's single-process development server with debug tools.")]
     = False,
+    release: Annotated[Path | None, typer.Option(help="Serve a released aggregate (`explorer aggregate --release "
+                                                 "ROLE`) instead of the records: its maps and tables, for that "
+                                                 "role only.", show_default=False)] = None,
 ) -> None:
     """Run the web app: gunicorn with several workers, or Dash's development server with --debug."""
     import importlib.util
@@ -48,6 +52,13 @@ def serve(
         prepare_demo(settings, region.value, say=typer.echo)
     load_bundle(settings, region.value)  # a missing bundle: a plain message now, not a worker crash later
     env = {"EXPLORER_REGION": region.value, "EXPLORER_DEMO_ROLE": demo_role.value if demo else ""}
+    if release is not None:
+        from explorer.services.app_data import RELEASE_ENV
+        from explorer.services.release_set import ReleasedEngine
+
+        ReleasedEngine.open(release)  # not a release: a plain message now
+        env[RELEASE_ENV] = str(release.resolve())
+        os.environ[RELEASE_ENV] = env[RELEASE_ENV]
     if debug:
         from explorer.app.factory import create_app
 

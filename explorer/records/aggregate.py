@@ -193,3 +193,27 @@ def user_cells(directory: Path, months: Sequence[dt.date], *, threads: int | Non
     """Clinician users and their activity per (month, organisation LSOA; NULL if none)."""
     return _run(directory, ["users"], None, threads, lambda con, inputs, rule: cellsql.finish(
         arrow(con, cellsql.user_cells_sql(inputs, months)), cellsql.USER_KEYS, cellsql.USER_MEASURES))
+
+
+def cell_tables(directory: Path, tables: Sequence[str], months: Sequence[dt.date], risk: tuple[str, float] | None,
+                scoring: Any, *, threads: int | None = None) -> dict[str, pd.DataFrame]:
+    """The cell tables named in ``tables`` on one connection, people scored in DuckDB first by
+    ``scoring`` (an :class:`explorer.records.scoring.InEngineScoring`) instead of read from
+    risk_scores: the scores are made once and every statement reads them."""
+    from explorer.records.scoring import score_in_duckdb
+
+    directory = Path(directory)
+    require(directory, "people")
+    con, inputs = connect_records(directory, threads)
+    try:
+        score_in_duckdb(con, scoring)
+        inputs = Inputs({**inputs.columns, RISK_TABLE: frozenset({"person_id", "risk"})})
+        rule = None if risk is None else cellsql.risk_rule(scores(con), risk)
+        builds = cellsql.statements(inputs, months, rule)
+        out = {}
+        for name in tables:
+            sql, keys, measures = builds[name]()
+            out[name] = cellsql.finish(arrow(con, sql), keys, measures)
+        return out
+    finally:
+        con.close()

@@ -4,7 +4,8 @@ Every engine runs these same statements: DuckDB directly (:mod:`explorer.records
 Spark after transpiling them with sqlglot, Dask per partition of person-level data hashed by
 ``person_id`` (:mod:`explorer.records.engines`). The statements read the relations
 ``src_<table>`` (people, plans, plan_reviews, plan_views, risk_scores, users, user_logins) that
-each engine registers; :class:`Inputs` says which tables and optional columns exist, so an extract
+each engine registers (``src_risk_scores``: the stored table, or the people scored inside the
+engine, :mod:`explorer.records.scoring`); :class:`Inputs` says which tables and optional columns exist, so an extract
 without, say, ``closed_date`` gets the same definitions with that column empty.
 
 Exact in every engine. Float sums depend on the order rows are added, which differs between
@@ -344,6 +345,7 @@ def finish(table: pa.Table | pd.DataFrame, keys: Sequence[str], measures: Sequen
     """
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=False)
+    table = table.sort_by([(k, "ascending") for k in keys])  # Arrow: quick; nulls last by default
     columns: dict[str, object] = {}
     for name in keys:
         col = table.column(name)
@@ -363,4 +365,15 @@ def finish(table: pa.Table | pd.DataFrame, keys: Sequence[str], measures: Sequen
     for name in ("disabled", "high_risk"):
         if name in out:
             out[name] = out[name].astype("boolean") if out[name].isna().any() else out[name].astype(bool)
-    return out.sort_values(list(keys), na_position="last", kind="mergesort").reset_index(drop=True)
+    return out
+
+
+def statements(inputs: Inputs, months: Sequence[dt.date], rule: tuple[float, str | None] | None
+               ) -> dict[str, Callable[[], tuple[str, Sequence[str], Sequence[str]]]]:
+    """Per cell table, a builder of its (SQL, keys, measures): what an engine running every table
+    on one connection or session iterates over."""
+    return {
+        "person_cells": lambda: (person_cells_sql(inputs, rule), CELL_KEYS, PERSON_MEASURES),
+        "plan_cells": lambda: (plan_cells_sql(inputs, months, rule), PLAN_KEYS, PLAN_MEASURES),
+        "user_cells": lambda: (user_cells_sql(inputs, months), USER_KEYS, USER_MEASURES),
+    }

@@ -71,7 +71,7 @@ def write_cells(out: Path, cells: Mapping[str, pd.DataFrame], info: Mapping[str,
         for name, frame in cells.items():
             table = pa.Table.from_pandas(frame, preserve_index=False)
             pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
-            tables[name] = {"file": f"{name}.parquet", "rows": int(len(frame)), "columns": list(frame.columns)}
+            tables[name] = {"file": f"{name}.parquet", "rows": len(frame), "columns": list(frame.columns)}
         manifest = {"format": FORMAT, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     **info, "tables": tables}
         (tmp / CELLS_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")

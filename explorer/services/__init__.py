@@ -5,7 +5,9 @@ the layer the app, the CLI and the exports call, so that ``explorer.domain`` sta
 
 Public names: :func:`load_engine` (the metrics engine of a region), :func:`train_region` (fit,
 score and report the risk model of a region). Modules imported on demand: ``build`` (a region's
-bundle, ``build_region``) and ``reports`` (the tables of ``explorer summary`` and ``inequality``).
+bundle, ``build_region``), ``reports`` (the tables of ``explorer summary`` and ``inequality``),
+``cells`` (cell tables made by any engine and stored, ``StoredCells``) and ``release_set`` (a role's
+released tables and the ``ReleasedEngine`` the app runs on them).
 """
 
 from explorer.services.engine import load_engine

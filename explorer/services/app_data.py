@@ -22,9 +22,11 @@ funnels, trends, the cascade and outreach tables are in `explorer.services.app_a
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -371,10 +373,18 @@ def _standard_columns(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
+#: a released aggregate to serve instead of records (`explorer serve --release DIR`)
+RELEASE_ENV = "EXPLORER_RELEASE"
+
+
 def _load_engine(settings: Settings, region: str) -> tuple[Any | None, str | None]:
     from explorer.services.engine import load_engine
 
     try:
+        if os.environ.get(RELEASE_ENV):
+            from explorer.services.release_set import ReleasedEngine
+
+            return ReleasedEngine.open(Path(os.environ[RELEASE_ENV])), None
         return load_engine(settings, region), None
     except ExplorerError as exc:  # e.g. records not generated yet
         return None, str(exc).splitlines()[0]

@@ -1,7 +1,8 @@
 """Cell tables made once (by any engine) and stored; the engine's :class:`StoredCells` source.
 
 :func:`make_cells` runs the aggregation step (``explorer aggregate``) over a records directory
-with DuckDB, Spark or Dask and stores the cell tables for the whole history at the default risk
+with DuckDB, Spark or Dask (people scored with the risk model inside the engine when a model is
+given, :func:`model_scoring`) and stores the cell tables for the whole history at the default risk
 definition (what the app asks for first), keyed to the records' fingerprint
 (:mod:`explorer.records.cellstore`). :class:`StoredCells` serves them to the
 :class:`~explorer.domain.coverage.CoverageEngine`; anything not stored (another risk definition,
@@ -20,11 +21,19 @@ from typing import Any
 import pandas as pd
 
 from explorer.domain.coverage import CellSource, RiskKey
-from explorer.domain.metrics import DEFAULT_RISK, MonthLike, month_end, month_ends, risk_key
+from explorer.domain.metrics import (
+    DEFAULT_RISK,
+    MonthLike,
+    month_end,
+    month_ends,
+    risk_key,
+)
+from explorer.domain.risk import Scorer
 from explorer.errors import ExplorerError
 from explorer.records import aggregate, cellstore
 from explorer.records.engines import aggregate_records, check_engine
 from explorer.records.schema import EXTRACT_DATE, HISTORY_MONTHS
+from explorer.records.scoring import InEngineScoring
 
 
 def _snapshot(records: Path) -> str:
@@ -33,12 +42,28 @@ def _snapshot(records: Path) -> str:
     return records_snapshot(records) or EXTRACT_DATE
 
 
+def model_scoring(model_file: Path, lsoas: pd.DataFrame) -> InEngineScoring:
+    """Scoring inside the engine with the model file (JSON, checked as it is read here, so a bad
+    file fails before any engine starts) and the bundle's LSOA deciles (``lsoas``)."""
+    from explorer.services.models import load_model
+
+    model_file = Path(model_file)
+    model = load_model(model_file)  # refuse a missing or malformed file now, with its name
+    scorer = Scorer(model_file.read_text(encoding="utf-8"), source=str(model_file))
+    return InEngineScoring(score=scorer, columns=Scorer.columns, deciles=lsoas[["lsoa_code", "imd_decile"]],
+                           source=str(model_file),
+                           model={"file": str(model_file), "created_at": model.created_at,
+                                  "training_data_sha256": model.training_data_sha256})
+
+
 def make_cells(records: Path, out: Path, *, engine: str = "duckdb", snapshot: MonthLike | None = None,
-               history_months: int = HISTORY_MONTHS, **options: Any) -> dict:
+               history_months: int = HISTORY_MONTHS, scoring: InEngineScoring | None = None,
+               **options: Any) -> dict:
     """Aggregate ``records`` with ``engine`` and store the cell tables in ``out``; the manifest.
 
     Months: the history ending at ``snapshot`` (default the records manifest's extract date); risk:
-    the default definition when risk scores exist, else none.
+    the default definition when people are scored (``scoring``: in the engine, see
+    :func:`model_scoring`) or a risk_scores table exists, else none.
     """
     records = Path(records)
     if not records.is_dir():
@@ -46,13 +71,17 @@ def make_cells(records: Path, out: Path, *, engine: str = "duckdb", snapshot: Mo
     check_engine(engine)
     fingerprint = cellstore.records_fingerprint(records)  # before reading: a change meanwhile shows as stale
     months = month_ends(month_end(snapshot or _snapshot(records)), history_months)
-    risk = risk_key(DEFAULT_RISK) if aggregate.has_table(records, aggregate.RISK_TABLE) else None
+    scored = scoring is not None or aggregate.has_table(records, aggregate.RISK_TABLE)
+    risk = risk_key(DEFAULT_RISK) if scored else None
     started = time.perf_counter()
-    cells = aggregate_records(records, months, risk, engine=engine, **options)
+    cells = aggregate_records(records, months, risk, engine=engine, scoring=scoring, **options)
     seconds = time.perf_counter() - started
     info = {"engine": engine, "records": str(records), "records_fingerprint": fingerprint,
             "snapshot": months[-1].isoformat(), "months": [m.isoformat() for m in months],
             "risk": list(risk) if risk else None, "seconds": round(seconds, 2),
+            "risk_scores": (f"scored in the engine with {scoring.source}" if scoring is not None
+                            else f"read from {aggregate.RISK_TABLE}" if risk else None),
+            "risk_model": scoring.model if scoring is not None else None,
             "synthetic": _synthetic(records)}
     return cellstore.write_cells(out, cells, info)
 

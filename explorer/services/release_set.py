@@ -88,8 +88,8 @@ def _metric_frame(engine: Any, metric: str, levels: tuple[str, ...], policy: Dis
 def _rules(policy: DisclosurePolicy) -> list[str]:
     return [f"counts of 1-{policy.threshold} people suppressed (shown as missing, flagged <metric>_suppressed)",
             f"every other count rounded to the nearest {policy.rounding_base}",
-            "rates, proportions and indices recomputed from the rounded counts; DSR, completeness and expected "
-            "admissions computed from rounded inputs",
+            ("rates, proportions and indices recomputed from the rounded counts; DSR, completeness and expected "
+             "admissions computed from rounded inputs"),
             "secondary suppression among areas sharing a parent (the parent is released at the level above)",
             f"deprivation groups and IMD filters of whole areas at {policy.deprivation_level} level",
             "final check: no count column holds a value of 1-7 (assert_no_small_counts)"]
@@ -115,7 +115,7 @@ def write_release(bundle: Bundle, cells_dir: Path, out: Path, role: str) -> dict
         for metric in metrics:
             frame = _metric_frame(engine, metric, levels, policy)
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp / f"{metric}.parquet")
-            files.append({"file": f"{metric}.parquet", "metric": metric, "rows": int(len(frame)),
+            files.append({"file": f"{metric}.parquet", "metric": metric, "rows": len(frame),
                           "columns": list(frame.columns),
                           "suppressed": int(frame[f"{metric}_suppressed"].astype(bool).sum())})
         log = {"release_of": region, "role": role, "policy": asdict(policy), "rules": _rules(policy),
@@ -138,8 +138,8 @@ def render_log(log: dict) -> str:
              f"Region: {log['release_of']}   role: {log['role']}   snapshot: {log['snapshot']}   made: {log['made']}",
              f"Levels: {', '.join(log['levels'])}",
              f"Filters: everyone and one group at a time ({len(log['filters'])} views per level)",
-             f"Source: cell tables made by {log['from_cells']['engine']} from records "
-             f"{str(log['from_cells']['records_fingerprint'])[:16]}...", "", "Rules applied to every file:"]
+             (f"Source: cell tables made by {log['from_cells']['engine']} from records "
+              f"{str(log['from_cells']['records_fingerprint'])[:16]}..."), "", "Rules applied to every file:"]
     lines += [f"  - {rule}" for rule in log["rules"]]
     lines += ["", "Files:"]
     for f in log["files"]:

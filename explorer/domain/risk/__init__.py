@@ -35,8 +35,9 @@ with a message.
 
 From risk to outreach: :class:`RiskDefinition` says what "high risk" means, :func:`flag_high_risk`
 applies it over the whole population of a region, :func:`score_people` scores people chunk by
-chunk into (person_id, risk) frames and :func:`outreach_by_area` counts high-risk people with and
-without a plan per area. :func:`report_dict` evaluates a model on held-out people for the model
+chunk into (person_id, risk) frames (each batch by :func:`score_frame`, which the aggregation
+engines also call, through a picklable :class:`Scorer` built from the model JSON) and
+:func:`outreach_by_area` counts high-risk people with and without a plan per area. :func:`report_dict` evaluates a model on held-out people for the model
 card; :func:`render_card` and :func:`headline` turn the report into text.
 
 Pure: no files, no Dash, no figures, no database. Reading and writing model files and the
@@ -60,7 +61,7 @@ from explorer.domain.risk._encoding import (
 from explorer.domain.risk._errors import RiskModelError
 from explorer.domain.risk._model import DesignFit, RiskModel, build_pipeline, fit_on_design, fit_risk_model
 from explorer.domain.risk._outreach import (
-    combine_outreach, flag_high_risk, outreach_by_area, risk_threshold, score_people,
+    Scorer, combine_outreach, flag_high_risk, outreach_by_area, risk_threshold, score_frame, score_people,
 )
 from explorer.domain.risk._render import headline, render_card, render_html, render_markdown
 from explorer.domain.risk._serialise import (
@@ -72,10 +73,12 @@ __all__ = [
     "AGE_ENCODINGS", "DEFAULT_DEFINITION", "DEFAULT_SEED", "DEFAULT_VALIDATION_SHARE", "DIMENSION_LABELS", "FORMAT",
     "FORMAT_VERSION", "GROUP_DIMENSIONS", "MAX_MODEL_FILE_BYTES", "MODEL_COLUMNS", "OE_TOLERANCE", "OUTCOME",
     "PEOPLE_COLUMNS",
-    "DesignFit", "Oracle", "RiskDefinition", "RiskEncoder", "RiskModel", "RiskModelError", "TrainingResult",
+    "DesignFit", "Oracle", "RiskDefinition", "RiskEncoder", "RiskModel", "RiskModelError", "Scorer",
+    "TrainingResult",
     "age_band_codes", "build_pipeline", "calibration", "combine_outreach", "compare_with_gbm", "encode",
     "encoding_spec", "feature_names", "fit_on_design", "fit_risk_model", "flag_high_risk", "gbm_features",
     "headline", "join_deprivation", "json_safe", "model_card", "model_from_dict", "model_from_json",
     "model_to_dict", "model_to_json", "outreach_by_area", "person_uniform", "render_card", "render_html",
-    "render_markdown", "report_dict", "risk_threshold", "score_people", "split_by_person", "train_with_report",
+    "render_markdown", "report_dict", "risk_threshold", "score_frame", "score_people",
+    "split_by_person", "train_with_report",
 ]

@@ -21,8 +21,10 @@ from numpy.typing import ArrayLike
 
 from explorer.domain import stats
 from explorer.domain.risk._definition import RiskDefinition
+from explorer.domain.risk._encoding import MODEL_COLUMNS
 from explorer.domain.risk._errors import RiskModelError
 from explorer.domain.risk._model import RiskModel
+from explorer.domain.risk._serialise import model_from_json
 
 
 def _scores(scores: ArrayLike) -> np.ndarray:
@@ -80,6 +82,15 @@ def risk_threshold(scores: ArrayLike, definition: RiskDefinition) -> float:
     return float(np.partition(arr, len(arr) - k)[len(arr) - k]) if k else float("nan")
 
 
+def score_frame(model: RiskModel, people: pd.DataFrame, imd_decile: ArrayLike | None = None) -> pd.DataFrame:
+    """(person_id, risk float32) of a batch of people: THE scoring of one batch, used by
+    :func:`score_people` (the risk_scores table) and by every aggregation engine (DuckDB batches,
+    Spark ``mapInPandas``, Dask partitions), so a score is the same number wherever it is made.
+    ``people`` has the PEOPLE columns and ``imd_decile`` (or it is given aligned by position)."""
+    risk = model.predict(people, imd_decile).astype(np.float32)
+    return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "risk": risk})
+
+
 def score_people(model: RiskModel, people_chunks: Iterable[pd.DataFrame],
                  imd_decile_of_lsoa: Mapping[str, int] | pd.Series) -> Iterator[pd.DataFrame]:
     """Score people chunk by chunk: yields frames (person_id, risk float32), one per chunk, ready to
@@ -93,8 +104,35 @@ def score_people(model: RiskModel, people_chunks: Iterable[pd.DataFrame],
             bad = pd.unique(chunk["lsoa_code"][where < 0])[:5]
             raise RiskModelError(f"{int((where < 0).sum()):,} people live in LSOAs with no IMD decile "
                                  f"(e.g. {', '.join(map(str, bad))})")
-        risk = model.predict(chunk, deciles[where]).astype(np.float32)
-        yield pd.DataFrame({"person_id": chunk["person_id"].to_numpy(), "risk": risk})
+        yield score_frame(model, chunk, deciles[where])
+
+
+class Scorer:
+    """A picklable ``batch -> (person_id, risk)`` for the aggregation engines, built from the model
+    file's JSON text: the JSON (not a pickled estimator) travels to Spark executors and Dask
+    workers, and each rebuilds the model once with :func:`model_from_json` (nothing executed).
+    A batch has the people columns in :attr:`columns` plus ``imd_decile`` (joined by the engine);
+    a person without a decile (an LSOA not in the bundle) raises RiskModelError."""
+
+    #: the people columns a batch must carry (imd_decile comes from the bundle's LSOAs)
+    columns = ("person_id", "lsoa_code", *(c for c in MODEL_COLUMNS if c != "imd_decile"))
+
+    def __init__(self, model_json: str, source: str = "model file"):
+        self.model_json = model_json
+        self.source = source
+        self._model: RiskModel | None = None
+
+    def __reduce__(self) -> tuple:
+        return (Scorer, (self.model_json, self.source))
+
+    @property
+    def model(self) -> RiskModel:
+        if self._model is None:
+            self._model = model_from_json(self.model_json, source=self.source)
+        return self._model
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return score_frame(self.model, batch)
 
 
 _ADDITIVE = ("people", "high_risk", "high_risk_with_plan", "expected_admissions_high_risk",

@@ -3,7 +3,10 @@
 :func:`aggregate_records` makes the cell tables of a records directory - ``person_cells``,
 ``plan_cells`` (per month end) and ``user_cells`` - with the engine named. All three run the one
 definition in :mod:`explorer.records.cellsql` and finish through :func:`cellsql.finish`, so their
-tables are equal cell for cell (tests/test_engines.py). Spark and Dask are optional extras
+tables are equal cell for cell (tests/test_engines.py). Given an
+:class:`~explorer.records.scoring.InEngineScoring`, each engine first scores the people with the
+risk model where the rows are (DuckDB batches, Spark ``mapInPandas``, Dask ``map_partitions``) and
+the cell SQL reads those scores instead of the risk_scores table. Spark and Dask are optional extras
 (``pip install population-health-explorer[spark]`` / ``[dask]``); asking for one that is not
 installed is an :class:`EngineMissingError` that says how to install it.
 """
@@ -20,6 +23,7 @@ import pandas as pd
 
 from explorer.errors import ExplorerError
 from explorer.records import aggregate
+from explorer.records.scoring import InEngineScoring
 
 ENGINES = ("duckdb", "spark", "dask")
 #: the import that proves an engine's extra is installed, and the extra's name
@@ -56,25 +60,30 @@ def available_tables(directory: Path) -> tuple[str, ...]:
 
 
 def aggregate_records(directory: Path, months: Sequence[dt.date], risk: tuple[str, float] | None, *,
-                      engine: str = "duckdb", **options: Any) -> dict[str, pd.DataFrame]:
+                      engine: str = "duckdb", scoring: InEngineScoring | None = None,
+                      **options: Any) -> dict[str, pd.DataFrame]:
     """The cell tables of ``directory`` at these month ends under one risk definition (None: no
-    flag), made by ``engine``. ``options``: ``threads`` (duckdb), ``spark`` (a SparkSession),
-    ``client`` / ``npartitions`` (dask). Only cells come back: person rows stay in the engine."""
+    flag), made by ``engine``. ``scoring``: score the people with the risk model inside the engine
+    (:mod:`explorer.records.scoring`); None: read the risk_scores table. ``options``: ``threads``
+    (duckdb), ``spark`` (a SparkSession), ``client`` / ``npartitions`` (dask). Only cells come
+    back: person rows stay in the engine."""
     directory = Path(directory)
     check_engine(engine)
     tables = available_tables(directory)
-    if risk is not None:
+    if risk is not None and scoring is None:
         aggregate.require(directory, aggregate.RISK_TABLE)
     months = tuple(months)
     if engine == "spark":
         from explorer.records.engines import _spark
 
-        return _spark.run(directory, tables, months, risk, **options)
+        return _spark.run(directory, tables, months, risk, scoring=scoring, **options)
     if engine == "dask":
         from explorer.records.engines import _dask
 
-        return _dask.run(directory, tables, months, risk, **options)
+        return _dask.run(directory, tables, months, risk, scoring=scoring, **options)
     threads = options.get("threads")
+    if scoring is not None:
+        return aggregate.cell_tables(directory, tables, months, risk, scoring, threads=threads)
     runs = {"person_cells": lambda: aggregate.person_cells(directory, risk, threads=threads),
             "plan_cells": lambda: aggregate.plan_cells(directory, months, risk, threads=threads),
             "user_cells": lambda: aggregate.user_cells(directory, months, threads=threads)}

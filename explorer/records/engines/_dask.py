@@ -8,7 +8,8 @@ so that bucket ``i`` of every table is partition ``i`` (``set_index`` on the buc
 partition only. The partial cells are summed with a Dask groupby-sum: every measure is a count or
 an exact DECIMAL sum, so the result equals a single pass cell for cell. Clinician users are
 bucketed by ``user_id`` the same way. Only the summed cells are computed to the driver; the risk
-rule's order statistics come from Dask reductions (:class:`DaskScores`).
+rule's order statistics come from Dask reductions (:class:`DaskScores`). With a model, people are
+scored on the workers (:func:`scored`, ``map_partitions``) and the scores persisted there.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from explorer.records import aggregate, cellsql
+from explorer.records.scoring import InEngineScoring
 
 BUCKET = "_bucket"
 
@@ -43,7 +44,7 @@ def local_client(workers: int = 1, threads: int = 2) -> Any:
     logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)  # per-shuffle chatter
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=False,
-                           dashboard_address=None)
+                           dashboard_address=":0")  # any free port: no clash
     return Client(cluster)
 
 
@@ -62,8 +63,24 @@ def _bucketed(frame: Any, n: int) -> Any:
     return frame.set_index(BUCKET, divisions=list(range(n + 1)))
 
 
-def _person_tables(directory: Path, n: int) -> dict[str, Any]:
+def _score_partition(people: pd.DataFrame, scoring: InEngineScoring) -> pd.DataFrame:
+    """One partition of people joined to the LSOA deciles and scored (on the worker)."""
+    deciles = scoring.deciles_arrow().to_pandas()
+    frame = people[list(scoring.columns)].astype({"lsoa_code": str}).merge(deciles, on="lsoa_code", how="left")
+    return scoring.batch(frame)
+
+
+def scored(directory: Path, scoring: InEngineScoring) -> Any:
+    """People scored on the workers, partition by partition (``map_partitions``); (person_id, risk)."""
+    people = _read(directory, "people")
+    meta = pd.DataFrame({"person_id": pd.Series(dtype=object), "risk": pd.Series(dtype="float32")})
+    return people.map_partitions(_score_partition, scoring, meta=meta)
+
+
+def _person_tables(directory: Path, n: int, scores: Any = None) -> dict[str, Any]:
     frames = {name: _read(directory, name) for name in cellsql.PERSON_TABLES if aggregate.has_table(directory, name)}
+    if scores is not None:
+        frames[cellsql.RISK_TABLE] = scores
     out = {}
     for name in ("people", "plans", cellsql.RISK_TABLE):
         if name in frames:
@@ -141,14 +158,14 @@ def _nth(part: pd.Series | pd.DataFrame, n: int) -> str:
     return _values(part).sort_values().iloc[n - 1]
 
 
-def _scores(directory: Path) -> DaskScores:
-    frame = _read(directory, cellsql.RISK_TABLE)
+def _scores(frame: Any) -> DaskScores:
     frame = frame[frame["risk"].notnull()][["person_id", "risk"]].rename(columns={"risk": "r"})
     return DaskScores(frame.assign(r=frame["r"].astype("float64[pyarrow]")))
 
 
 def run(directory: Path, tables: Sequence[str], months: Sequence[dt.date], risk: tuple[str, float] | None,
-        *, client: Any = None, npartitions: int | None = None) -> dict[str, pd.DataFrame]:
+        *, client: Any = None, npartitions: int | None = None, scoring: InEngineScoring | None = None
+        ) -> dict[str, pd.DataFrame]:
     """The cell tables named in ``tables`` (see :func:`explorer.records.engines.aggregate_records`).
     ``npartitions``: person buckets (default: the people table's partitions, at least 2)."""
     directory = Path(directory)
@@ -156,10 +173,12 @@ def run(directory: Path, tables: Sequence[str], months: Sequence[dt.date], risk:
     client = local_client() if own else client
     try:
         n = npartitions or max(2, _read(directory, "people").npartitions)
-        rule = None if risk is None else cellsql.risk_rule(_scores(directory), risk)
+        scores = None if scoring is None else scored(directory, scoring).persist()  # once, on the workers
+        source = scores if scores is not None else _read(directory, cellsql.RISK_TABLE) if risk is not None else None
+        rule = None if risk is None else cellsql.risk_rule(_scores(source), risk)
         out = {}
         if "person_cells" in tables or "plan_cells" in tables:
-            person = _person_tables(directory, n)
+            person = _person_tables(directory, n, scores)
             inputs = _inputs(person)
             if "person_cells" in tables:
                 out["person_cells"] = _cells(person, cellsql.person_cells_sql(inputs, rule), cellsql.CELL_KEYS,

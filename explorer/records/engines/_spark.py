@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 import sqlglot
 
 from explorer.records import aggregate, cellsql
+from explorer.records.scoring import InEngineScoring
 
 #: local-mode settings when no session is given (tests, one machine); an SDE passes its own session
 LOCAL_CONFIG = {
@@ -42,6 +44,19 @@ def local_session(cores: int = 2) -> Any:
     return session
 
 
+def session() -> Any:
+    """The running session (a Databricks notebook's ``spark``), else the one ``spark-submit`` set up
+    (its master and settings kept), else a local-mode session."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if "PYSPARK_GATEWAY_PORT" in os.environ:  # launched by spark-submit: its --master and --conf apply
+        return SparkSession.builder.appName("explorer-aggregate").getOrCreate()
+    return local_session()
+
+
 def to_spark(sql: str) -> str:
     """One statement of the cell SQL in Spark's dialect."""
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
@@ -59,24 +74,46 @@ def register(spark: Any, directory: Path) -> cellsql.Inputs:
     return cellsql.Inputs(columns)
 
 
+def scored(spark: Any, scoring: InEngineScoring) -> Any:
+    """People scored on the executors: ``src_people`` joined to the broadcast LSOA deciles, then
+    ``mapInPandas`` with the scorer (its model JSON shipped to the executors); (person_id, risk)."""
+    from pyspark.sql import functions as F  # noqa: N812 - pyspark's convention
+
+    deciles = spark.createDataFrame(scoring.deciles_arrow().to_pandas())
+    people = spark.table(cellsql.src("people")).select(*scoring.columns).join(
+        F.broadcast(deciles), "lsoa_code", "left")
+    batch = scoring.batch
+
+    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in batches:
+            yield batch(frame)
+
+    return people.mapInPandas(score, schema="person_id string, risk float")
+
+
 def run(directory: Path, tables: Sequence[str], months: Sequence[dt.date], risk: tuple[str, float] | None,
-        *, spark: Any = None) -> dict[str, pd.DataFrame]:
+        *, spark: Any = None, scoring: InEngineScoring | None = None) -> dict[str, pd.DataFrame]:
     """The cell tables named in ``tables`` (see :func:`explorer.records.engines.aggregate_records`)."""
-    spark = spark or local_session()
+    spark = spark or session()
     inputs = register(spark, Path(directory))
+    scores = None
+    if scoring is not None:  # scored once, kept on the executors (memory, then disk) for every statement
+        scores = scored(spark, scoring).persist()
+        scores.createOrReplaceTempView(cellsql.src(cellsql.RISK_TABLE))
+        inputs = cellsql.Inputs({**inputs.columns, cellsql.RISK_TABLE: frozenset(scores.columns)})
 
     def query(sql: str) -> Any:
         return spark.sql(to_spark(sql))
 
-    rule = None if risk is None else cellsql.risk_rule(
-        cellsql.SqlScores(lambda sql: tuple(query(sql).collect()[0])), risk)
-    builds = {
-        "person_cells": lambda: (cellsql.person_cells_sql(inputs, rule), cellsql.CELL_KEYS, cellsql.PERSON_MEASURES),
-        "plan_cells": lambda: (cellsql.plan_cells_sql(inputs, months, rule), cellsql.PLAN_KEYS, cellsql.PLAN_MEASURES),
-        "user_cells": lambda: (cellsql.user_cells_sql(inputs, months), cellsql.USER_KEYS, cellsql.USER_MEASURES),
-    }
-    out = {}
-    for name in tables:
-        sql, keys, measures = builds[name]()
-        out[name] = cellsql.finish(query(sql).toPandas(), keys, measures)  # cells only, never person rows
-    return out
+    try:
+        rule = None if risk is None else cellsql.risk_rule(
+            cellsql.SqlScores(lambda sql: tuple(query(sql).collect()[0])), risk)
+        builds = cellsql.statements(inputs, months, rule)
+        out = {}
+        for name in tables:
+            sql, keys, measures = builds[name]()
+            out[name] = cellsql.finish(query(sql).toPandas(), keys, measures)  # cells only, never person rows
+        return out
+    finally:
+        if scores is not None:
+            scores.unpersist()
