@@ -38,7 +38,7 @@ def outreach(
 ) -> None:
     """Rows of table "summary" (area and parent: coverage among high-risk people and SII between IMD
     quintiles, before and after) then "equity_audit" (who is reached against who is at high risk, by
-    IMD quintile, ethnic group, age band and sex); people rounded to the nearest 5."""
+    IMD quintile, ethnic group, age band and sex); people reached rounded to the nearest 10."""
     from explorer.services.whatif import whatif_export
 
     frame, header = whatif_export(level.value, area, capacity, rank.value, role=role.value, region=region.value)

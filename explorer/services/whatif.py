@@ -162,15 +162,15 @@ def outreach_whatif(call: EngineCall, areas: pd.DataFrame, role: Any, policy: Di
     return WhatIfResult(summary[list(SUMMARY_COLUMNS)], audit, result.cells)
 
 
-def _round5(values: pd.Series) -> pd.Series:
-    """Modelled counts of people, to the nearest 5 (never 1-7), for printing."""
-    return (5 * (values.astype(float) / 5).round()).astype(float)
+def _round10(values: pd.Series) -> pd.Series:
+    """Modelled counts of people reached, to the nearest 10 (never 1-7), for printing."""
+    return (10 * (values.astype(float) / 10).round()).astype(float)
 
 
 def whatif_export(level: str, area: str | None, capacity: float, ranking: str, *, role: str, region: str
                   ) -> tuple[pd.DataFrame, dict[str, object]]:
     """What `explorer outreach` prints: one table (the summary rows, then the equity audit) and a
-    header (data label, role, area, capacity, ranking); people reached rounded to the nearest 5."""
+    header (data label, role, area, capacity, ranking); people reached rounded to the nearest 10."""
     from explorer.config import load_settings
     from explorer.services import load_engine
     from explorer.services.app_data import _records_synthetic  # the app's test: imported tables are real
@@ -182,9 +182,8 @@ def whatif_export(level: str, area: str | None, capacity: float, ranking: str, *
     result = outreach_whatif(lambda name, *a, **k: getattr(engine, name)(*a, **k), engine.geography.areas, role,
                              access.disclosure_policy_for(role), level=level, area=area, capacity=capacity,
                              ranking=ranking)
-    summary = result.summary.assign(table="summary", high_risk=_round5(result.summary["high_risk"]),
-                                    reached=_round5(result.summary["reached"]))
-    audit = result.audit.assign(table="equity_audit", reached=_round5(result.audit["reached"]))
+    summary = result.summary.assign(table="summary", reached=_round10(result.summary["reached"]))
+    audit = result.audit.assign(table="equity_audit", reached=_round10(result.audit["reached"]))
     frame = pd.concat([summary, audit], ignore_index=True)
     frame = frame[["table", *SUMMARY_COLUMNS, *[c for c in AUDIT_COLUMNS if c not in SUMMARY_COLUMNS]]]
     header = {"data": "SYNTHETIC" if _records_synthetic(load_settings(), region, engine) else "records",

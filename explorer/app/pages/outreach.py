@@ -64,7 +64,7 @@ def whatif_panel(data: AppData, view: OutreachView, role: Any, policy: Any) -> l
         html.P([*label, f"{view.capacity:,} conversations with high-risk people without a plan, sent "
                 f"{RANKING_NAMES[view.whatif].lower()} (units: each {LEVEL_CONTROL_LABELS[view.level]}'s "
                 "residents in one IMD quintile). Computed from disclosure-controlled counts; people reached "
-                "rounded to the nearest 5. SII: least minus most deprived quintile, so a fall towards 0 "
+                "rounded to the nearest 10. SII: least minus most deprived quintile, so a fall towards 0 "
                 "means the deprivation gap is closing."], className="muted"),
         ui.data_table(ids.OUT_WHATIF + "-summary", [{"name": n, "id": c} for c, n in SUMMARY_HEADERS],
                       ui.records(summary), caption="Coverage among high-risk people and its SII, before -> after"),

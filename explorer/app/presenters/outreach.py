@@ -1,8 +1,8 @@
 """Outreach presenters: `target_areas` (which areas a team with a given capacity should start with;
 it lives in explorer.services.app_analyses, exports use it too) and the what-if panel's tables as text.
 
-Counts of people reached are shown rounded to the nearest 5 (they are shares of controlled counts,
-and a 1-7 must never appear where a count of people is expected)."""
+People reached are modelled (shares of controlled counts): shown rounded to the nearest 10, so no
+1-7 appears where a count of people is expected; high-risk people are sums of controlled counts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 from explorer.services.app_analyses import group_label, target_areas
 from explorer.services.whatif import WITHHELD
 
-__all__ = ["AUDIT_HEADERS", "SUMMARY_HEADERS", "audit_text", "round5", "summary_text", "target_areas"]
+__all__ = ["AUDIT_HEADERS", "SUMMARY_HEADERS", "audit_text", "round10", "summary_text", "target_areas"]
 
 SUMMARY_HEADERS = [("area_name", "Area"), ("high_risk", "High-risk people"), ("reached", "Reached"),
                    ("coverage", "High-risk with a plan (%), before -> after"),
@@ -22,9 +22,10 @@ AUDIT_HEADERS = [("dimension", "Group of"), ("group", "Group"), ("reached", "Rea
 _DIMENSIONS = {"imd_quintile": "IMD quintile", "ethnic_group": "Ethnic group", "age_band": "Age band", "sex": "Sex"}
 
 
-def round5(value: float) -> str:
-    """A modelled count of people, to the nearest 5 (never 1-7)."""
-    return "" if pd.isna(value) else f"{5 * round(float(value) / 5):,.0f}"
+def round10(value: float) -> str:
+    """A count of people to the nearest 10 (never 1-7); sums of controlled counts are unchanged in
+    meaning, modelled reach loses a spurious precision."""
+    return "" if pd.isna(value) else f"{10 * round(float(value) / 10):,.0f}"
 
 
 def _pair(before: float, after: float, fmt: str = ".1f") -> str:
@@ -36,8 +37,8 @@ def _pair(before: float, after: float, fmt: str = ".1f") -> str:
 def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
     """Area and parent rows: people, reach and before -> after as text."""
     return pd.DataFrame({
-        "area_name": summary["area_name"], "high_risk": summary["high_risk"].map(round5),
-        "reached": summary["reached"].map(round5),
+        "area_name": summary["area_name"], "high_risk": summary["high_risk"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
+        "reached": summary["reached"].map(round10),
         "coverage": [_pair(b, a) for b, a in zip(summary["coverage_before"], summary["coverage_after"], strict=True)],
         "sii": [_pair(b, a, "+.1f") for b, a in zip(summary["sii_before"], summary["sii_after"], strict=True)]})
 
@@ -53,5 +54,5 @@ def audit_text(audit: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "dimension": audit["dimension"].map(_DIMENSIONS), "group": [label(d, str(g)) for d, g in
                                                                    zip(audit["dimension"], audit["group"], strict=True)],
-        "reached": audit["reached"].map(round5), "reached_share": audit["reached_share"].map(pct),
+        "reached": audit["reached"].map(round10), "reached_share": audit["reached_share"].map(pct),
         "high_risk_share": audit["high_risk_share"].map(pct), "difference": audit["difference"].map(lambda v: pct(v, "+.1f"))})
