@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from explorer.cli._common import OutputFormat, Region, emit, friendly
-from explorer.cli.reports import DEFAULT_CLI_ROLE, CliRole, RoleOption, _audit_cli_export
+from explorer.cli.reports import (
+    DEFAULT_CLI_ROLE,
+    CliRole,
+    RoleOption,
+    _audit_cli_export,
+)
+
+_DEFAULT_ROLE = CliRole(DEFAULT_CLI_ROLE)
 
 
 class UnitLevel(StrEnum):
@@ -34,7 +41,7 @@ def outreach(
                     ] = Ranking.without_plan,
     region: Annotated[Region, typer.Option(help="Region whose data to read.")] = Region.london,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.csv,
-    role: RoleOption = CliRole(DEFAULT_CLI_ROLE),
+    role: RoleOption = _DEFAULT_ROLE,
 ) -> None:
     """Rows of table "summary" (area and parent: coverage among high-risk people and SII between IMD
     quintiles, before and after) then "equity_audit" (who is reached against who is at high risk, by

@@ -173,7 +173,9 @@ def whatif_export(level: str, area: str | None, capacity: float, ranking: str, *
     header (data label, role, area, capacity, ranking); people reached rounded to the nearest 10."""
     from explorer.config import load_settings
     from explorer.services import load_engine
-    from explorer.services.app_data import _records_synthetic  # the app's test: imported tables are real
+    from explorer.services.app_data import (
+        _records_synthetic,  # the app's test: imported tables are real
+    )
 
     if not access.permits(role, Capability.OUTREACH):  # refuse before reading anything
         raise ExplorerError(f"outreach planning is not available to the '{role}' role")

@@ -61,11 +61,11 @@ def whatif_panel(data: AppData, view: OutreachView, role: Any, policy: Any) -> l
     label = [html.Strong("SYNTHETIC DATA. ")] if data.synthetic else []
     return [
         html.H2("What would this reach do?", className="block-title"),
-        html.P([*label, f"{view.capacity:,} conversations with high-risk people without a plan, sent "
-                f"{RANKING_NAMES[view.whatif].lower()} (units: each {LEVEL_CONTROL_LABELS[view.level]}'s "
-                "residents in one IMD quintile). Computed from disclosure-controlled counts; people reached "
-                "rounded to the nearest 10. SII: least minus most deprived quintile, so a fall towards 0 "
-                "means the deprivation gap is closing."], className="muted"),
+        html.P([*label, (f"{view.capacity:,} conversations with high-risk people without a plan, ranking: "
+                         f"{RANKING_NAMES[view.whatif].lower()} (units: each {LEVEL_CONTROL_LABELS[view.level]}'s "
+                         "residents in one IMD quintile). Computed from disclosure-controlled counts; people "
+                         "reached rounded to the nearest 10. SII: least minus most deprived quintile, so a fall "
+                         "towards 0 means the deprivation gap is closing.")], className="muted"),
         ui.data_table(ids.OUT_WHATIF + "-summary", [{"name": n, "id": c} for c, n in SUMMARY_HEADERS],
                       ui.records(summary), caption="Coverage among high-risk people and its SII, before -> after"),
         html.H3("Equity audit: who the selection reaches against who is at high risk", className="block-title"),
