@@ -90,7 +90,8 @@ def _outreach_values(capacity):
     return {key(ids.OUT_VIEW, "data"): view.to_query(), key(ids.OUT_LEVEL, "value"): "pcn",
             key(ids.OUT_RISK, "value"): "top_percent:10", key(ids.OUT_RANK_BY, "value"): view.rank_by,
             key(ids.OUT_CAPACITY, "value"): capacity, key(ids.OUT_URL, "search"): view.to_search(),
-            key(ids.OUT_URL, "pathname"): "/outreach"}
+            key(ids.OUT_URL, "pathname"): "/outreach", key(ids.OUT_AREA, "value"): "",
+            key(ids.OUT_WHATIF_RANK, "value"): "without_plan"}
 
 
 @pytest.mark.parametrize("capacity", ["abc", -5, 1e309, "1e309", 2.5])

@@ -88,6 +88,9 @@ OUT_FIGURE = "outreach-figure"
 OUT_TABLE = "outreach-table"
 OUT_DOWNLOAD_BUTTON = "outreach-download-button"
 OUT_DOWNLOAD = "outreach-download"
+OUT_AREA = "outreach-area"
+OUT_WHATIF_RANK = "outreach-whatif-rank"
+OUT_WHATIF = "outreach-whatif"
 
 # ---------------------------------------------------------------- SPC page (measuring improvement)
 SPC_URL = "spc-url"

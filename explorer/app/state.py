@@ -9,6 +9,7 @@ pasted and truncated by people; the server still checks the role on every callba
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, urlencode
 from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS
 from explorer.services.app_analyses import DEFAULT_CAPACITY, RANK_BY  # noqa: F401 - defined there, re-exported
+from explorer.domain.whatif import RANKINGS as WHATIF_RANKINGS
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk, risk_label
 
 SCHEMES = ("quantile", "jenks")
@@ -338,6 +340,9 @@ class ProfileView:
 MAX_CAPACITY = 10_000_000
 
 
+_AREA_CODE = re.compile(r"[A-Za-z0-9]{3,12}")  # an area code; anything else in a URL is dropped
+
+
 @dataclass(frozen=True)
 class OutreachView:
     """The outreach page: areas at `level` ranked by `rank_by` for the `risk` definition, and the
@@ -348,9 +353,15 @@ class OutreachView:
     capacity: int = DEFAULT_CAPACITY
     rank_by: str = "high_risk_without_plan"
     filters: Filters = field(default_factory=Filters)
+    area: str | None = None  # the what-if's area (an ICS or place; None = the region)
+    whatif: str = WHATIF_RANKINGS[0]  # the what-if's ranking (explorer.domain.whatif.RANKINGS)
 
     def to_query(self) -> dict[str, str]:
         query = {"level": self.level, "capacity": str(self.capacity)}
+        if self.area:
+            query["area"] = self.area
+        if self.whatif != WHATIF_RANKINGS[0]:
+            query["wif"] = self.whatif
         if check_risk(self.risk) != check_risk(DEFAULT_RISK):
             query["hr"] = risk_text(self.risk)
         if self.rank_by != "high_risk_without_plan":
@@ -377,8 +388,12 @@ class OutreachView:
             filters = Filters.from_query({k: query[k] for k in FILTER_KEYS if k in query})
         except FilterError:
             filters = Filters()
+        area = _first(query, "area") or None
+        area = area if area and _AREA_CODE.fullmatch(area) else None
+        wif = _first(query, "wif")
         return cls(level=level, risk=parse_risk(_first(query, "hr")), capacity=capacity,
-                   rank_by=rank if rank in RANK_BY else "high_risk_without_plan", filters=filters)
+                   rank_by=rank if rank in RANK_BY else "high_risk_without_plan", filters=filters,
+                   area=area, whatif=wif if wif in WHATIF_RANKINGS else WHATIF_RANKINGS[0])
 
     def with_(self, **changes: Any) -> OutreachView:
         return replace(self, **changes)

@@ -1,7 +1,7 @@
 """The `explorer` command: parses arguments and calls the layers below; no logic of its own.
 
 One module per command group: data (sources, fetch, build, synth, import-*), reports (summary,
-inequality), aggregate (records -> cell tables or a release), spc, export (figures, tables and board
+inequality), aggregate (records -> cell tables or a release), spc, outreach (the what-if), export (figures, tables and board
 packs), model, serve and users; _common holds the shared options, errors and output.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from explorer.cli import aggregate, data, export, export_pack, model, reports, serve, spc, users
+from explorer.cli import aggregate, data, export, export_pack, model, outreach, reports, serve, spc, users
 from explorer.cli._common import Level, OutputFormat, Region, emit, friendly, tidy_numbers
 from explorer.cli.serve import gunicorn_command
 
@@ -21,6 +21,7 @@ app.add_typer(model.model_app, name="model")
 reports.register(app)
 aggregate.register(app)
 spc.register(app)
+outreach.register(app)
 export.register(app)
 export_pack.register(export.export_app)  # export table, export pack
 serve.register(app)

@@ -16,8 +16,9 @@ from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.presenters.outreach import target_areas
+from explorer.app.presenters.outreach import AUDIT_HEADERS, SUMMARY_HEADERS, audit_text, summary_text, target_areas
 from explorer.services.app_data import AppData
+from explorer.services.whatif import RANKING_NAMES, outreach_whatif
 from explorer.app.state import (
     RANK_BY, OutreachView, check_store, parse_capacity, query_from_search, require_canonical, risk_options,
     risk_text, text_value,
@@ -25,6 +26,7 @@ from explorer.app.state import (
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, Capability
 from explorer.domain.metrics import risk_label
+from explorer.domain.whatif import RANKINGS as WHATIF_RANKINGS
 from explorer.export.safe_cells import safe_frame
 from explorer.figures import charts, describe, theme
 from explorer.vocab import LEVEL_CONTROL_LABELS
@@ -38,6 +40,38 @@ RANK_NAMES = {"high_risk_without_plan": "High-risk people without a plan",
               "gap": "Gap count (plans to close the deprivation gap)",
               "expected_admissions_without_plan": "Expected emergency admissions without a plan"}
 FIGURE_AREAS = 15
+
+
+def _area_options(data: AppData) -> list[dict]:
+    """The region and its ICSs and places (the what-if's area; its units are the level ranked)."""
+    areas = data.bundle.areas
+    rows = areas[areas["level"].isin(("ics", "place"))].sort_values(["level", "area_name"])
+    return [{"label": f"{data.region_name} (whole region)", "value": ""},
+            *({"label": f"{name} ({LEVEL_CONTROL_LABELS.get(lv, lv)})", "value": code}
+              for code, name, lv in zip(rows["area_code"], rows["area_name"], rows["level"], strict=True))]
+
+
+def whatif_panel(data: AppData, view: OutreachView, role: Any, policy: Any) -> list:
+    """'What would this reach do?': coverage and SII before -> after for the area and its parent,
+    and the equity audit, as tables (figures computed from controlled counts only)."""
+    result = outreach_whatif(data.engine_call, data.bundle.areas, role, policy, level=view.level,
+                             area=view.area, capacity=view.capacity, ranking=view.whatif, risk=view.risk,
+                             filters=view.filters)
+    summary, audit = summary_text(result.summary), audit_text(result.audit)
+    label = [html.Strong("SYNTHETIC DATA. ")] if data.synthetic else []
+    return [
+        html.H2("What would this reach do?", className="block-title"),
+        html.P([*label, (f"{view.capacity:,} conversations with high-risk people without a plan, ranking: "
+                         f"{RANKING_NAMES[view.whatif].lower()} (units: each {LEVEL_CONTROL_LABELS[view.level]}'s "
+                         "residents in one IMD quintile). Computed from disclosure-controlled counts; people "
+                         "reached rounded to the nearest 10. SII: least minus most deprived quintile, so a fall "
+                         "towards 0 means the deprivation gap is closing.")], className="muted"),
+        ui.data_table(ids.OUT_WHATIF + "-summary", [{"name": n, "id": c} for c, n in SUMMARY_HEADERS],
+                      ui.records(summary), caption="Coverage among high-risk people and its SII, before -> after"),
+        html.H3("Equity audit: who the selection reaches against who is at high risk", className="block-title"),
+        ui.data_table(ids.OUT_WHATIF + "-audit", [{"name": n, "id": c} for c, n in AUDIT_HEADERS],
+                      ui.records(audit), page_size=40),
+    ]
 
 
 def _levels(role: Any) -> tuple[str, ...]:
@@ -72,12 +106,16 @@ def layout(**query: Any) -> html.Div:
             ui.radio(ids.OUT_LEVEL, [(LEVEL_CONTROL_LABELS[lv], lv) for lv in _levels(role)], view.level, "Rank"),
             ui.select(ids.OUT_RISK, risk_options(), risk_text(view.risk), "High-risk definition"),
             ui.radio(ids.OUT_RANK_BY, [(RANK_NAMES[r], r) for r in RANK_BY], view.rank_by, "Rank by"),
+            ui.select(ids.OUT_AREA, _area_options(data), view.area or "", "What-if area (and its parent)"),
+            ui.radio(ids.OUT_WHATIF_RANK, [(RANKING_NAMES[r], r) for r in WHATIF_RANKINGS], view.whatif,
+                     "What-if ranking"),
             ui.field("We can hold this many planning conversations",
                      dcc.Input(id=ids.OUT_CAPACITY, type="number", min=0, step=50, value=view.capacity,
                                debounce=True, inputMode="numeric"),
                      ids.OUT_CAPACITY, "Each conversation is one high-risk person offered a care plan."),
         ], className="row-controls panel"),
         html.Section(id=ids.OUT_SUMMARY, className="panel", **{"aria-live": "polite"}),
+        html.Section(id=ids.OUT_WHATIF, className="panel", **{"aria-live": "polite"}),
         html.Div(id=ids.OUT_FIGURE),
         html.Section([
             html.H2("Ranked areas", className="block-title"),
@@ -160,17 +198,21 @@ def register(app: Dash, data: AppData) -> None:
         Output(ids.OUT_RISK, "value"),
         Output(ids.OUT_RANK_BY, "value"),
         Output(ids.OUT_CAPACITY, "value"),
+        Output(ids.OUT_AREA, "value"),
+        Output(ids.OUT_WHATIF_RANK, "value"),
         Input(ids.OUT_LEVEL, "value"),
         Input(ids.OUT_RISK, "value"),
         Input(ids.OUT_RANK_BY, "value"),
         Input(ids.OUT_CAPACITY, "value"),
+        Input(ids.OUT_AREA, "value"),
+        Input(ids.OUT_WHATIF_RANK, "value"),
         Input(ids.OUT_URL, "search"),
         State(ids.OUT_VIEW, "data"),
         State(ids.OUT_URL, "pathname"),
         prevent_initial_call=True,
     )
-    def update_view(level: str, risk: str, rank_by: str, capacity: Any, search: str | None, stored: dict,
-                    pathname: str | None) -> tuple:
+    def update_view(level: str, risk: str, rank_by: str, capacity: Any, area: Any, whatif: Any,
+                    search: str | None, stored: dict, pathname: str | None) -> tuple:
         role = current_role()
         levels = _levels(role)
         problem = _unavailable(data, role)
@@ -180,6 +222,7 @@ def register(app: Dash, data: AppData) -> None:
         require_canonical(stored, current)
         level, risk, rank_by = text_value(level, "level"), text_value(risk, "risk"), text_value(rank_by, "rank")
         search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
+        area, whatif = text_value(area, "area"), text_value(whatif, "whatif")
         capacity = parse_capacity(capacity)
         if level is not None and level not in levels:
             raise AccessDenied(f"Role '{role}' may not rank {level} areas.", role=str(role))
@@ -189,13 +232,25 @@ def register(app: Dash, data: AppData) -> None:
             new = OutreachView.from_query(query_from_search(search), levels=levels)
             if new == current:
                 raise PreventUpdate
-            return new.to_query(), no_update, new.level, risk_text(new.risk), new.rank_by, new.capacity
+            return (new.to_query(), no_update, new.level, risk_text(new.risk), new.rank_by, new.capacity,
+                    new.area or "", new.whatif)
         query = {**current.to_query(), "level": level, "hr": risk or "", "rank": rank_by,
-                 "capacity": "" if capacity is None else str(capacity)}
+                 "capacity": "" if capacity is None else str(capacity), "area": area or "", "wif": whatif or ""}
         new = OutreachView.from_query(query, levels=levels)
         if new == current:
             raise PreventUpdate
-        return new.to_query(), new.to_search(), no_update, no_update, no_update, no_update
+        return new.to_query(), new.to_search(), no_update, no_update, no_update, no_update, no_update, no_update
+
+    @app.callback(Output(ids.OUT_WHATIF, "children"), Input(ids.OUT_VIEW, "data"))
+    def send_whatif(stored: dict) -> list:
+        view, policy = current_view(stored)
+        try:
+            return whatif_panel(data, view, current_role(), policy)
+        except AccessDenied:
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown, as the ranking's own errors are
+            return [html.H2("What would this reach do?", className="block-title"),
+                    ui.notice(f"Not available: {exc}", "warning")]
 
     @app.callback(
         Output(ids.OUT_SUMMARY, "children"),
