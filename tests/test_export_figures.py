@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import struct
 import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from tool_support import needs_tool
 
 from explorer.domain.access import AccessDenied
 from explorer.domain.metrics import Filters
@@ -35,11 +35,6 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 SMALL = Filters(age_band=("85+",), ethnic_group=("other",))  # many cells of 1-7 people before control
 NON_ANALYST = ("commissioner", "strategist", "social_care")
 COUNT_COLUMNS = re.compile(r"^(numerator|count|people|population|high_risk|high_risk_without_plan|gap|n|observed)$")
-
-
-def needs(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.skip(f"{tool} not installed (poppler-utils; scripts/test.sh installs it)")
 
 
 def svg_texts(svg: bytes) -> list[tuple[str, str]]:
@@ -87,8 +82,8 @@ def test_map_svg_is_vector_with_one_path_per_area_and_says_synthetic(data, place
 
 
 def test_png_is_print_size_and_pdf_reads_back_as_text_and_image(data, tmp_path):
-    needs("pdftotext")
-    needs("pdftoppm")
+    needs_tool("pdftotext")
+    needs_tool("pdftoppm")
     item = build_item(data, ExportRequest("cascade", "region", role="strategist"))
     png = render(item.figure, "png", width=item.width, height=item.height)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
