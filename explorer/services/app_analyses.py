@@ -126,7 +126,9 @@ class AppAnalyses:
                within: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
         """Areas' values against their denominators with 95% and 99.8% limits around the region.
 
-        Returns (points: area_code, area_name, value, denominator, position; limits; comparator)."""
+        Returns (points: area_code, area_name, value, denominator, position; limits; comparator).
+        points.attrs: "hidden", the number of areas not plotted, and "not_plotted", those areas
+        (area_code, area_name, suppressed) for tables that list every area."""
         info = self.metric(metric)
         kind = {"proportion": "proportion", "rate": "rate", "ratio": "ratio"}.get(info.kind)
         if kind is None or metric == "coverage_dsr":
@@ -156,6 +158,11 @@ class AppAnalyses:
             lo, hi = stats.funnel_limits(comparator, grid, kind, conf, mult)
             limits[a], limits[b] = lo, hi
         points.attrs["hidden"] = int(len(table) - int(keep.sum()))
+        # the areas not plotted, for tables that list every area: suppressed, or no value or denominator
+        left = table[~table["area_code"].isin(points["area_code"])]
+        points.attrs["not_plotted"] = [
+            {"area_code": str(c), "area_name": str(n), "suppressed": bool(h)}
+            for c, n, h in zip(left["area_code"], left["area_name"], left[f"{metric}_suppressed"].astype(bool))]
         return points, limits, comparator
 
     # ------------------------------------------------------------------ trend and cascade
