@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode
 
 from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS
-from explorer.services.app_analyses import DEFAULT_CAPACITY, RANK_BY  # noqa: F401 - defined there, re-exported
+from explorer.services.app_analyses import DEFAULT_CAPACITY, MAX_CAPACITY, RANK_BY  # defined there
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk, risk_label
 
 SCHEMES = ("quantile", "jenks")
@@ -333,9 +333,6 @@ class ProfileView:
     @property
     def effective_filters(self) -> Filters:
         return self.filters if self.filters.risk is None else replace(self.filters, risk=self.risk)
-
-
-MAX_CAPACITY = 10_000_000
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from explorer.figures import charts, describe, maps, theme
 from explorer.figures import classify as cl
 from explorer.figures.model_card import calibration_figure, calibration_summary
 from explorer.figures.units import difference_words, metric_title, short_unit
-from explorer.services.app_analyses import DEFAULT_CAPACITY, GROUP_TITLES, target_areas
+from explorer.services.app_analyses import GROUP_TITLES, RANK_NAMES, target_areas
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_geometry import print_features
 from explorer.vocab import LEVEL_CONTROL_LABELS
@@ -225,7 +225,7 @@ def _funnel(r: Resolved) -> Drawn:
 
 def _outreach(r: Resolved) -> Drawn:
     data = r.data
-    ranked = target_areas(data.outreach(r.level, r.filters, r.risk, r.policy, within=r.area), DEFAULT_CAPACITY)
+    ranked = target_areas(data.outreach(r.level, r.filters, r.risk, r.policy, within=r.area), r.capacity, r.rank_by)
     top = ranked.head(OUTREACH_AREAS)
     people = _num(top["high_risk_without_plan"])
     fig = charts.outreach_figure(pd.DataFrame({"area_name": top["area_name"], "people": people,
@@ -237,15 +237,17 @@ def _outreach(r: Resolved) -> Drawn:
             "high_risk_plan_coverage_lower", "high_risk_plan_coverage_upper", "expected_admissions_without_plan",
             "gap", "targeted"]
     table = ranked[[c for c in keep if c in ranked]].copy()
+    table.attrs.update(capacity=r.capacity, rank_by=r.rank_by)  # with reach, areas, total: the plan's terms
     for col in table.columns:
         if col not in ("rank", "area_code", "area_name", "targeted"):
             table[col] = _num(table[col])
     level = LEVEL_CONTROL_LABELS[r.level]
     alt = describe.describe_series(list(top["area_name"].head(10)), list(people[:10]),
                                    what=f"Top {level}s by high-risk people without a plan", unit="people")
-    return Drawn(fig, table, f"Top {min(OUTREACH_AREAS, len(ranked))} {level}s in {r.area_name} by high-risk "
-                 "people without a care plan", alt, "Units: people (counts)", data.synthetic,
-                 note=f"Coloured: the areas a team with {DEFAULT_CAPACITY:,} planning conversations would start with.")
+    return Drawn(fig, table, f"Top {min(OUTREACH_AREAS, len(ranked))} {level}s in {r.area_name} by "
+                 f"{RANK_NAMES[r.rank_by].lower()}", alt, "Units: people (counts)", data.synthetic,
+                 note=f"Bars: high-risk people without a care plan. Coloured: the areas a team with {r.capacity:,} "
+                      "planning conversations would start with.")
 
 
 POPULATION_TITLES = {"age_sex": "Residents by age and sex (ONS mid-2020 estimates)",

@@ -37,6 +37,10 @@ GROUP_TITLES = {"imd_decile": "IMD decile", "imd_quintile": "IMD quintile", "eth
                 "age_band": "Age band", "sex": "Sex", "disabled": "Disability", "frailty": "Frailty"}
 RANK_BY = ("high_risk_without_plan", "gap", "expected_admissions_without_plan")
 DEFAULT_CAPACITY = 10_000  # planning conversations a team can hold (outreach page and exports)
+MAX_CAPACITY = 10_000_000  # the most the outreach page and exports accept
+RANK_NAMES = {"high_risk_without_plan": "High-risk people without a plan",
+              "gap": "Gap count (plans to close the deprivation gap)",
+              "expected_admissions_without_plan": "Expected emergency admissions without a plan"}
 _FRAILTY = {"fit": "Fit", "mild": "Mild frailty", "moderate": "Moderate frailty", "severe": "Severe frailty",
             "not_assessed": "Not assessed (under 65)"}
 
