@@ -9,7 +9,10 @@ Wall time and CPU time (this process and the renderer's Chromium processes) are 
 shared machine the wall time grows with the other work, the CPU time much less. Writes
 ``benchmarks/results/export.json``.
 
-    python benchmarks/bench_export.py [--region london] [--repeats 3] [--output PATH]
+    python benchmarks/bench_export.py [--region london] [--repeats 3] [--only "LSOA map"] [--output PATH]
+
+``--only TEXT`` times only the figures whose name contains TEXT (e.g. the LSOA map alone, when the
+machine is quiet for a short while); the load average at the start and the end is kept with them.
 """
 
 from __future__ import annotations
@@ -86,8 +89,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--region", default="london")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="time only the figures whose name contains this text")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
+    cases = [(name, request) for name, request in CASES if args.only in name]
+    if not cases:
+        parser.error(f"no figure's name contains {args.only!r}")
 
     from explorer.services.app_data import AppData
 
@@ -101,8 +108,9 @@ def main() -> int:
     started = time.perf_counter()
     _export(data, CASES[3][1], "png")  # starts Chromium: the one cold start, untimed below
     cold = time.perf_counter() - started
+    load_at_start = os.getloadavg()
     rows = []
-    for name, request in CASES:
+    for name, request in cases:
         for fmt in FORMATS:
             _export(data, request, fmt)  # warm: the app's caches hold this view, as after a first look
             times, cpu, size = [], [], 0
@@ -116,7 +124,9 @@ def main() -> int:
                          "bytes": size})
             print(f"{name:32s} {fmt}  median {statistics.median(times):6.2f} s  max {max(times):6.2f} s  "
                   f"cpu {statistics.median(cpu):6.2f} s  {size / 1024:8.0f} KB", flush=True)
-    result = {"region": args.region, "repeats": args.repeats, "load_average": os.getloadavg(), "load_seconds": round(load_seconds, 1),
+    result = {"region": args.region, "repeats": args.repeats, "only": args.only or None,
+              "load_average_at_start": load_at_start, "load_average": os.getloadavg(),
+              "load_seconds": round(load_seconds, 1),
               "cold_start_seconds": round(cold, 2), "rows": rows,
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
               "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -10,14 +10,18 @@ One warm renderer serves the whole module (a few figures per format, not every c
 from __future__ import annotations
 
 import json
+import os
 import re
-import shutil
 import struct
 import subprocess
+import sys
+import tempfile
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
+from tool_support import needs_tool
 
 from explorer.domain.access import AccessDenied
 from explorer.domain.metrics import Filters
@@ -31,15 +35,11 @@ from explorer.export import (
 )
 from explorer.figures import theme
 
+REPO = Path(__file__).resolve().parents[1]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 SMALL = Filters(age_band=("85+",), ethnic_group=("other",))  # many cells of 1-7 people before control
 NON_ANALYST = ("commissioner", "strategist", "social_care")
 COUNT_COLUMNS = re.compile(r"^(numerator|count|people|population|high_risk|high_risk_without_plan|gap|n|observed)$")
-
-
-def needs(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.skip(f"{tool} not installed (poppler-utils; scripts/test.sh installs it)")
 
 
 def svg_texts(svg: bytes) -> list[tuple[str, str]]:
@@ -87,8 +87,8 @@ def test_map_svg_is_vector_with_one_path_per_area_and_says_synthetic(data, place
 
 
 def test_png_is_print_size_and_pdf_reads_back_as_text_and_image(data, tmp_path):
-    needs("pdftotext")
-    needs("pdftoppm")
+    needs_tool("pdftotext")
+    needs_tool("pdftoppm")
     item = build_item(data, ExportRequest("cascade", "region", role="strategist"))
     png = render(item.figure, "png", width=item.width, height=item.height)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -134,6 +134,10 @@ def test_no_count_of_1_to_7_in_any_figure_or_table_for_non_analysts(data, role):
                 values = values[np.isfinite(values)]
                 checked += values.size
                 assert not ((values >= 1) & (values < 8)).any(), (role, request.kind, column)
+        if request.kind == "funnel":  # every area listed, as the other tables, the suppressed ones flagged
+            assert item.table["suppressed"].dtype == bool and item.table["suppressed"].any()
+            assert len(item.table) == len(data.geometry["pcn"].codes) and item.table["area_code"].is_unique
+            assert item.table.loc[item.table["suppressed"], "value"].isna().all()
         if request.kind in ("cascade", "outreach"):  # counts drawn as bar labels: read them in the SVG
             assert small_counts_in_labels(render(item.figure, "svg")) == []
     assert kinds >= {"map", "gradient", "trend", "cascade", "inequalities", "funnel", "population"}
@@ -169,6 +173,59 @@ def test_requests_beyond_the_role_or_unknown_are_refused_clearly(data):
                                  "population", "calibration"}
 
 
+def test_outreach_export_uses_the_capacity_and_ranking_asked_for(data):
+    from explorer.app import exports
+
+    default = build_item(data, ExportRequest("outreach", "pcn"))
+    none = build_item(data, ExportRequest("outreach", "pcn", capacity=0))
+    wide = build_item(data, ExportRequest("outreach", "pcn", capacity="50000", rank_by="gap"))
+    assert none.table["targeted"].sum() == 0 < default.table["targeted"].sum() < wide.table["targeted"].sum()
+    assert wide.table.attrs["capacity"] == 50_000 and "50,000 planning conversations" in wide.footnote
+    assert "gap count" in wide.title and list(wide.table["area_code"]) != list(default.table["area_code"])
+    for capacity, rank_by, message in [(-1, None, "between 0 and"), ("12.5", None, "whole number"),
+                                       (10**9, None, "between 0 and"), (True, None, "whole number"),
+                                       (None, "shoe_size", "unknown ranking")]:
+        with pytest.raises(ExportError, match=message):
+            build_item(data, ExportRequest("outreach", "pcn", capacity=capacity, rank_by=rank_by))
+    with pytest.raises(ExportError, match="no capacity"):
+        build_item(data, ExportRequest("map", "pcn", capacity=100))
+    # the outreach page's download menu carries the page's capacity and ranking to the export
+    stored = exports.request_data("outreach", "pcn", capacity=250, rank_by="gap")
+    request = exports.parse_request(stored, "commissioner")
+    assert (request.capacity, request.rank_by) == ("250", "gap")
+
+
+def test_gradient_by_quintile_says_quintile_and_gives_the_sii_in_percentage_points(data):
+    item = build_item(data, ExportRequest("gradient", "region", metric="reviewed_in_period", by="imd_quintile"))
+    assert "quintile" in item.alt_text and "decile" not in item.alt_text and "pp" in item.alt_text
+    sii_names = [t.name for t in item.figure.data if t.mode == "lines"]
+    assert sii_names and all(n.endswith(" percentage points") for n in sii_names)
+    assert "percentage points: least minus most deprived" in item.footnote
+
+
+def _box(group) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of a legend or annotation <g>: its translate plus its background rect."""
+    moved = group if "translate" in (group.get("transform") or "") else next(
+        g for g in group.iter(f"{SVG_NS}g") if "translate" in (g.get("transform") or ""))
+    x, y = map(float, re.search(r"translate\(([-\d.]+),\s*([-\d.]+)\)", moved.get("transform")).groups())
+    rect = next(r for r in moved.iter(f"{SVG_NS}rect") if "bg" in (r.get("class") or ""))
+    return x, y, x + float(rect.get("width")), y + float(rect.get("height"))
+
+
+def test_legend_above_the_plot_sits_above_the_comparator_label(data):
+    """With a suppressed group (a legend key) and a comparator line, the legend gets its own row."""
+    filters = ["ethnic_group=other", "sex=female"]
+    item = build_item(data, ExportRequest("inequalities", "region", metric="reviewed_in_period", filters=filters,
+                                          by="age_band"))
+    assert item.table["suppressed"].any()  # so the legend is drawn
+    root = ET.fromstring(render(item.figure, "svg"))
+    legend = _box(next(g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "legend"))
+    labels = [_box(g) for g in root.iter(f"{SVG_NS}g") if g.get("class") == "annotation"
+              and data.region_name in "".join(g.itertext()) and "Sources" not in "".join(g.itertext())]
+    assert labels  # the comparator's label, "London 68.4%"
+    assert all(legend[3] <= label[1] for label in labels)  # the legend's bottom above each label's top
+
+
 def test_cli_exports_a_figure_and_refuses_bad_requests_without_leaving_a_file(cli_env, london_model, tmp_path,
                                                                              monkeypatch):
     from typer.testing import CliRunner
@@ -181,8 +238,16 @@ def test_cli_exports_a_figure_and_refuses_bad_requests_without_leaving_a_file(cl
     folder.mkdir()
     out = folder / "map.svg"
     base = ["export", "figure", "--figure", "map", "--format", "svg"]
-    ok = runner.invoke(app, [*base, "--level", "ics", "--metric", "coverage", "--out", str(out)])
-    assert ok.exit_code == 0, ok.output
+    # the successful export in a process of its own, as a user runs it: its exit is checked too (Chromium
+    # stopped and its profile folder removed without a traceback)
+    # (the default temp directory: Chromium's socket path in a deep pytest folder would be too long)
+    profiles = set(Path(tempfile.gettempdir()).glob("explorer-chromium-*"))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ok = subprocess.run([sys.executable, "-m", "explorer", *base, "--level", "ics", "--metric", "coverage",
+                         "--out", str(out)], check=False, capture_output=True, text=True, env=env, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "Traceback" not in ok.stderr and "OSError" not in ok.stderr, ok.stderr[-2000:]
+    assert set(Path(tempfile.gettempdir()).glob("explorer-chromium-*")) <= profiles  # its profile removed at exit
     assert out.read_bytes().count(b"choroplethlocation") == 5
     audit = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
     assert audit[-1]["what"] == "figure_map" and audit[-1]["user"].startswith("cli:") and audit[-1]["format"] == "svg"

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
+import pptx
 import pytest
+from pptx.util import Inches
+from tool_support import needs_tool
+from typer.testing import CliRunner
 
-pptx = pytest.importorskip("pptx")
-pytest.importorskip("reportlab")
-
-from pptx.util import Inches  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
-
-from explorer.export.pack import build_pack, key_numbers, pack_bytes  # noqa: E402
-from explorer.figures.theme import SYNTHETIC_MARK  # noqa: E402
+from explorer.export.pack import build_pack, key_numbers, pack_bytes
+from explorer.figures.theme import SYNTHETIC_MARK
 
 pytestmark = pytest.mark.slow
 ROLE = "commissioner"
@@ -85,8 +82,8 @@ def test_pptx_reads_back_16_9_titles_alt_text_and_footnotes(files, pack) -> None
 
 
 def test_pdf_as_text_and_images(files, pack, tmp_path) -> None:
-    if not shutil.which("pdftotext"):
-        pytest.skip("poppler-utils not installed (scripts/test.sh installs it)")
+    needs_tool("pdftotext")
+    needs_tool("pdftoppm")
     pages = subprocess.run(["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True, text=True,
                            check=True).stdout.split("\f")
     pages = [p for p in pages if p.strip()]

@@ -222,6 +222,28 @@ def test_map_description_names_classes_and_extremes():
     assert "Highest: Area 5 (6%)" in text
 
 
+def test_gradient_description_names_quintiles_and_gives_a_percentage_sii_in_points():
+    frame = pd.DataFrame({"decile": range(1, 6), "value": [30.0, 35.0, 40.0, 45.0, 50.0]})
+    text = describe.describe_gradient(frame, label="Coverage", unit="%", sii=-4.12, sii_lower=-4.48,
+                                      sii_upper=-3.75, group="quintile")
+    assert "in quintile 1" in text and "in quintile 5" in text and "decile" not in text
+    assert "Slope index of inequality -4.12pp (95% CI -4.48pp to -3.75pp)" in text
+    per_1000 = describe.describe_gradient(frame, label="Coverage", unit="per 1,000", sii=2.0)
+    assert "in decile 1" in per_1000 and "2 per 1,000" in per_1000  # other units are their own
+
+
+def test_calibration_summary_never_prints_negative_zero():
+    from explorer.figures.model_card import calibration_figure, calibration_summary
+
+    report = {"calibration_slope": 0.987, "calibration_intercept": -0.0004,
+              "deciles": [{"decile": 1, "mean_predicted": 0.01, "observed_rate": 0.012, "observed_rate_lower": 0.01,
+                           "observed_rate_upper": 0.014, "n": 100, "observed": 12, "expected": 10.0}]}
+    assert calibration_summary(report) == "calibration slope 0.99, intercept 0.00"
+    assert "intercept 0.00" in calibration_figure(report).layout.title.text
+    assert calibration_summary({**report, "calibration_intercept": -0.051}).endswith("intercept -0.05")
+    assert calibration_summary({**report, "calibration_intercept": 0.051}).endswith("intercept +0.05")
+
+
 @pytest.mark.parametrize(("comparator", "anchor"), [(4.6, "left"), (100.0, "right")])
 def test_comparator_label_sits_on_the_roomier_side_of_its_line(comparator, anchor):
     """Beside a line near the axis start the label runs right; near the end, left: never clipped."""

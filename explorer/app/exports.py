@@ -25,15 +25,21 @@ from explorer.services.app_data import AppData
 
 BUTTON, REQUEST, DOWNLOAD = ids.EXPORT_BUTTON, ids.EXPORT_REQUEST, ids.EXPORT_DOWNLOAD
 MAP_INDEX = "map"
-REQUEST_KEYS = ("kind", "level", "area", "metric", "by", "risk")
+REQUEST_KEYS = ("kind", "level", "area", "metric", "by", "risk", "capacity", "rank")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
 
 def request_data(kind: str, level: str, *, area: str | None = None, metric: str | None = None,
-                 filters: Filters | None = None, by: str | None = None, risk: Any = None) -> dict[str, str]:
-    """What a figure shows, as the text-only store the download callback reads."""
+                 filters: Filters | None = None, by: str | None = None, risk: Any = None,
+                 capacity: int | None = None, rank_by: str | None = None) -> dict[str, str]:
+    """What a figure shows, as the text-only store the download callback reads (`capacity` and
+    `rank_by`: the outreach page's, so its export ranks and targets the areas the page shows)."""
     out = {"kind": kind, "level": level, "area": area or "", "metric": metric or "", "by": by or "",
            "risk": risk_text(risk) if risk is not None else ""}
+    if capacity is not None:
+        out["capacity"] = str(capacity)
+    if rank_by:
+        out["rank"] = rank_by
     out.update({f"f_{k}": v for k, v in (filters or Filters()).to_query().items()})
     return out
 
@@ -64,7 +70,7 @@ def parse_request(stored: Any, role: str) -> ExportRequest:
         raise InvalidInput(f"Bad filter in the figure export: {exc}") from None
     return ExportRequest(stored["kind"], stored.get("level") or "region", stored.get("area") or None,
                          stored.get("metric") or None, parsed, role, stored.get("by") or None,
-                         stored.get("risk") or None)
+                         stored.get("risk") or None, stored.get("capacity") or None, stored.get("rank") or None)
 
 
 def map_request(data: AppData, stored: Mapping[str, str] | None) -> dict[str, str]:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode
 
 from explorer.domain.access import AccessDenied
 from explorer.domain.geography import LEVELS
-from explorer.services.app_analyses import DEFAULT_CAPACITY, RANK_BY  # noqa: F401 - defined there, re-exported
+from explorer.services.app_analyses import DEFAULT_CAPACITY, MAX_CAPACITY, RANK_BY  # noqa: F401 - defined there, re-exported
 from explorer.domain.whatif import RANKINGS as WHATIF_RANKINGS
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk, risk_label
 
@@ -335,9 +335,6 @@ class ProfileView:
     @property
     def effective_filters(self) -> Filters:
         return self.filters if self.filters.risk is None else replace(self.filters, risk=self.risk)
-
-
-MAX_CAPACITY = 10_000_000
 
 
 _AREA_CODE = re.compile(r"[A-Za-z0-9]{3,12}")  # an area code; anything else in a URL is dropped

@@ -28,6 +28,14 @@ FigureKind = StrEnum("FigureKind", [(k, k) for k in ("map", "gradient", "cascade
 ExportLevel = StrEnum("ExportLevel", [(name, name) for name in ("region", *LEVELS)])
 
 
+CapacityOption = Annotated[int | None, typer.Option(
+    "--capacity", help="Outreach: planning conversations the team can hold (default 10,000), as on the outreach "
+                       "page; the areas they reach are marked.", show_default=False)]
+RankByOption = Annotated[str | None, typer.Option(
+    "--rank-by", help="Outreach: rank areas by high_risk_without_plan (default), gap or "
+                      "expected_admissions_without_plan.", show_default=False)]
+
+
 class FigureFormat(StrEnum):
     png = "png"
     svg = "svg"
@@ -68,6 +76,8 @@ def figure(
     role: Annotated[CliRole, typer.Option("--role", help="Whose export: the role's levels and disclosure rules "
                                                          "(exports are always disclosure-controlled).")]
     = CliRole(DEFAULT_CLI_ROLE),
+    capacity: CapacityOption = None,
+    rank_by: RankByOption = None,
     region: Annotated[Region, typer.Option(help="Region whose data to read.")] = Region.london,
 ) -> None:
     """Write one figure (title, subtitle, legend, sources footnote, SYNTHETIC mark on demo data) as PNG, SVG
@@ -77,7 +87,8 @@ def figure(
     from explorer.services.app_data import AppData
 
     check_out(out)
-    request = ExportRequest(kind.value, level.value, area, metric, list(filter_ or ()), role.value, by)
+    request = ExportRequest(kind.value, level.value, area, metric, list(filter_ or ()), role.value, by,
+                            capacity=capacity, rank_by=rank_by)
     data = AppData.load(load_settings(), region.value)
     resolve(data, request)  # refuse a bad request before the renderer starts
     item, payload = export_figure(data, request, fmt.value, user=cli_user(), out=out)

@@ -14,7 +14,13 @@ from typing import Annotated
 import typer
 
 from explorer.cli._common import Region, cli_user, friendly
-from explorer.cli.export import ExportLevel, FigureKind, check_out
+from explorer.cli.export import (
+    CapacityOption,
+    ExportLevel,
+    FigureKind,
+    RankByOption,
+    check_out,
+)
 from explorer.cli.reports import DEFAULT_CLI_ROLE, CliRole, FilterOption
 from explorer.config import load_settings
 from explorer.errors import ExplorerError
@@ -47,6 +53,8 @@ def table(
     by: Annotated[str | None, typer.Option(help="Groups, as for `export figure`.", show_default=False)] = None,
     filter_: FilterOption = None,
     role: RoleOption = CliRole(DEFAULT_CLI_ROLE),
+    capacity: CapacityOption = None,
+    rank_by: RankByOption = None,
     region: Annotated[Region, typer.Option(help="Region whose data to read.")] = Region.london,
 ) -> None:
     """Write the numbers behind one figure (disclosure-controlled for --role, CIs in their own columns,
@@ -57,7 +65,8 @@ def table(
     from explorer.services.app_data import AppData
 
     check_out(out)
-    request = ExportRequest(kind.value, level.value, area, metric, list(filter_ or ()), role.value, by)
+    request = ExportRequest(kind.value, level.value, area, metric, list(filter_ or ()), role.value, by,
+                            capacity=capacity, rank_by=rank_by)
     data = AppData.load(load_settings(), region.value)
     frame, payload = export_table(data, request, fmt.value, user=cli_user(), out=out)
     typer.echo(f"wrote {out} ({len(frame)} rows, {len(payload):,} bytes)")

@@ -16,9 +16,9 @@ from explorer.domain.disclosure import CountSpec, apply_policy
 from explorer.export.items import Resolved
 from explorer.figures import charts, describe, maps, theme
 from explorer.figures import classify as cl
-from explorer.figures.model_card import calibration_figure
-from explorer.figures.units import metric_title, short_unit
-from explorer.services.app_analyses import DEFAULT_CAPACITY, GROUP_TITLES, target_areas
+from explorer.figures.model_card import calibration_figure, calibration_summary
+from explorer.figures.units import difference_words, metric_title, short_unit
+from explorer.services.app_analyses import GROUP_TITLES, RANK_NAMES, target_areas
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_geometry import print_features
 from explorer.vocab import LEVEL_CONTROL_LABELS
@@ -115,17 +115,18 @@ def _gradient(r: Resolved) -> Drawn:
     data, m, info = r.data, r.metric, r.info
     frame, sii = data.gradient(r.area, m, r.by, r.filters, r.risk, r.policy)
     unit = short_unit(info)
+    gap = difference_words(unit)  # the SII is a gap: percentage points for a percentage
     region = data.value_of(None, m, r.filters, r.policy, r.risk)[m]
     value = sii.get("sii", math.nan)
-    sii_text = (f"Slope index of inequality {value:.3g} (95% CI {sii['sii_lower']:.3g} to {sii['sii_upper']:.3g})"
-                f" {unit}: least minus most deprived" if math.isfinite(value) else
+    sii_value = (f"Slope index of inequality {value:.3g} (95% CI {sii['sii_lower']:.3g} to {sii['sii_upper']:.3g})"
+                 f" {gap}" if math.isfinite(value) else "")
+    sii_text = (f"{sii_value}: least minus most deprived" if sii_value else
                 "Slope index of inequality not shown: it needs a value for every deprivation group.")
     shown = frame.assign(value=frame["value"].where(~frame["suppressed"].astype(bool)))
     fig = charts.gradient_figure(shown, label=info.label, unit=unit, comparator=float(region) if pd.notna(region)
                                  else None, comparator_name=data.region_name)
-    if math.isfinite(value):  # the SII in the legend, beside its line (the chart's own note would meet the footnote)
-        fig.update_traces(name=f"Slope index of inequality {value:.3g} (95% CI {sii['sii_lower']:.3g} to "
-                               f"{sii['sii_upper']:.3g}) {unit}", selector={"mode": "lines"})
+    if sii_value:  # the SII in the legend, beside its line (the chart's own note would meet the footnote)
+        fig.update_traces(name=sii_value, selector={"mode": "lines"})
     _suppressed_key(fig, bool(frame["suppressed"].astype(bool).any()))
     table = shown[["group", "label", "value", "lower", "upper", "numerator", "denominator", "suppressed"]
                   + (["fitted"] if "fitted" in shown else [])].copy()
@@ -134,7 +135,7 @@ def _gradient(r: Resolved) -> Drawn:
     table.attrs["sii"] = dict(sii)
     group = "decile" if r.by == "imd_decile" else "quintile"
     alt = describe.describe_gradient(shown, label=info.label, unit=unit, sii=value, sii_lower=sii.get("sii_lower"),
-                                     sii_upper=sii.get("sii_upper"))
+                                     sii_upper=sii.get("sii_upper"), group=group)
     return Drawn(fig, table, f"{info.label} by deprivation {group} in {r.area_name}", alt, _units(r),
                  data.shows_synthetic(m), note=sii_text + ".")
 
@@ -207,7 +208,13 @@ def _funnel(r: Resolved) -> Drawn:
                                comparator_name=data.region_name, denominator_label=info.denominator.capitalize())
     hidden = int(points.attrs.get("hidden", 0))
     _suppressed_key(fig, hidden > 0)
-    table = points.copy()
+    # every area at the level, as the other tables: plotted ones, then those not plotted (NaN values,
+    # `suppressed` True where disclosure control withheld the value, False where there was none)
+    left = pd.DataFrame(points.attrs.get("not_plotted", []), columns=["area_code", "area_name", "suppressed"])
+    table = pd.concat([points.assign(suppressed=False),
+                       left.assign(value=np.nan, denominator=np.nan, position="not plotted")],
+                      ignore_index=True)[[*points.columns, "suppressed"]]
+    table["suppressed"] = table["suppressed"].astype(bool)
     table.attrs = {"comparator": comparator, "hidden": hidden}
     alt = describe.describe_funnel(points, label=info.label, comparator_name=data.region_name)
     return Drawn(fig, table, f"Funnel plot: {info.label} by {LEVEL_CONTROL_LABELS[r.level]} against "
@@ -218,7 +225,7 @@ def _funnel(r: Resolved) -> Drawn:
 
 def _outreach(r: Resolved) -> Drawn:
     data = r.data
-    ranked = target_areas(data.outreach(r.level, r.filters, r.risk, r.policy, within=r.area), DEFAULT_CAPACITY)
+    ranked = target_areas(data.outreach(r.level, r.filters, r.risk, r.policy, within=r.area), r.capacity, r.rank_by)
     top = ranked.head(OUTREACH_AREAS)
     people = _num(top["high_risk_without_plan"])
     fig = charts.outreach_figure(pd.DataFrame({"area_name": top["area_name"], "people": people,
@@ -230,15 +237,17 @@ def _outreach(r: Resolved) -> Drawn:
             "high_risk_plan_coverage_lower", "high_risk_plan_coverage_upper", "expected_admissions_without_plan",
             "gap", "targeted"]
     table = ranked[[c for c in keep if c in ranked]].copy()
+    table.attrs.update(capacity=r.capacity, rank_by=r.rank_by)  # with reach, areas, total: the plan's terms
     for col in table.columns:
         if col not in ("rank", "area_code", "area_name", "targeted"):
             table[col] = _num(table[col])
     level = LEVEL_CONTROL_LABELS[r.level]
     alt = describe.describe_series(list(top["area_name"].head(10)), list(people[:10]),
                                    what=f"Top {level}s by high-risk people without a plan", unit="people")
-    return Drawn(fig, table, f"Top {min(OUTREACH_AREAS, len(ranked))} {level}s in {r.area_name} by high-risk "
-                 "people without a care plan", alt, "Units: people (counts)", data.synthetic,
-                 note=f"Coloured: the areas a team with {DEFAULT_CAPACITY:,} planning conversations would start with.")
+    return Drawn(fig, table, f"Top {min(OUTREACH_AREAS, len(ranked))} {level}s in {r.area_name} by "
+                 f"{RANK_NAMES[r.rank_by].lower()}", alt, "Units: people (counts)", data.synthetic,
+                 note=f"Bars: high-risk people without a care plan. Coloured: the areas a team with {r.capacity:,} "
+                      "planning conversations would start with.")
 
 
 POPULATION_TITLES = {"age_sex": "Residents by age and sex (ONS mid-2020 estimates)",
@@ -281,9 +290,8 @@ def _calibration(r: Resolved) -> Drawn:
     deciles = pd.DataFrame(report["deciles"])
     table = apply_policy(deciles, [CountSpec("n"), CountSpec("observed")], r.policy)
     table = table.rename(columns={"observed_rate_lower": "lower", "observed_rate_upper": "upper"})
-    slope, intercept = report.get("calibration_slope"), report.get("calibration_intercept")
-    note = (f"Calibration slope {slope:.2f}, intercept {intercept:+.2f} (held-out people)." if slope is not None
-            and intercept is not None else "")
+    summary = calibration_summary(report)
+    note = f"{summary[:1].upper()}{summary[1:]} (held-out people)." if summary else ""
     alt = describe.describe_series([f"decile {d}" for d in deciles["decile"]], list(deciles["observed_rate"] * 100),
                                    what="Observed emergency admission rate by predicted-risk decile", unit="%")
     return Drawn(fig, table, "Risk model calibration: observed against predicted emergency admission", alt,

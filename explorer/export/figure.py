@@ -22,6 +22,7 @@ def audit_export(data: AppData, user: str, request: ExportRequest, fmt: str, wha
     from explorer.auth.users import audit
 
     filters = request.filters.to_query() if hasattr(request.filters, "to_query") else request.filters
+    extra.update({k: v for k, v in (("capacity", request.capacity), ("rank_by", request.rank_by)) if v is not None})
     audit(data.settings, "export", user, request.role, what=f"{what}_{request.kind}", format=fmt,
           level=request.level, area=request.area, metric=request.metric, by=request.by,
           filters=filters if isinstance(filters, dict) else list(filters or ()), region=data.region, **extra)

@@ -26,6 +26,7 @@ from explorer.domain.disclosure import SUPPRESSION_NOTE, DisclosurePolicy
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, MetricInfo
 from explorer.errors import ExplorerError
 from explorer.figures import theme
+from explorer.services.app_analyses import DEFAULT_CAPACITY, MAX_CAPACITY, RANK_BY
 from explorer.services.app_data import REGION_LEVEL, AppData
 from explorer.services.provenance import provenance
 from explorer.vocab import LEVEL_CONTROL_LABELS, LEVELS
@@ -63,7 +64,10 @@ class ExportRequest:
     age_band, sex, disabled, frailty, imd_quintile, imd_decile), of the gradient (imd_decile,
     imd_quintile) or of the population breakdown (age_sex, ethnic_group, disability, imd_decile);
     ``risk`` the high-risk definition for risk metrics, the cascade and outreach ("top_percent:10",
-    "min_probability:0.3"; default: the filters' risk, else the app's default)."""
+    "min_probability:0.3"; default: the filters' risk, else the app's default); ``capacity`` (planning
+    conversations, a whole number 0 to MAX_CAPACITY, as int or text) and ``rank_by`` (one of RANK_BY)
+    the outreach ranking's, as set on the outreach page (default: DEFAULT_CAPACITY, high-risk people
+    without a plan)."""
 
     kind: str
     level: str
@@ -73,6 +77,8 @@ class ExportRequest:
     role: str = DEFAULT_ROLE
     by: str | None = None
     risk: str | None = None  # high-risk definition, e.g. "top_percent:10" (default: the filters' or top 10%)
+    capacity: int | str | None = None  # outreach only
+    rank_by: str | None = None  # outreach only
 
 
 @dataclass
@@ -112,6 +118,8 @@ class Resolved:
     role: str
     policy: DisclosurePolicy
     by: str | None
+    capacity: int = DEFAULT_CAPACITY
+    rank_by: str = RANK_BY[0]
 
     @property
     def area_name(self) -> str:
@@ -200,6 +208,29 @@ def _check_by(kind: str, by: str | None) -> str | None:
     return by
 
 
+def _check_outreach(kind: str, capacity: int | str | None, rank_by: str | None) -> tuple[int, str]:
+    """The outreach ranking's capacity and order: a whole number of conversations from 0 to
+    MAX_CAPACITY and one of RANK_BY (refused, not clamped: an export says what it was asked)."""
+    if kind != "outreach":
+        if capacity is not None or rank_by:
+            raise ExportError(f"the {kind} figure has no capacity or ranking: leave out --capacity and --rank-by")
+        return DEFAULT_CAPACITY, RANK_BY[0]
+    if capacity is None or capacity == "":
+        number = DEFAULT_CAPACITY
+    elif isinstance(capacity, int) and not isinstance(capacity, bool):
+        number = capacity
+    elif isinstance(capacity, str) and capacity.strip().isdigit():
+        number = int(capacity.strip())
+    else:
+        raise ExportError(f"bad capacity {str(capacity)[:20]!r}: give a whole number of planning conversations")
+    if not 0 <= number <= MAX_CAPACITY:
+        raise ExportError(f"capacity must be between 0 and {MAX_CAPACITY:,} planning conversations")
+    rank = rank_by or RANK_BY[0]
+    if rank not in RANK_BY:
+        raise ExportError(f"unknown ranking '{rank}': choose from {', '.join(RANK_BY)}")
+    return number, rank
+
+
 def resolve(data: AppData, request: ExportRequest) -> Resolved:
     """Check `request` against the data and the role; ExportError or AccessDenied if it cannot be made."""
     kind = request.kind
@@ -212,6 +243,7 @@ def resolve(data: AppData, request: ExportRequest) -> Resolved:
     metric, info = _check_metric(data, kind, request.metric, role)
     by = _check_by(kind, request.by)
     filters = _filters(request.filters)
+    capacity, rank_by = _check_outreach(kind, request.capacity, request.rank_by)
     if kind == "outreach":
         if not access.permits(role, Capability.OUTREACH):
             raise AccessDenied(f"Outreach planning is not available to the '{role}' role.", role=role)
@@ -227,7 +259,7 @@ def resolve(data: AppData, request: ExportRequest) -> Resolved:
         filters = Filters()  # as the app: filters do not apply to this metric (said in the subtitle)
     risk = _filters([f"risk={request.risk}"]).risk if request.risk else filters.risk or DEFAULT_RISK
     policy = access.disclosure_policy_for(role, publication=True)  # exports are published: always controlled
-    return Resolved(data, kind, level, area, metric, info, filters, risk, role, policy, by)
+    return Resolved(data, kind, level, area, metric, info, filters, risk, role, policy, by, capacity, rank_by)
 
 
 # --------------------------------------------------------------------------- framing

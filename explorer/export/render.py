@@ -2,10 +2,18 @@
 
 kaleido 1.x drives a headless Chromium (the Debian ``chromium`` package; ``BROWSER_PATH`` points
 kaleido at it when it is not on PATH). Starting Chromium takes about a second, so the first call
-starts kaleido's sync server (``kaleido.start_sync_server``) and later calls reuse it; it is
-stopped at exit. Nothing is fetched: plotly.js comes from the installed plotly package, MathJax is
-switched off (kaleido would load it from a CDN), and the world topojson that ``geo`` subplots ask
-for is the empty stub in ``assets/topo`` (our own boundaries are drawn from GeoJSON).
+starts kaleido's sync server (``kaleido.start_sync_server``) and later calls reuse it. Nothing is
+fetched: plotly.js comes from the installed plotly package, MathJax is switched off (kaleido would
+load it from a CDN), and the world topojson that ``geo`` subplots ask for is the empty stub in
+``assets/topo`` (our own boundaries are drawn from GeoJSON).
+
+Stopping: Chromium's profile lives in a folder we own (``explorer-chromium-*`` in the temp
+directory, handed to choreographer as ``tmp_dir``), and :func:`stop_renderer` closes Chromium, then
+removes that folder whatever is left in it. It runs at exit *before* Python's ``weakref.finalize``
+clean-ups: those would otherwise remove the profile while Chromium still writes to it and print
+``OSError: Directory not empty: 'Default'`` after a successful export. The exit hook is registered
+after the first figure is rendered, when choreographer's temporary folders (and so the finalizers'
+own exit hook) exist: exit hooks run last-registered first.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import atexit
 import json
 import os
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Literal
@@ -37,6 +46,8 @@ BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bi
 
 _lock = threading.Lock()  # kaleido's sync server is one queue: one figure at a time per process
 _started = False
+_exit_hook = False  # stop_renderer registered with atexit (after the first figure)
+_profile: Path | None = None  # the folder Chromium's profile is made in while the renderer runs
 
 
 class RenderError(ExplorerError):
@@ -56,26 +67,41 @@ def _browser_env() -> None:
 
 
 def _ensure_started() -> None:
-    global _started
+    global _started, _profile
     if _started:
         return
     import kaleido
 
     _browser_env()
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)  # MathJax would come from a CDN
-    atexit.register(stop_renderer)
+    _profile = Path(tempfile.mkdtemp(prefix="explorer-chromium-"))
+    # MathJax would come from a CDN; tmp_dir: Chromium's profile goes in a folder we remove ourselves
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True, tmp_dir=str(_profile))
     _started = True
 
 
-def stop_renderer() -> None:
-    """Stop the warm renderer (at exit; tests may call it)."""
-    global _started
-    if not _started:
-        return
-    import kaleido
+def _register_exit_hook() -> None:
+    """Stop the renderer at exit, before the finalizers of choreographer's temporary folders run."""
+    global _exit_hook
+    if not _exit_hook:
+        atexit.register(stop_renderer)
+        _exit_hook = True
 
-    kaleido.stop_sync_server(silence_warnings=True)
-    _started = False
+
+def stop_renderer() -> None:
+    """Close Chromium in an orderly way and remove its profile folder (at exit; tests may call it).
+
+    Whatever Chromium's helpers still write while closing is removed with the folder, without error:
+    a finished export must not end with a traceback."""
+    global _started, _profile
+    if _started:
+        import kaleido
+
+        with _lock:
+            kaleido.stop_sync_server(silence_warnings=True)
+            _started = False
+    if _profile is not None:
+        shutil.rmtree(_profile, ignore_errors=True)
+        _profile = None
 
 
 def render(figure: go.Figure, fmt: Format, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT,
@@ -98,6 +124,8 @@ def render(figure: go.Figure, fmt: Format, *, width: int = DEFAULT_WIDTH, height
             data = kaleido.calc_fig_sync(spec, opts=opts, topojson=TOPO_DIR.as_uri() + "/")
         except Exception as exc:
             raise RenderError(f"the figure could not be rendered as {fmt.upper()}: {exc}") from exc
+        finally:
+            _register_exit_hook()
     if isinstance(data, Exception):  # the sync server hands exceptions back as values
         raise RenderError(f"the figure could not be rendered as {fmt.upper()}: {data}")
     return bytes(data)

@@ -30,6 +30,7 @@ TITLE_CHAR_PX = 11.5  # bold, TITLE_SIZE
 LABEL_CHAR_PX = 7.6  # tick labels at BODY_SIZE, generous for capitals
 EDGE = 24  # px between the page edge and the title, footnote and plot
 BADGE_PX = 220  # width kept free for the SYNTHETIC DATA mark beside the title
+LEGEND_ROW = 26  # px a legend above the plot is lifted when labels sit on the plot's top edge
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ def _legend_width(fig: go.Figure) -> int:
     return int(min(max((len(n) for n in names), default=10) * LABEL_CHAR_PX + 56, 420))
 
 
+def _labels_on_top_edge(fig: go.Figure) -> bool:
+    """Annotations standing on the plot's top edge (a comparator line's label, "London 3.89%"): they
+    take the band where a legend above the plot goes, so the legend needs a row of its own."""
+    return any(a.yanchor == "bottom" and a.y is not None and float(a.y) >= 1
+               and str(a.yref or "").endswith(("domain", "paper")) for a in fig.layout.annotations)
+
+
 def _has_outside_text(fig: go.Figure) -> bool:
     return any(getattr(t, "texttemplate", None) and getattr(t, "textposition", None) == "outside" for t in fig.data)
 
@@ -77,10 +85,13 @@ def frame_figure(fig: go.Figure, frame: Frame, *, legend_on_side: bool = False) 
     sub_lines = _wrap(frame.subtitle, frame.width - 2 * EDGE, SUBTITLE_CHAR_PX)
     foot_lines = _wrap(frame.footnote, frame.width - 2 * EDGE, CHAR_PX)
     head = 14 + len(title_lines) * (TITLE_SIZE + 6) + 6 + len(sub_lines) * (SUBTITLE_SIZE + 5)
-    band = 8 if legend_on_side else 40  # the legend above the plot, or comparator labels, go here
+    legend_above = bool(fig.layout.showlegend) and not legend_on_side
+    lift = LEGEND_ROW if legend_above and _labels_on_top_edge(fig) else 0
+    band = 8 if legend_on_side else 40 + lift  # the legend above the plot, and comparator labels, go here
     top = head + band
     foot = len(foot_lines) * FOOT_LINE_PX + 12
     bottom = foot + (8 if legend_on_side else 64)  # tick labels and the axis title above the footnote
+    plot_height = max(frame.height - top - bottom, 1)
     left = EDGE if legend_on_side else _left_margin(fig)
     right = _legend_width(fig) if legend_on_side else EDGE + (48 if _has_outside_text(fig) else 0)
     fig.update_layout(
@@ -96,9 +107,9 @@ def frame_figure(fig: go.Figure, frame: Frame, *, legend_on_side: bool = False) 
     )
     fig.update_yaxes(automargin=False)
     fig.update_xaxes(automargin=False)
-    if fig.layout.showlegend and not legend_on_side:
-        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
-                                  "yref": "paper", "font": {"size": BODY_SIZE}})
+    if legend_above:  # lifted above labels on the plot's top edge (y in plot heights: 1 is the top edge)
+        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0 + lift / plot_height,
+                                  "yanchor": "bottom", "yref": "paper", "font": {"size": BODY_SIZE}})
     fig.add_annotation(text="<br>".join(escape_label(s) for s in foot_lines), xref="paper", yref="paper",
                        x=0, y=0, xanchor="left", yanchor="top", xshift=EDGE - left, yshift=-(bottom - foot),
                        align="left", showarrow=False, font={"size": FOOT_SIZE, "color": theme.MUTED})

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from explorer.figures.classify import Classes, format_number
+from explorer.figures.units import difference_of
 
 
 def _fmt(v: object, unit: str) -> str:
@@ -51,18 +52,22 @@ def describe_groups(frame: pd.DataFrame, *, label: str, unit: str, by_label: str
 
 
 def describe_gradient(frame: pd.DataFrame, *, label: str, unit: str, sii: float | None,
-                      sii_lower: float | None = None, sii_upper: float | None = None) -> str:
+                      sii_lower: float | None = None, sii_upper: float | None = None,
+                      group: str = "decile") -> str:
+    """`group` names the deprivation groups ("decile" or "quintile"; the frame's group numbers are in
+    its ``decile`` column either way). The SII is a gap, so a percentage's is in percentage points."""
     shown = frame.dropna(subset=["value"]).sort_values("decile")
     if shown.empty:
-        return f"{label} by deprivation decile: no values can be shown."
+        return f"{label} by deprivation {group}: no values can be shown."
     first, last = shown.iloc[0], shown.iloc[-1]
-    text = (f"{label} by IMD decile: {_fmt(first['value'], unit)} in decile {int(first['decile'])} "
-            f"(most deprived shown) and {_fmt(last['value'], unit)} in decile {int(last['decile'])}.")
+    text = (f"{label} by IMD {group}: {_fmt(first['value'], unit)} in {group} {int(first['decile'])} "
+            f"(most deprived shown) and {_fmt(last['value'], unit)} in {group} {int(last['decile'])}.")
     if sii is not None and math.isfinite(sii):
+        gap = difference_of(unit)
         ci = ""
         if sii_lower is not None and sii_upper is not None and math.isfinite(sii_lower):
-            ci = f" (95% CI {_fmt(sii_lower, unit)} to {_fmt(sii_upper, unit)})"
-        text += (f" Slope index of inequality {_fmt(sii, unit)}{ci}: the modelled gap between the least and "
+            ci = f" (95% CI {_fmt(sii_lower, gap)} to {_fmt(sii_upper, gap)})"
+        text += (f" Slope index of inequality {_fmt(sii, gap)}{ci}: the modelled gap between the least and "
                  "the most deprived ends of the population.")
     return text
 

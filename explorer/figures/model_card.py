@@ -10,7 +10,22 @@ import plotly.graph_objects as go
 
 from explorer.domain.risk import DIMENSION_LABELS, OE_TOLERANCE
 
-__all__ = ["calibration_figure", "card_figures_html", "groups_figure"]
+__all__ = ["calibration_figure", "calibration_summary", "card_figures_html", "groups_figure"]
+
+
+def _signed(x: float, decimals: int = 2) -> str:
+    """'+0.12', '-0.05', and '0.00' for anything that rounds to zero (never '-0.00' or '+0.00')."""
+    text = f"{x:+.{decimals}f}"
+    return text[1:] if float(text) == 0 else text
+
+
+def calibration_summary(report: Mapping) -> str:
+    """'calibration slope 0.98, intercept 0.00' (empty without them): the card's subtitle and the
+    exported calibration figure's note, written once."""
+    slope, intercept = report.get("calibration_slope"), report.get("calibration_intercept")
+    if slope is None or intercept is None:
+        return ""
+    return f"calibration slope {slope:.2f}, intercept {_signed(intercept)}"
 
 
 def calibration_figure(report: Mapping) -> go.Figure:
@@ -30,9 +45,7 @@ def calibration_figure(report: Mapping) -> go.Figure:
                  "arrayminus": [d["observed_rate"] - d["observed_rate_lower"] for d in deciles]},
         text=[f"decile {d['decile']}: {d['n']:,} people, {d['observed']:,} admitted, {d['expected']:,.0f} expected"
               for d in deciles], hovertemplate="%{text}<br>predicted %{x:.1%}, observed %{y:.1%}<extra></extra>"))
-    slope, intercept = report.get("calibration_slope"), report.get("calibration_intercept")
-    subtitle = (f"calibration slope {slope:.2f}, intercept {intercept:+.2f}" if slope is not None
-                and intercept is not None else "")
+    subtitle = calibration_summary(report)
     fig.update_layout(
         title={"text": f"Observed vs predicted emergency admission by risk decile<br><sub>{subtitle}</sub>"},
         xaxis={"title": "Predicted (mean risk in decile)", "tickformat": ".0%", "range": [0, top]},

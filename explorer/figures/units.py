@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from explorer.domain.metrics import MetricInfo
 
-__all__ = ["SHORT_UNITS", "difference_unit", "metric_title", "short_unit"]
+__all__ = ["SHORT_UNITS", "difference_of", "difference_unit", "difference_words", "metric_title", "short_unit"]
 
 # Short units for values ("45.6%", "12.3 per 1,000"); the long unit from MetricInfo goes in labels.
 SHORT_UNITS = {"%": "%", "per 1,000 people": "per 1,000", "per 100,000 people (ESP 2013)": "per 100,000",
@@ -26,6 +26,16 @@ def metric_title(info: MetricInfo) -> str:
     return f"{info.label} ({unit})"
 
 
-def difference_unit(info: MetricInfo) -> str:
-    unit = short_unit(info)
+def difference_of(unit: str) -> str:
+    """The short unit of a difference between two values in `unit`: a gap between percentages (an
+    SII, a change) is in percentage points, "pp"; other units are their own."""
     return "pp" if unit == "%" else unit
+
+
+def difference_words(unit: str) -> str:
+    """As :func:`difference_of`, spelt out for a legend or a footnote ("percentage points")."""
+    return "percentage points" if unit == "%" else unit
+
+
+def difference_unit(info: MetricInfo) -> str:
+    return difference_of(short_unit(info))

@@ -37,6 +37,10 @@ GROUP_TITLES = {"imd_decile": "IMD decile", "imd_quintile": "IMD quintile", "eth
                 "age_band": "Age band", "sex": "Sex", "disabled": "Disability", "frailty": "Frailty"}
 RANK_BY = ("high_risk_without_plan", "gap", "expected_admissions_without_plan")
 DEFAULT_CAPACITY = 10_000  # planning conversations a team can hold (outreach page and exports)
+MAX_CAPACITY = 10_000_000  # the most the outreach page and exports accept
+RANK_NAMES = {"high_risk_without_plan": "High-risk people without a plan",
+              "gap": "Gap count (plans to close the deprivation gap)",
+              "expected_admissions_without_plan": "Expected emergency admissions without a plan"}
 _FRAILTY = {"fit": "Fit", "mild": "Mild frailty", "moderate": "Moderate frailty", "severe": "Severe frailty",
             "not_assessed": "Not assessed (under 65)"}
 
@@ -126,7 +130,9 @@ class AppAnalyses:
                within: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
         """Areas' values against their denominators with 95% and 99.8% limits around the region.
 
-        Returns (points: area_code, area_name, value, denominator, position; limits; comparator)."""
+        Returns (points: area_code, area_name, value, denominator, position; limits; comparator).
+        points.attrs: "hidden", the number of areas not plotted, and "not_plotted", those areas
+        (area_code, area_name, suppressed) for tables that list every area."""
         info = self.metric(metric)
         kind = {"proportion": "proportion", "rate": "rate", "ratio": "ratio"}.get(info.kind)
         if kind is None or metric == "coverage_dsr":
@@ -156,6 +162,11 @@ class AppAnalyses:
             lo, hi = stats.funnel_limits(comparator, grid, kind, conf, mult)
             limits[a], limits[b] = lo, hi
         points.attrs["hidden"] = int(len(table) - int(keep.sum()))
+        # the areas not plotted, for tables that list every area: suppressed, or no value or denominator
+        left = table[~table["area_code"].isin(points["area_code"])]
+        points.attrs["not_plotted"] = [
+            {"area_code": str(c), "area_name": str(n), "suppressed": bool(h)}
+            for c, n, h in zip(left["area_code"], left["area_name"], left[f"{metric}_suppressed"].astype(bool))]
         return points, limits, comparator
 
     # ------------------------------------------------------------------ trend and cascade

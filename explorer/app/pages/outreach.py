@@ -16,7 +16,9 @@ from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.presenters.outreach import AUDIT_HEADERS, SUMMARY_HEADERS, audit_text, summary_text, target_areas
+from explorer.app.presenters.outreach import (
+    AUDIT_HEADERS, RANK_NAMES, SUMMARY_HEADERS, audit_text, summary_text, target_areas,
+)
 from explorer.services.app_data import AppData
 from explorer.services.whatif import RANKING_NAMES, outreach_whatif
 from explorer.app.state import (
@@ -36,9 +38,6 @@ PATH = "/outreach"
 NAME = "Outreach"
 ORDER = 3
 DESCRIPTION = "Rank places or PCNs by high-risk people without a care plan, within your team's capacity."
-RANK_NAMES = {"high_risk_without_plan": "High-risk people without a plan",
-              "gap": "Gap count (plans to close the deprivation gap)",
-              "expected_admissions_without_plan": "Expected emergency admissions without a plan"}
 FIGURE_AREAS = 15
 
 
@@ -293,7 +292,8 @@ def register(app: Dash, data: AppData) -> None:
                                 title=f"Top {min(FIGURE_AREAS, len(ranked))} {level}s (targeted areas in colour)",
                                 table_label="About this chart", note=None,
                                 download=exports.menu("outreach", exports.request_data(
-                                    "outreach", view.level, filters=view.filters, risk=view.risk)))
+                                    "outreach", view.level, filters=view.filters, risk=view.risk,
+                                    capacity=view.capacity, rank_by=view.rank_by)))
         return summary, block, ui.records(table), [{"name": name, "id": col} for col, name in COLUMNS]
 
     @app.callback(

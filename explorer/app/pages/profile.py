@@ -15,7 +15,7 @@ from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.presenters.format import metric_title, short_unit
+from explorer.app.presenters.format import difference_words, metric_title, short_unit
 from explorer.app.presenters.profile import key_metrics
 from explorer.services.app_data import AppData
 from explorer.app.state import (
@@ -156,7 +156,8 @@ def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any
 
 def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
     info = data.metric(view.metric)
-    title = f"{info.label} by deprivation ({'decile' if view.groups == 'imd_decile' else 'quintile'})"
+    group = "decile" if view.groups == "imd_decile" else "quintile"
+    title = f"{info.label} by deprivation ({group})"
     if info.source == "geography" or not data.has_engine():
         return [html.Section([html.H2(title, className="block-title"),
                               ui.notice("The deprivation gradient needs a care-plan metric (choose one above).")],
@@ -171,14 +172,15 @@ def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
                            view.risk if info.needs_risk else None)[view.metric]
     sii_value = sii.get("sii", math.nan)
     sii_text = (f"Slope index of inequality {sii_value:.3g} (95% CI {sii.get('sii_lower', math.nan):.3g} to "
-                f"{sii.get('sii_upper', math.nan):.3g}) {unit}: least minus most deprived"
+                f"{sii.get('sii_upper', math.nan):.3g}) {difference_words(unit)}: least minus most deprived"
                 if math.isfinite(sii_value) else
                 "Slope index of inequality not shown: it needs a value for every deprivation group.")
     figure = charts.gradient_figure(frame, label=info.label, unit=unit, comparator=float(region)
                                     if region is not None and not _isnan(region) else None,
                                     comparator_name=data.region_name)
     summary = describe.describe_gradient(frame, label=info.label, unit=unit, sii=sii_value,
-                                         sii_lower=sii.get("sii_lower"), sii_upper=sii.get("sii_upper"))
+                                         sii_lower=sii.get("sii_lower"), sii_upper=sii.get("sii_upper"),
+                                         group=group)
     table = frame.assign(**{"95% CI": [_ci(lo, hi) for lo, hi in zip(frame["lower"], frame["upper"])]})
     table = table[["label", "value", "95% CI", "numerator", "denominator"]].rename(
         columns={"label": "IMD group", "value": metric_title(info), "numerator": "Numerator",

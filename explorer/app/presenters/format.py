@@ -14,7 +14,14 @@ import pandas as pd
 from explorer.domain.disclosure import MISSING, SUPPRESSED, format_count, format_rate
 from explorer.domain.metrics import MetricInfo
 from explorer.figures.classify import format_number
-from explorer.figures.units import SHORT_UNITS, difference_unit, metric_title, short_unit  # noqa: F401 - re-exported
+from explorer.figures.units import (  # noqa: F401 - re-exported
+    SHORT_UNITS,
+    difference_unit,
+    difference_words,
+    metric_title,
+    short_unit,
+)
+
 
 def as_float(x: Any) -> float:
     try:

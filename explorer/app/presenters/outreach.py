@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from explorer.services.app_analyses import group_label, target_areas
+from explorer.services.app_analyses import RANK_NAMES, group_label, target_areas
 from explorer.services.whatif import WITHHELD
 
-__all__ = ["AUDIT_HEADERS", "SUMMARY_HEADERS", "audit_text", "round10", "summary_text", "target_areas"]
+__all__ = ["AUDIT_HEADERS", "RANK_NAMES", "SUMMARY_HEADERS", "audit_text", "round10", "summary_text", "target_areas"]
 
 SUMMARY_HEADERS = [("area_name", "Area"), ("high_risk", "High-risk people"), ("reached", "Reached"),
                    ("coverage", "High-risk with a plan (%), before -> after"),
