@@ -30,18 +30,8 @@ PART_NAME = "part-{:05d}.parquet"
 
 
 def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> Path:
-    """Replace `path` with `text` (optionally chmod `mode` before it becomes visible)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        if mode is not None:
-            os.chmod(tmp, mode)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Replace `path` with `text` as UTF-8 (optionally chmod `mode` before it becomes visible)."""
+    return write_bytes_atomic(path, text.encode("utf-8"), mode=mode)
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> Path:
