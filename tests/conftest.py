@@ -1,11 +1,20 @@
-"""Shared fixtures: the public-data mirror and bundles built once per test session."""
+"""Shared fixtures: the public-data mirror and bundles built once per test session.
+
+Under pytest-xdist (scripts/test.sh runs two workers) the London chain (bundle, synthetic records,
+risk model) is built once, by whichever worker asks first, into a directory the workers share, and
+each worker copies the finished stage into its own session directory: the workers never write to
+each other's files, and the two cores are not both spent building the same thing.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from explorer.bundle.store import Bundle, load_bundle
 from explorer.config import Settings
@@ -39,27 +48,73 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Settings
 
 
 @pytest.fixture(scope="session")
-def london_bundle(settings: Settings) -> Bundle:
-    build_region(settings, "london")
+def shared_settings(tmp_path_factory: pytest.TempPathFactory, worker_id: str, settings: Settings) -> Settings | None:
+    """Settings of the directory all xdist workers share (None when running without workers)."""
+    if worker_id == "master":
+        return None
+    root = tmp_path_factory.getbasetemp().parent / "explorer-shared"
+    root.mkdir(exist_ok=True)
+    return Settings(cache_dir=root / "cache", data_dir=root / "data", mirror=settings.mirror)
+
+
+def _built_once(settings: Settings, shared: Settings | None, stage: str, subdirs: tuple[str, ...],
+                build: Callable[[Settings], object]) -> object:
+    """Run `build` on this session's settings, or (under xdist) once for all workers in the shared
+    directory, then copy its output `subdirs` (relative to data_dir) into this worker's data_dir.
+    The build's return value is pickled into the stage's marker file for the other workers."""
+    if shared is None:
+        return build(settings)
+    import pickle
+
+    done = shared.data_dir.parent / f"{stage}.done"
+    with FileLock(str(shared.data_dir.parent / f"{stage}.lock")):
+        if not done.exists():
+            result = build(shared)
+            done.write_bytes(pickle.dumps(result))
+    result = pickle.loads(done.read_bytes())
+    for sub in subdirs:
+        shutil.copytree(shared.data_dir / sub, settings.data_dir / sub, dirs_exist_ok=True)
+    return _rebased(result, shared.data_dir, settings.data_dir)
+
+
+def _rebased(value: object, old: Path, new: Path) -> object:
+    """`value` with every path under the shared data dir pointed at the worker's copy."""
+    if isinstance(value, dict):
+        return {k: _rebased(v, old, new) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_rebased(v, old, new) for v in value)
+    if isinstance(value, Path) and value.is_relative_to(old):
+        return new / value.relative_to(old)
+    if isinstance(value, str) and value.startswith(str(old)):
+        return str(new) + value[len(str(old)):]
+    return value
+
+
+@pytest.fixture(scope="session")
+def london_bundle(settings: Settings, shared_settings: Settings | None) -> Bundle:
+    _built_once(settings, shared_settings, "london-bundle", ("bundles/london",),
+                lambda s: build_region(s, "london"))
     return load_bundle(settings, "london")
 
 
 @pytest.fixture(scope="session")
-def london_records(settings: Settings, london_bundle: Bundle) -> dict:
+def london_records(settings: Settings, shared_settings: Settings | None, london_bundle: Bundle) -> dict:
     """Synthetic person-level records for London, generated once into the session's data dir
     (records_dir(settings, "london")); returns the records manifest."""
     from explorer.synth.careplans import generate_records
 
-    return generate_records(settings, london_bundle)
+    return _built_once(settings, shared_settings, "london-records", ("records/london",),
+                       lambda s: generate_records(s, load_bundle(s, "london")))
 
 
 @pytest.fixture(scope="session")
-def london_model(settings: Settings, london_records: dict) -> dict:
+def london_model(settings: Settings, shared_settings: Settings | None, london_records: dict) -> dict:
     """The London risk model trained once on the session's records, everyone scored (risk_scores);
     returns train_region's result (model path, timings, report)."""
     from explorer.services import train_region
 
-    return train_region(settings, "london", compare_gbm=False)
+    return _built_once(settings, shared_settings, "london-model", ("records/london", "models/london"),
+                       lambda s: train_region(s, "london", compare_gbm=False))
 
 
 @pytest.fixture(scope="session")
