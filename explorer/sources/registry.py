@@ -179,6 +179,22 @@ SOURCES: dict[str, Source] = {
             },
         ),
         Source(
+            name="census_age6",
+            title="Census 2021 usual residents by age (6 categories) by LSOA 2021",
+            publisher=ONS,
+            licence=OGL,
+            url="https://www.nomisweb.co.uk/output/census/2021/census2021-ts007a.zip",
+            mirror_name="census2021_age6_LSOA21.csv",
+            landing_page="https://www.ons.gov.uk/datasets/create (Census 2021, age 6 categories, LSOA)",
+            columns={
+                "lsoa21cd": (r"^lsoa\d\dcd$", r"lower layer super output areas code", r"^geography code$"),
+                "category": (r"^age",),
+                "count": (r"^observation$", r"^count$"),
+            },
+            read_notes="All England and Wales; six age bands. Used for the national nearest-neighbour features "
+            "(explorer.bundle.neighbours).",
+        ),
+        Source(
             name="sape_mid2020",
             title="Lower layer Super Output Area population estimates, mid-2020 (broad ages), LSOA 2011",
             publisher=ONS,
