@@ -88,15 +88,19 @@ def practice_matches(data: AppData, levels: tuple[str, ...], text: str, policy: 
     return [Match(kind="GP practice", code=r.practice_code, name=r.practice_name,
                   href=profile_href(r.pcn_code, r.practice_code),
                   detail=f"{counts[r.practice_code]} registered patients; "
-                         f"{data.name_of(r.pcn_code)} (PCN)")
+                         f"in {data.name_of(r.pcn_code)} ({r.pcn_code})")
             for r in hits.itertuples()]
 
 
 def search(data: AppData, levels: tuple[str, ...], text: str | None, policy: DisclosurePolicy) -> list[Match]:
-    """Areas then practices matching `text`, at most SEARCH_RESULTS in all."""
+    """Matches of `text`, at most SEARCH_RESULTS: ICSs, places and PCNs, then practices, then LSOAs (so
+    the many LSOAs named after a borough do not crowd out its practices); an exact code comes first."""
     text = (text or "").strip()
-    areas = area_matches(data, levels, text)
-    return [*areas, *practice_matches(data, levels, text, policy, SEARCH_RESULTS - len(areas))][:SEARCH_RESULTS]
+    upper, lsoa = tuple(lv for lv in levels if lv != "lsoa"), tuple(lv for lv in levels if lv == "lsoa")
+    matches = [*area_matches(data, upper, text), *practice_matches(data, levels, text, policy),
+               *area_matches(data, lsoa, text)]
+    exact = [m for m in matches if m.code.lower() == text.lower()]
+    return [*exact, *[m for m in matches if m not in exact]][:SEARCH_RESULTS]
 
 
 @dataclass(frozen=True)
