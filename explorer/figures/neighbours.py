@@ -34,5 +34,5 @@ def neighbour_profile_figure(z: pd.DataFrame, *, area_code: str, names: Mapping[
     theme.house_style(fig, height=460)
     fig.add_vline(x=0, line={"color": theme.COMPARATOR, "width": 1, "dash": "dot"})
     fig.update_yaxes(type="category", autorange="reversed")
-    fig.update_xaxes(title="z-score across England's areas of this level (0 = England average)", zeroline=False)
+    fig.update_xaxes(title="z-score (0 = England's average for the level)", zeroline=False)
     return fig

@@ -138,7 +138,7 @@ def content(data: AppData, code: str, role: Role) -> list:
              "(0 = England's average of the level; one unit = one standard deviation). Official statistics, not care-plan records, so "
              f"no SYNTHETIC numbers. {role_note(role)}")
     columns, rows = table(frame, data, level)
-    marked = (f"{outside} of the {len(near)} neighbours are outside {data.region_name}: this app has care-plan "
+    marked = (f"{outside} of the {len(near)} neighbours {'is' if outside == 1 else 'are'} outside {data.region_name}: this app has care-plan "
               f"records for {data.region_name} only, so they are marked “No” and cannot be compared on care-plan "
               "metrics here." if outside else
               f"All {len(near)} neighbours are in {data.region_name}, so all have care-plan data in this app.")
