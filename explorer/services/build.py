@@ -6,11 +6,17 @@ The decision lives here, not in explorer.bundle: the bundle build takes whicheve
 
 from __future__ import annotations
 
+import io
 import time
 import tracemalloc
 
-from explorer.bundle import build
+from explorer.atomic import write_bytes_atomic
+from explorer.bundle import build, neighbours
+from explorer.bundle.pcn import pcn_weights
+from explorer.bundle.store import TABLE_FILES, load_bundle
 from explorer.config import Settings
+from explorer.errors import DataMissingError
+from explorer.sources import readers
 from explorer.sources.fetch import optional_cached_source
 from explorer.sources.registry import SOURCES
 from explorer.synth.practices import generate_gp_files, write_gp_files
@@ -53,15 +59,6 @@ def add_neighbour_features(settings: Settings, region: str) -> dict:
     existed), from the official GP files; returns the counts and the seconds it took.
 
     The other tables are left as they are, so stored cells and records keyed to the bundle stay valid."""
-    import io
-
-    from explorer.atomic import write_bytes_atomic
-    from explorer.bundle import neighbours
-    from explorer.bundle.pcn import pcn_weights
-    from explorer.bundle.store import TABLE_FILES, load_bundle
-    from explorer.errors import DataMissingError
-    from explorer.sources import readers
-
     started = time.perf_counter()
     bundle = load_bundle(settings, region)
     registrations = optional_cached_source(settings, "gp_registrations_lsoa")
