@@ -150,3 +150,32 @@ def test_pyramid_of_the_region_has_no_outline(london_app_data):
     result = pyramid(london_app_data, None, DisclosurePolicy(enabled=False))
     assert result.parent is None and "parent_share" not in result.frame
     assert result.registered > 1_000_000
+
+
+# --------------------------------------------------------------------------- the figures (pure)
+
+
+def test_pyramid_figure_draws_females_left_the_outline_and_the_plans():
+    from explorer.figures.pyramid import pyramid_comparison_figure
+
+    frame = pd.DataFrame({"age_band": ["0-15", "65+"] * 2, "sex": ["female"] * 2 + ["male"] * 2,
+                          "share": [30.0, 20.0, 30.0, 20.0], "parent_share": [25.0, 25.0, 25.0, 25.0],
+                          "plan_share": [5.0, float("nan"), 10.0, 85.0]})
+    fig = pyramid_comparison_figure(frame, area="Area <b>", parent="Parent")
+    names = [t.name for t in fig.data]
+    assert "Female residents" in names and "Parent (outline)" in names and "People with a care plan" in names
+    female = next(t for t in fig.data if t.name == "Female residents")
+    assert list(female.x) == [-30.0, -20.0]
+    plans = [t for t in fig.data if t.legendgroup == "plans"]
+    assert list(plans[0].customdata) == ["5.0%", "* (suppressed)"]
+    assert "<b>" not in female.hovertemplate  # names are escaped
+
+
+def test_neighbour_figure_has_a_row_per_feature_and_the_area_marked():
+    from explorer.figures.neighbours import neighbour_profile_figure
+
+    labels = {f: label for f, (label, _) in NEIGHBOUR_FEATURES.items()}
+    z = pd.DataFrame([{"area_code": c, **{f: float(i) for f in labels}} for i, c in enumerate(["A", "B", "C"])])
+    fig = neighbour_profile_figure(z, area_code="A", names={"A": "Area A"}, labels=labels)
+    own = fig.data[-1]
+    assert own.name == "Area A" and len(own.y) == len(NEIGHBOUR_FEATURES) and set(own.x) == {0.0}
