@@ -80,7 +80,10 @@ def test_pyramid_from_the_menu_with_table_beside_and_no_small_counts(browser, li
     tab_until(browser, f"el.id === {ids.PYRAMID_AREA!r}", "the area list")
     browser.switch_to.active_element.send_keys(Keys.ARROW_DOWN)  # a native select: arrows choose
     wait_for(browser, lambda d: "area=" in d.current_url, "the chosen area in the URL")
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.PYRAMID_TABLE} tbody td"), "the table",
+    area = parse_qs(urlparse(browser.current_url).query)["area"][0]
+    wait_for_text(browser, f"#{ids.PYRAMID_CONTENT} h2", london_app_data.name_of(area), timeout=SLOW)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.PYRAMID_GRAPH} .main-svg")
+             and d.find_elements(By.CSS_SELECTOR, f"#{ids.PYRAMID_TABLE} tbody td"), "the chart and table",
              timeout=SLOW)
     assert side_by_side(browser, f"#{ids.PYRAMID_GRAPH}", f"#{ids.PYRAMID_TABLE}")
     title = browser.execute_script(
@@ -99,7 +102,7 @@ def test_pyramid_from_the_menu_with_table_beside_and_no_small_counts(browser, li
     assert "SEX=ALL" in text_of(browser, f"#{ids.PYRAMID_CONTENT}")  # registered patients: a total only
 
 
-def test_neighbours_from_the_menu_explained_with_table_beside(browser, live_url):  # noqa: F811
+def test_neighbours_from_the_menu_explained_with_table_beside(browser, live_url, london_app_data):  # noqa: F811
     go_by_keyboard(browser, live_url, "Nearest neighbours", "/neighbours")
     wait_for(browser, lambda d: "area=" in d.current_url, "the first area in the URL")
     first = parse_qs(urlparse(browser.current_url).query).get("area")
@@ -107,6 +110,8 @@ def test_neighbours_from_the_menu_explained_with_table_beside(browser, live_url)
     browser.switch_to.active_element.send_keys(Keys.ARROW_DOWN)
     wait_for(browser, lambda d: parse_qs(urlparse(d.current_url).query).get("area") not in (None, first),
              "another area")
+    area = parse_qs(urlparse(browser.current_url).query)["area"][0]
+    wait_for_text(browser, f"#{ids.NEIGHBOURS_CONTENT} h2", london_app_data.name_of(area), timeout=SLOW)
     wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"#{ids.NEIGHBOURS_TABLE} tbody tr")) > 15,
              "the neighbours table")
     assert side_by_side(browser, f"#{ids.NEIGHBOURS_GRAPH}", f"#{ids.NEIGHBOURS_TABLE}")

@@ -77,7 +77,7 @@ def layout(**query: Any) -> html.Div:
                       html.P(METHOD_TEXT.format(n=len(method.WEIGHTS))),
                       html.Details([html.Summary("Features and weights"),
                                     ui.data_table(ids.NEIGHBOURS_WEIGHTS_TABLE, *weights_table(), page_size=14)],
-                                   className="table-details")], className="panel"),
+                                   className="table-details", open=True)], className="panel"),
         html.Div(id=ids.NEIGHBOURS_CONTENT),
     ], className="neighbours-page")
 
