@@ -34,7 +34,7 @@ VIEWS = [
     ("about", "/about", "sources, methods and disclosure rules"),
     ("search", "/search?q=kingston", "search: areas and GP practices by name or code"),
     ("pyramid", "/pyramid?area=E09000012", "population pyramid against the parent, with people who have plans"),
-    ("neighbours", "/neighbours?area=E09000012", "nearest neighbours: 15 most similar places in England"),
+    ("neighbours", "/neighbours?area=U00070", "nearest neighbours: 15 most similar PCNs in England"),
 ]
 
 
