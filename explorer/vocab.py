@@ -51,3 +51,17 @@ COMPLETENESS_ITEMS: tuple[str, ...] = (
 KEY_ITEMS: tuple[str, ...] = ("resuscitation_decision", "preferred_place_of_care", "ceiling_of_treatment",
                               "key_contacts")
 """The items a plan needs to count as complete in the cascade."""
+
+# --------------------------------------------------------------------------- nearest neighbours
+
+CENSUS_AGE6_BANDS: tuple[str, ...] = ("0-15", "16-24", "25-34", "35-49", "50-64", "65+")
+"""Census 2021 'Age (6 categories)' bands, used for the national nearest-neighbour features."""
+
+NEIGHBOUR_FEATURES = MappingProxyType({
+    "imd_score": ("IMD 2025 score (population-weighted)", "deprivation"),
+    "imd_decile1": ("% in IMD 2025 national decile 1", "deprivation"),
+    **{f"age_{band}": (f"% aged {band}", "age structure") for band in CENSUS_AGE6_BANDS},
+    **{f"ethnic_{group}": (f"% {label} (Census 2021)", "ethnicity") for group, label in ETHNIC_LABELS.items()},
+    "urban": ("% in urban LSOAs (RUC 2021)", "rurality"),
+})
+"""Feature column -> (label, theme) of the nearest-neighbour table (explorer.bundle.neighbours)."""

@@ -32,6 +32,9 @@ VIEWS = [
     ("spc", "/spc?metric=reviewed_in_period&area=E54000027&target=70",
      "measuring improvement: XmR chart, icons, rule table and summary of change"),
     ("about", "/about", "sources, methods and disclosure rules"),
+    ("search", "/search?q=kingston", "search: areas and GP practices by name or code"),
+    ("pyramid", "/pyramid?area=E09000012", "population pyramid against the parent, with people who have plans"),
+    ("neighbours", "/neighbours?area=U00070", "nearest neighbours: 15 most similar PCNs in England"),
 ]
 
 
@@ -46,13 +49,18 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNGs")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
+    parser.add_argument("--only", nargs="*", default=None, help="names of the views to take (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     driver = start_chromium(args.width, args.height)
     try:
         for name, path, what in VIEWS:
+            if args.only is not None and name not in args.only:
+                continue
             driver.get(args.url.rstrip("/") + path)
             settle(driver, path)
+            if name in ("pyramid", "neighbours"):  # their charts draw after the page's callbacks
+                wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg"), "the chart")
             target = args.out / f"{name}.png"
             driver.save_screenshot(str(target))
             print(f"{target}: {what}")

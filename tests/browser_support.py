@@ -16,7 +16,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -163,3 +166,25 @@ def resource_count(driver: WebDriver) -> int:
 
 def severe_console_messages(driver: WebDriver) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+
+
+def tab_until(driver: WebDriver, check_js: str, what: str, limit: int = 80) -> None:
+    """Press Tab (the keyboard, wherever the focus is) until `check_js`, an expression over `el`
+    (document.activeElement), is true; fail naming `what` after `limit` presses."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        if driver.execute_script(f"const el = document.activeElement; return !!(el && ({check_js}));"):
+            return
+    raise AssertionError(f"Tab never reached {what}")
+
+
+def side_by_side(driver: WebDriver, left_css: str, right_css: str) -> bool:
+    """Whether the element `right_css` sits to the right of `left_css` on the same rows (a table beside
+    its chart, not below it)."""
+    return driver.execute_script(
+        "const a = document.querySelector(arguments[0]).getBoundingClientRect();"
+        "const b = document.querySelector(arguments[1]).getBoundingClientRect();"
+        "return b.left >= a.right - 1 && b.top < a.bottom && a.top < b.bottom;", left_css, right_css)

@@ -178,7 +178,8 @@ class Leaks:
                             self.number(dd.get("props", {}).get("children"), f"{where} {term}")
                 if isinstance(props.get("figure"), dict):
                     self.figure(props["figure"], f"{where} figure {props.get('id')}",
-                                official=str(props.get("id", "")).startswith(ids.PROFILE_POPULATION))
+                                official=str(props.get("id", "")).startswith(
+                                    (ids.PROFILE_POPULATION, ids.NEIGHBOURS_GRAPH)))
             for value in node.values():
                 self.walk(value, where)
         elif isinstance(node, list):
@@ -281,6 +282,10 @@ def scenario_values(data, role: str, view: MapView, profile: ProfileView, ineq: 
         key(ids.SPC_BASELINE, "value"): "", key(ids.SPC_REBASE, "value"): "",
         key(ids.SPC_AREA_SEARCH, "value"): "london", key(ids.SPC_DOWNLOAD_BUTTON, "n_clicks"): 1,
         key("_pages_location", "pathname"): page, key("_pages_location", "search"): page_search,
+        # search, pyramid and nearest neighbours (issue 16): the small-cell PCN, practices and areas
+        key(ids.SEARCH_INPUT, "value"): "surgery", key(ids.PYRAMID_SEARCH, "value"): "london",
+        key(ids.PYRAMID_AREA, "value"): profile.area or data.region_code,
+        key(ids.NEIGHBOURS_AREA, "value"): profile.area or str(data.geometry["place"].codes[0]),
     })
     return values
 
@@ -371,6 +376,9 @@ def test_forged_requests_for_lsoa_level_are_refused(clients, deps, london_app_da
         (dep_for(deps, ids.INEQ_VIEW + ".data"), {key(ids.INEQ_LEVEL, "value"): "lsoa",
                                                   key(ids.INEQ_METRIC, "value"): "coverage",
                                                   key(ids.INEQ_VIEW, "data"): pcn.to_store()}),
+        (dep_for(deps, ids.PYRAMID_CONTENT), {key(ids.PYRAMID_AREA, "value"): lsoa}),
+        (dep_for(deps, ids.PYRAMID_AREA + ".options"), {key(ids.PYRAMID_AREA, "value"): lsoa}),
+        (dep_for(deps, ids.NEIGHBOURS_CONTENT), {key(ids.NEIGHBOURS_AREA, "value"): lsoa}),
     ]
     for dep, values in requests:
         response = post(client, dep, values)

@@ -258,7 +258,7 @@ def test_page_loads_only_from_its_own_host_without_errors(browser, live_url, pat
         assert "SYNTHETIC DATA" in marks  # in the figure itself, so a PNG of the map says so
     else:
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".dash-spreadsheet td, .js-plotly-plot")
-                 or path == "/about", "the page's content")
+                 or path in ("/about", "/search"), "the page's content")
     urls = resource_urls(browser)
     assert urls, "no requests recorded"
     assert [u for u in urls if not u.startswith(live_url + "/")] == []

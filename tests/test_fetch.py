@@ -21,7 +21,7 @@ def fresh(tmp_path, mirror) -> Settings:
 def test_registry_lists_every_official_source_with_provenance():
     assert {"lsoa_boundaries_bgc", "lsoa_boundaries_bsc", "lsoa_icb_lookup", "imd2025", "census_ethnicity",
             "census_disability", "sape_mid2020", "lsoa11_lsoa21_lookup", "rural_urban_2021",
-            "gp_registrations_lsoa", "gp_practice_map"} == set(SOURCES)
+            "gp_registrations_lsoa", "gp_practice_map", "census_age6"} == set(SOURCES)
     for source in SOURCES.values():
         assert source.url.startswith("https://") and source.publisher and "Licence" in source.licence
         assert source.columns, source.name

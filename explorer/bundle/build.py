@@ -23,6 +23,7 @@ import pandas as pd
 from explorer import __version__
 from explorer.atomic import replace_directory
 from explorer.bundle import boundaries as geo
+from explorer.bundle import neighbours
 from explorer.bundle.pcn import (
     CROSSING_SHARE,
     UNALLOCATED,
@@ -168,6 +169,11 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
     # the map's ICB codes are January 2024's: Surrey Heartlands and Sussex were recoded in April 2024
     place_ics = areas[areas["level"] == "place"].set_index("area_code")["parent_code"]
     pcns["place_ics_code"] = pcns["place_code"].map(place_ics)
+    features_started = time.perf_counter()
+    features = neighbours.neighbour_features(
+        neighbours.national_lsoa_features(settings), gp.national_weights,
+        gp.practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"])
+    features_seconds = round(time.perf_counter() - features_started, 1)
 
     def write(directory: Path) -> None:
         lsoas.to_parquet(directory / TABLE_FILES["lsoa"], index=False)
@@ -177,6 +183,7 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
         weights.to_parquet(directory / TABLE_FILES["pcn_weights"], index=False)
         pcns.to_parquet(directory / TABLE_FILES["pcns"], index=False)
         practice_shares.to_parquet(directory / TABLE_FILES["practice_shares"], index=False)
+        features.to_parquet(directory / TABLE_FILES["neighbour_features"], index=False)
         for level, layer in layers.items():
             layer.to_parquet(directory / BOUNDARY_FILES[level], index=False)
         (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -198,6 +205,10 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
         "lsoas_moved_to_keep_pcns_in_places": gp.moved,
         "lsoas_in_a_pcn_based_in_another_place": int(
             (lsoas["pcn_code"].map(pcns.set_index("pcn_code")["place_code"]) != lsoas["place_code"]).sum()),
+        "neighbour_features": {"places": int(features["level"].eq("place").sum()),
+                               "pcns": int(features["level"].eq("pcn").sum()), "seconds": features_seconds,
+                               "pcn_source": "SYNTHETIC GP files (region only)" if gp_files.synthetic
+                               else "NHS England GP registrations (all England)"},
         "places_straddling_ics": int((lsoas.groupby("place_code")["ics_code"].nunique() > 1).sum()),
         "gp_registrations": (f"SYNTHETIC (fallback: {gp_files.note}; seeded generator, published layout)"
                              if gp_files.synthetic else "NHS England (NHS Digital 'Patients registered at a GP "
@@ -223,6 +234,7 @@ class Registered:
     practice_map: pd.DataFrame
     accounting: dict
     moved: int
+    national_weights: pd.DataFrame  # every English LSOA's PCN weights, for the national neighbour features
 
 
 def registered_geography(settings: Settings, gp_files: GPFiles, lsoas: pd.DataFrame,
@@ -252,9 +264,11 @@ def registered_geography(settings: Settings, gp_files: GPFiles, lsoas: pd.DataFr
                  .reset_index(drop=True))
     # a practice with most of its patients living in the region is one of the region's own practices
     practices["in_region"] = practices["region_patients"] * 2 >= practices["patients"]
+    national_weights = weights
     weights = weights[weights["lsoa_code"].isin(lsoas["lsoa_code"])].reset_index(drop=True)
     return Registered(lsoas=lsoas, pcns=pcns, weights=weights, practices=practices, practice_shares=practice_shares,
-                      practice_map=practice_map, accounting=converted.accounting, moved=moved)
+                      practice_map=practice_map, accounting=converted.accounting, moved=moved,
+                      national_weights=national_weights)
 
 
 def read_registrations(settings: Settings, gp_files: GPFiles, practices: set[str]) -> Converted:

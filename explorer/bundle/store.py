@@ -22,6 +22,7 @@ TABLE_FILES = {
     "pcn_weights": "pcn_weights.parquet",  # lsoa_code, pcn_code, patients, weight (sum 1 per LSOA)
     "pcns": "pcns.parquet",  # one row per PCN: name, ICS, sub-ICB, place, crosses_place, drawn
     "practice_shares": "practice_shares.parquet",  # registered patients per LSOA and practice
+    "neighbour_features": "neighbour_features.parquet",  # national place/PCN features (bundle.neighbours)
 }
 BOUNDARY_FILES = {level: f"boundaries_{level}.parquet" for level in LEVELS}
 
@@ -67,6 +68,16 @@ class Bundle:
     @cached_property
     def pcns(self) -> pd.DataFrame:
         return pd.read_parquet(self.directory / TABLE_FILES["pcns"])
+
+    @cached_property
+    def neighbour_features(self) -> pd.DataFrame:
+        """Every English place and PCN by deprivation, age, ethnicity and rurality (bundle.neighbours)."""
+        path = self.directory / TABLE_FILES["neighbour_features"]
+        if not path.exists():
+            raise DataMissingError(f"This bundle has no {path.name} (built before nearest neighbours existed): "
+                                   "rebuild it with `explorer data build`, or run "
+                                   "`explorer data neighbours` to add the table.")
+        return pd.read_parquet(path)
 
 
 def load_bundle(settings: Settings, region: str) -> Bundle:

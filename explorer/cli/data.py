@@ -81,6 +81,21 @@ def data_build(
     )
 
 
+@data_app.command("neighbours")
+@friendly
+def data_neighbours(
+    region: Annotated[Region, typer.Option(help="Which region's bundle to add the table to.")] = Region.london,
+    mirror: MirrorOption = None,
+) -> None:
+    """Add the national nearest-neighbour features to a bundle built before they existed."""
+    from explorer.services.build import add_neighbour_features
+
+    settings = load_settings(mirror)
+    done = add_neighbour_features(settings, region.value)
+    typer.echo(f"neighbour features: {done['places']} places and {done['pcns']} PCNs in England, "
+               f"{done['seconds']} s -> {settings.bundle_dir(region.value)}")
+
+
 def gp_accounting_lines(manifest: dict) -> str:
     """Where every registered patient in the GP file went: converted, dropped or unmatched, with reasons.
 

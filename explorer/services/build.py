@@ -6,11 +6,17 @@ The decision lives here, not in explorer.bundle: the bundle build takes whicheve
 
 from __future__ import annotations
 
+import io
 import time
 import tracemalloc
 
-from explorer.bundle import build
+from explorer.atomic import write_bytes_atomic
+from explorer.bundle import build, neighbours
+from explorer.bundle.pcn import pcn_weights
+from explorer.bundle.store import TABLE_FILES, load_bundle
 from explorer.config import Settings
+from explorer.errors import DataMissingError
+from explorer.sources import readers
 from explorer.sources.fetch import optional_cached_source
 from explorer.sources.registry import SOURCES
 from explorer.synth.practices import generate_gp_files, write_gp_files
@@ -46,3 +52,28 @@ def build_region(settings: Settings, region: str, *, seed: int = build.DEFAULT_S
     finally:
         if not tracing:
             tracemalloc.stop()
+
+
+def add_neighbour_features(settings: Settings, region: str) -> dict:
+    """Write the national nearest-neighbour table into an existing bundle (one built before the table
+    existed), from the official GP files; returns the counts and the seconds it took.
+
+    The other tables are left as they are, so stored cells and records keyed to the bundle stay valid."""
+    started = time.perf_counter()
+    bundle = load_bundle(settings, region)
+    registrations = optional_cached_source(settings, "gp_registrations_lsoa")
+    practice_map_path = optional_cached_source(settings, "gp_practice_map")
+    if registrations is None or practice_map_path is None:
+        raise DataMissingError("The national neighbour features need NHS England's GP registration files "
+                               "(gp_registrations_lsoa, gp_practice_map): fetch them first.")
+    files = build.GPFiles(registrations=registrations, practice_map=practice_map_path, synthetic=False)
+    practice_map = readers.read_gp_practice_map(practice_map_path)
+    converted = build.read_registrations(settings, files, set(practice_map["practice_code"]))
+    features = neighbours.neighbour_features(
+        neighbours.national_lsoa_features(settings), pcn_weights(converted.registrations, practice_map),
+        practice_map.drop_duplicates("pcn_code").set_index("pcn_code")["pcn_name"])
+    buffer = io.BytesIO()
+    features.to_parquet(buffer, index=False)
+    write_bytes_atomic(bundle.directory / TABLE_FILES["neighbour_features"], buffer.getvalue())
+    return {"places": int(features["level"].eq("place").sum()), "pcns": int(features["level"].eq("pcn").sum()),
+            "seconds": round(time.perf_counter() - started, 1)}

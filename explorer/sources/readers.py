@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from explorer import vocab
 from explorer.errors import SourceFormatError
 from explorer.sources.registry import IMD_DOMAINS, IMD_OPTIONAL_COLUMNS, SOURCES
 from explorer.sources.tabular import (
@@ -134,6 +135,17 @@ def read_census_ethnicity(path: Path) -> pd.DataFrame:
 def read_census_disability(path: Path) -> pd.DataFrame:
     """Usual residents per LSOA 2021 disabled / not disabled under the Equality Act."""
     return _read_census_long_or_wide(path, "census_disability", DISABILITY_GROUPS)
+
+
+CENSUS_AGE6_BANDS: dict[str, str] = dict(zip(vocab.CENSUS_AGE6_BANDS, (  # key -> label prefix (normalised)
+    "aged 15 years and under", "aged 16 to 24", "aged 25 to 34", "aged 35 to 49", "aged 50 to 64",
+    "aged 65 years and over")))
+
+
+def read_census_age6(path: Path) -> pd.DataFrame:
+    """Usual residents per LSOA 2021 in the six Census 2021 age bands (columns age_0-15 ... age_65+)."""
+    wide = _read_census_long_or_wide(path, "census_age6", CENSUS_AGE6_BANDS)
+    return wide.rename(columns={k: f"age_{k}" for k in CENSUS_AGE6_BANDS})
 
 
 def read_sape(path: Path) -> pd.DataFrame:

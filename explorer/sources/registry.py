@@ -179,6 +179,24 @@ SOURCES: dict[str, Source] = {
             },
         ),
         Source(
+            name="census_age6",
+            title="Census 2021 usual residents by age (6 categories) by LSOA 2021",
+            publisher=ONS,
+            licence=OGL,
+            url="https://api.beta.ons.gov.uk/v1/population-types/UR/census-observations"
+            "?area-type=lsoa&dimensions=resident_age_6a",
+            mirror_name="census2021_age6_LSOA21.csv",
+            landing_page="https://www.ons.gov.uk/datasets/create",
+            columns={
+                "lsoa21cd": (r"^lsoa\d\dcd$", r"lower layer super output areas code", r"^geography code$"),
+                "category": (r"^age",),
+                "count": (r"^observation$", r"^count$"),
+            },
+            read_notes="ONS 'create a custom dataset' (usual residents, LSOA, age 6 categories): all England and "
+            "Wales. Used for the national nearest-neighbour features (explorer.bundle.neighbours). The API "
+            "URL could not be checked from these offline machines.",
+        ),
+        Source(
             name="sape_mid2020",
             title="Lower layer Super Output Area population estimates, mid-2020 (broad ages), LSOA 2011",
             publisher=ONS,

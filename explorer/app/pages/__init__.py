@@ -4,5 +4,6 @@
 from __future__ import annotations
 
 from explorer.app.pages import about, inequalities, map, outreach, profile, spc  # noqa: A004 - page module "map"
+from explorer.app.pages import neighbours, pyramid, search
 
-PAGES = (map, profile, inequalities, outreach, spc, about)
+PAGES = (map, profile, inequalities, outreach, spc, about, search, pyramid, neighbours)

@@ -17,6 +17,7 @@ from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.presenters.format import difference_words, metric_title, short_unit
 from explorer.app.presenters.profile import key_metrics
+from explorer.app.pages.search import practice_panel
 from explorer.services.app_data import AppData
 from explorer.app.state import (
     GRADIENT_GROUPS, ProfileView, check_store, query_from_search, require_canonical, text_value,
@@ -92,6 +93,7 @@ def layout(**query: Any) -> html.Div:
         dcc.Location(id=ids.PROFILE_URL, refresh=False),
         dcc.Store(id=ids.PROFILE_VIEW, data=view.to_query(), storage_type="memory"),
         html.H1(id=ids.PROFILE_TITLE, children=f"Area profile: {data.name_of(view.area)}", className="page-title"),
+        practice_panel(data, query.get("practice")),  # landed here from a practice in the search
         html.Div([
             ui.field("Find an area (part of its name or code)",
                      dcc.Input(id=ids.PROFILE_AREA_SEARCH, type="search", debounce=0.4, value="",
