@@ -7,8 +7,10 @@
  *     i = positions into the level's geometry (null = every area), c = one character per area
  *     (class 0-4, "s" = suppressed, "n" = no data), v = values to 3 significant figures;
  *   - the theme, sent once in the page (the map-theme dcc.Store, from
- *     explorer/app/presenters/map.py `theme_payload`): colours, labels, fonts and the hover
+ *     explorer/app/presenters/map.py `theme_payload`): colours, labels, fonts, the hover
  *     template of explorer/figures/theme.py and maps.py. None of them is repeated here.
+ * Area names (ICS and place levels) are written over the map as HTML labels placed with MapLibre's
+ * projection (`syncLabels`): plotly's map text would fetch font glyphs from an outside server.
  */
 (function () {
   "use strict";
@@ -98,6 +100,28 @@
     };
   }
 
+  /* The labels to write: name and point of each area shown, in the geometry's placing order. */
+  function labelList(values, geo) {
+    if (!geo.labels) {
+      return [];
+    }
+    var shown = null;
+    if (values.i) {
+      shown = {};
+      for (var k = 0; k < values.i.length; k++) {
+        shown[values.i[k]] = true;
+      }
+    }
+    var out = [];
+    geo.labels.order.forEach(function (p) {
+      if (!shown || shown[p]) {
+        var pt = geo.labels.points[p];
+        out.push({ name: geo.names[p], lon: pt[0], lat: pt[1] });
+      }
+    });
+    return out;
+  }
+
   function mapFigure(values, stores, storeIds, theme) {
     if (!values) {
       return emptyFigure("", theme);
@@ -126,6 +150,9 @@
         custom[k] = theme.noDataLabel;
       } else {
         custom[k] = formatValue(values.v[k], values.unit);
+      }
+      if (values.classLabels && cls >= 0) {
+        custom[k] += "<br>" + values.classLabels[cls];
       }
     }
     var k5 = Math.max(values.colours.length, 1);
@@ -157,8 +184,108 @@
         hoverlabel: { bgcolor: theme.background, font: { family: theme.fontFamily, color: theme.text } },
         paper_bgcolor: theme.background,
         annotations: values.synthetic ? [syntheticMark(theme)] : [],
+        // not drawn by plotly: afterDraw writes the labels and names the toolbar's PNG
+        meta: { labels: labelList(values, geo), filename: values.filename },
       },
     };
+  }
+
+  /* Area names over the map: one absolutely placed span per label inside the map's container,
+   * moved with the map (MapLibre "move"), skipped where it would overlap a label already placed
+   * (larger areas are placed first). Hidden from screen readers: the names are in the table. */
+  function placeLabels(gd) {
+    var box = gd.querySelector(".map-labels");
+    var sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    if (!box || !sub || !sub.map) {
+      return;
+    }
+    var map = sub.map;
+    var width = box.clientWidth;
+    var height = box.clientHeight;
+    var placed = [];
+    Array.prototype.forEach.call(box.children, function (span) {
+      var p = map.project([Number(span.dataset.lon), Number(span.dataset.lat)]);
+      var w = span.offsetWidth;
+      var h = span.offsetHeight;
+      var r = { l: p.x - w / 2, t: p.y - h / 2, r: p.x + w / 2, b: p.y + h / 2 };
+      var inside = r.l >= 0 && r.t >= 0 && r.r <= width && r.b <= height;
+      var clash = placed.some(function (q) {
+        return r.l < q.r && r.r > q.l && r.t < q.b && r.b > q.t;
+      });
+      span.style.transform = "translate(" + Math.round(r.l) + "px," + Math.round(r.t) + "px)";
+      span.style.visibility = inside && !clash ? "visible" : "hidden";
+      if (inside && !clash) {
+        placed.push(r);
+      }
+    });
+  }
+
+  function syncLabels(gd) {
+    var sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    var labels = (gd.layout && gd.layout.meta && gd.layout.meta.labels) || [];
+    var host = sub && sub.div;
+    if (!host) {
+      return;
+    }
+    var box = host.querySelector(".map-labels");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "map-labels";
+      box.setAttribute("aria-hidden", "true");
+      host.appendChild(box);
+    }
+    var key = labels.map(function (l) { return l.name; }).join("|");
+    if (box.dataset.key !== key) {
+      box.dataset.key = key;
+      box.textContent = "";
+      labels.forEach(function (l) {
+        var span = document.createElement("span");
+        span.className = "map-label";
+        span.textContent = l.name;  // text, never HTML
+        span.dataset.lon = l.lon;
+        span.dataset.lat = l.lat;
+        box.appendChild(span);
+      });
+    }
+    if (sub.map && !sub.map._explorerLabels) {
+      sub.map._explorerLabels = true;
+      sub.map.on("move", function () { placeLabels(gd); });
+      sub.map.on("resize", function () { placeLabels(gd); });
+    }
+    placeLabels(gd);
+  }
+
+  /* After every draw: the labels, and the toolbar's "download plot" named for the view. plotly reads
+   * toImageButtonOptions from the graph's context when the button is clicked; setting it here, not
+   * in the dcc.Graph config, keeps the config constant (a new config makes plotly rebuild the map). */
+  function afterDraw(gd) {
+    var meta = gd.layout && gd.layout.meta;
+    if (gd._context && meta && meta.filename) {
+      gd._context.toImageButtonOptions = Object.assign({}, gd._context.toImageButtonOptions, { filename: meta.filename });
+    }
+    syncLabels(gd);
+  }
+
+  /* Hook the map graph once it exists (dcc.Graph loads plotly lazily), then after every redraw. */
+  function watchLabels() {
+    var gd = document.querySelector("#map-graph .js-plotly-plot");
+    if (!gd || !gd.on || gd._explorerLabels) {
+      return;
+    }
+    gd._explorerLabels = true;
+    gd.on("plotly_afterplot", function () { afterDraw(gd); });
+    afterDraw(gd);
+  }
+
+  function startLabels() {
+    new MutationObserver(function () { watchLabels(); })
+      .observe(document.body, { childList: true, subtree: true });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startLabels);
+  } else {
+    startLabels();
   }
 
   function geometryRequest(view, stores, storeIds) {
