@@ -207,8 +207,10 @@
       var p = map.project([Number(span.dataset.lon), Number(span.dataset.lat)]);
       var w = span.offsetWidth;
       var h = span.offsetHeight;
-      var r = { l: p.x - w / 2, t: p.y - h / 2, r: p.x + w / 2, b: p.y + h / 2 };
-      var inside = r.l >= 0 && r.t >= 0 && r.r <= width && r.b <= height;
+      // a label near the edge slides inside the map (a long name on a phone), one off the map hides
+      var x = Math.min(Math.max(p.x - w / 2, 2), Math.max(width - w - 2, 2));
+      var r = { l: x, t: p.y - h / 2, r: x + w, b: p.y + h / 2 };
+      var inside = p.x >= 0 && p.x <= width && r.t >= 0 && r.b <= height;
       var clash = placed.some(function (q) {
         return r.l < q.r && r.r > q.l && r.t < q.b && r.b > q.t;
       });
@@ -362,6 +364,34 @@
     repair(document);
     new MutationObserver(function () { repair(document); })
       .observe(document.body, { childList: true, subtree: true });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
+
+/* Small screens (issue 14, point 7): the map's filter panel starts closed at 1100 px and below, so
+ * the map is on the first screen; the person opens it with its summary (a native <details>, keyboard
+ * reachable). Each panel is set once, when it appears, never against the person's own choice. */
+(function () {
+  "use strict";
+  var SMALL = "(max-width: 1100px)";
+
+  function settle() {
+    document.querySelectorAll("details.filters-panel:not([data-settled])").forEach(function (panel) {
+      panel.setAttribute("data-settled", "1");
+      if (window.matchMedia(SMALL).matches) {
+        panel.open = false;
+      }
+    });
+  }
+
+  function start() {
+    settle();
+    new MutationObserver(settle).observe(document.body, { childList: true, subtree: true });
   }
 
   if (document.readyState === "loading") {

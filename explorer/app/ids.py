@@ -129,3 +129,6 @@ PROFILE_PACK_DOWNLOAD = "profile-pack-download"
 EXPORT_BUTTON = "figure-export"
 EXPORT_REQUEST = "figure-export-request"  # dcc.Store: what the figure shows (kind, level, area, metric, ...)
 EXPORT_DOWNLOAD = "figure-export-download"
+
+# Map page layout and readability (issue 14, points 5-8)
+MAP_FILTERS_PANEL = "map-filters-panel"  # <details>: the map's filters, closed on small screens (assets/explorer.js)

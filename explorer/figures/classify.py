@@ -54,7 +54,18 @@ def quantile_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     n = ordered.size
     # the inverted-CDF quantile i/k in integer arithmetic (0.6 as a float would round up a rank)
     edges = ordered[[max((i * n + k - 1) // k - 1, 0) for i in range(k + 1)]]
-    return np.unique(edges)
+    return _class_edges(edges)
+
+
+def _class_edges(edges: np.ndarray) -> np.ndarray:
+    """Sorted edges with the empty classes merged. Classes are (lower, upper] and the first [min, upper],
+    so a first edge repeated ([min, min, ...]) is a class of its own (the areas at the minimum) and
+    stays; any later repeat would be an empty class and goes. With as many areas as classes, each
+    area is then its own class (5 ICSs: 5 classes), instead of the lowest two sharing one."""
+    edges = np.sort(np.asarray(edges, dtype=float))
+    if edges.size < 2:
+        return np.unique(edges)
+    return np.concatenate([[edges[0]], np.unique(edges[1:])])
 
 
 def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
@@ -69,13 +80,13 @@ def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     if v.size == 0:
         return np.array([])
     unique = np.unique(v)
-    if unique.size <= k:
-        return unique if unique.size > 1 else np.array([unique[0], unique[0]])
+    if unique.size <= k:  # each value its own class (the first closed at the minimum)
+        return np.concatenate([[unique[0]], unique])
     import mapclassify  # here, not at the top: its import compiles numba kernels (seconds); the app warms it
 
     sample = v if v.size <= JENKS_SAMPLE else v[np.linspace(0, v.size - 1, JENKS_SAMPLE).round().astype(int)]
     upper = mapclassify.FisherJenks(sample, k=k).bins  # each class's largest value, the last = max
-    out = np.unique(np.concatenate([[sample[0]], upper]))
+    out = _class_edges(np.concatenate([[sample[0]], upper]))
     out[0], out[-1] = v[0], v[-1]
     return out
 

@@ -153,6 +153,10 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tup
         ui.checklist(c("only_high_risk"), [("Count only high-risk people", "yes")], v["only_high_risk"],
                      "High-risk people"),
     ], class_name="filters")
+    # collapsible, so the map is on the first screen of a small window (assets/explorer.js closes it
+    # there on load); a native <details>: its summary is a button for the keyboard and screen readers
+    filter_panel = html.Details([html.Summary("Filters", className="filters-summary"), filterable],
+                                id=ids.MAP_FILTERS_PANEL, open=True, className="filters-panel")
     return html.Div([
         ui.radio(c("level"), [(LEVEL_CONTROL_LABELS[lv], lv) for lv in levels], v["level"], "Areas to map"),
         ui.select(c("metric"), [o for o in data.metric_options() if o["value"] in metrics], v["metric"], "Metric"),
@@ -162,7 +166,7 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tup
                  "Colour classes (5)"),
         ui.radio(c("palette"), [("Viridis", "viridis"), ("Cividis", "cividis")], v["palette"],
                  "Palette (colour-blind safe)"),
-        filterable,
+        filter_panel,
     ], className="controls")
 
 
