@@ -243,7 +243,8 @@
       labels.forEach(function (l) {
         var span = document.createElement("span");
         span.className = "map-label";
-        span.textContent = l.name;  // text, never HTML
+        // text, never HTML: the names arrive escaped for plotly's hover (shell.browser_geometry)
+        span.textContent = l.name.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
         span.dataset.lon = l.lon;
         span.dataset.lat = l.lat;
         box.appendChild(span);

@@ -332,4 +332,5 @@ def file_stem(data: AppData, area: str | None, subject: str, kind: str) -> str:
     The app's export buttons, the chart toolbar's "download plot" and the CLI all name files so."""
     when = provenance(data).as_at or dt.date.today().isoformat()
     what = "-".join(_slug(p) for p in (subject, kind) if p)
-    return f"{_slug(data.name_of(area)) or 'area'}_{what or 'figure'}_{when}"
+    name = data.name_of(None if area == data.region_code else area)
+    return f"{_slug(name) or 'area'}_{what or 'figure'}_{when}"

@@ -33,6 +33,7 @@ from explorer.errors import ExplorerError
 from explorer.export.items import file_stem
 from explorer.figures import classify as cl
 from explorer.figures import describe, maps, theme
+from explorer.figures.labels import escape_labels
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_data import AppData
 
@@ -139,7 +140,7 @@ def _build_map_payload(data: AppData, key: CacheKey) -> MapPayload:
         "filename": file_stem(data, area, key.metric, "map"),  # the chart toolbar's PNG, as the exports name it
     }
     if compared(mode):  # the hover says which class too: the colour alone is not the answer
-        arrays["classLabels"] = [e.label for e in classes.legend if e.klass >= 0]
+        arrays["classLabels"] = escape_labels([e.label for e in classes.legend if e.klass >= 0])  # plotly hover: HTML
     extremes = None
     if shown.any():
         ranked = [i for i in np.argsort(np.where(shown, values, np.inf)) if shown[i]]
