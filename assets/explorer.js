@@ -15,6 +15,8 @@
 (function () {
   "use strict";
 
+  var shown = { labels: [], filename: null };  // what the map figure last drawn needs after plotly draws it
+
   function noUpdate() {
     return window.dash_clientside.no_update;
   }
@@ -155,6 +157,9 @@
         custom[k] += "<br>" + values.classLabels[cls];
       }
     }
+    // for afterDraw (labels, PNG name): kept here, not in layout.meta, whose change makes plotly
+    // redraw the whole map and drop the hover label of a resting pointer
+    shown = { labels: labelList(values, geo), filename: values.filename };
     var k5 = Math.max(values.colours.length, 1);
     var size = graphSize();
     var view = fitView(values.bounds, size[0], size[1]);
@@ -184,8 +189,6 @@
         hoverlabel: { bgcolor: theme.background, font: { family: theme.fontFamily, color: theme.text } },
         paper_bgcolor: theme.background,
         annotations: values.synthetic ? [syntheticMark(theme)] : [],
-        // not drawn by plotly: afterDraw writes the labels and names the toolbar's PNG
-        meta: { labels: labelList(values, geo), filename: values.filename },
       },
     };
   }
@@ -224,7 +227,7 @@
 
   function syncLabels(gd) {
     var sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
-    var labels = (gd.layout && gd.layout.meta && gd.layout.meta.labels) || [];
+    var labels = shown.labels;
     var host = sub && sub.div;
     if (!host) {
       return;
@@ -259,12 +262,14 @@
   }
 
   /* After every draw: the labels, and the toolbar's "download plot" named for the view. plotly reads
-   * toImageButtonOptions from the graph's context when the button is clicked; setting it here, not
-   * in the dcc.Graph config, keeps the config constant (a new config makes plotly rebuild the map). */
+   * toImageButtonOptions from the graph's context when the button is clicked; naming it here, not
+   * by sending a new dcc.Graph config, keeps the map (a new config makes plotly rebuild it). */
   function afterDraw(gd) {
-    var meta = gd.layout && gd.layout.meta;
-    if (gd._context && meta && meta.filename) {
-      gd._context.toImageButtonOptions = Object.assign({}, gd._context.toImageButtonOptions, { filename: meta.filename });
+    var image = gd._context && gd._context.toImageButtonOptions;
+    if (image && shown.filename) {
+      // in place: this object is the dcc.Graph config's own, so plotly's next react finds the same
+      // config (a replaced one would count as a config change and rebuild the whole map)
+      image.filename = shown.filename;
     }
     syncLabels(gd);
   }

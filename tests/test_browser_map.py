@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -66,9 +67,10 @@ def apps(settings, london_app_data) -> Iterator[dict[str, str]]:
 
 
 def press(browser: WebDriver, css: str, key: str) -> None:
-    """Focus an element with script and press a key on it: the pointer does not move."""
-    browser.execute_script("arguments[0].focus()", browser.find_element(By.CSS_SELECTOR, css))
-    browser.switch_to.active_element.send_keys(key)
+    """Focus an element without scrolling and press a key: neither the pointer nor the page moves
+    (an element's send_keys would scroll it into view, sliding the map from under the pointer)."""
+    browser.execute_script("arguments[0].focus({preventScroll: true})", browser.find_element(By.CSS_SELECTOR, css))
+    ActionChains(browser).send_keys(key).perform()
 
 
 def control(name: str) -> str:
@@ -130,9 +132,10 @@ def test_the_toolbar_png_is_named_for_area_metric_and_date(browser, apps, london
     wait_for(browser, lambda d: d.execute_script(read) == name, f"the map's PNG to be named {name}")
     browser.get(url + "/profile")
     wait_for_page(browser, has_map=False)
-    names = browser.execute_script("return Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                                   ".map(g => g._context.toImageButtonOptions.filename)")
-    assert names and all(n and n.startswith("london_") and n.endswith(name[-10:]) for n in names), names
+    read_all = ("return Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                ".map(g => (g._context && g._context.toImageButtonOptions || {}).filename)")
+    names = wait_for(browser, lambda d: d.execute_script(read_all) or None, "the profile's charts")
+    assert all(n and n.startswith("london_") and n.endswith(name[-10:]) for n in names), names
 
 
 def test_at_1024_by_768_the_map_is_on_the_first_screen(browser, apps):
