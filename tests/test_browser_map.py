@@ -116,8 +116,9 @@ def test_no_page_links_to_an_outside_host(browser, apps, role):
     for path in PAGE_PATHS:
         browser.get(url + path)
         wait_for_page(browser, has_map=path == "/")
-        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot") or path == "/about",
-                 "the page's charts")
+        wait_for(browser, lambda d: d.execute_script(  # every chart drawn (its toolbar made), if any
+            "return Array.from(document.querySelectorAll('.dash-graph')).every(g => g.querySelector('.main-svg'))"),
+            "the page's charts")
         assert browser.execute_script(OUTSIDE_LINKS, url) == [], f"{role} {path}"
 
 
