@@ -7,11 +7,15 @@
  *     i = positions into the level's geometry (null = every area), c = one character per area
  *     (class 0-4, "s" = suppressed, "n" = no data), v = values to 3 significant figures;
  *   - the theme, sent once in the page (the map-theme dcc.Store, from
- *     explorer/app/presenters/map.py `theme_payload`): colours, labels, fonts and the hover
+ *     explorer/app/presenters/map.py `theme_payload`): colours, labels, fonts, the hover
  *     template of explorer/figures/theme.py and maps.py. None of them is repeated here.
+ * Area names (ICS and place levels) are written over the map as HTML labels placed with MapLibre's
+ * projection (`syncLabels`): plotly's map text would fetch font glyphs from an outside server.
  */
 (function () {
   "use strict";
+
+  var shown = { labels: [], filename: null };  // what the map figure last drawn needs after plotly draws it
 
   function noUpdate() {
     return window.dash_clientside.no_update;
@@ -98,6 +102,28 @@
     };
   }
 
+  /* The labels to write: name and point of each area shown, in the geometry's placing order. */
+  function labelList(values, geo) {
+    if (!geo.labels) {
+      return [];
+    }
+    var shown = null;
+    if (values.i) {
+      shown = {};
+      for (var k = 0; k < values.i.length; k++) {
+        shown[values.i[k]] = true;
+      }
+    }
+    var out = [];
+    geo.labels.order.forEach(function (p) {
+      if (!shown || shown[p]) {
+        var pt = geo.labels.points[p];
+        out.push({ name: geo.names[p], lon: pt[0], lat: pt[1] });
+      }
+    });
+    return out;
+  }
+
   function mapFigure(values, stores, storeIds, theme) {
     if (!values) {
       return emptyFigure("", theme);
@@ -127,7 +153,13 @@
       } else {
         custom[k] = formatValue(values.v[k], values.unit);
       }
+      if (values.classLabels && cls >= 0) {
+        custom[k] += "<br>" + values.classLabels[cls];
+      }
     }
+    // for afterDraw (labels, PNG name): kept here, not in layout.meta, whose change makes plotly
+    // redraw the whole map and drop the hover label of a resting pointer
+    shown = { labels: labelList(values, geo), filename: values.filename };
     var k5 = Math.max(values.colours.length, 1);
     var size = graphSize();
     var view = fitView(values.bounds, size[0], size[1]);
@@ -159,6 +191,109 @@
         annotations: values.synthetic ? [syntheticMark(theme)] : [],
       },
     };
+  }
+
+  /* Area names over the map: one absolutely placed span per label inside the map's container,
+   * moved with the map (MapLibre "move"), skipped where it would overlap a label already placed
+   * (larger areas are placed first). Hidden from screen readers: the names are in the table. */
+  function placeLabels(gd) {
+    var box = gd.querySelector(".map-labels");
+    var sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    if (!box || !sub || !sub.map) {
+      return;
+    }
+    var map = sub.map;
+    var width = box.clientWidth;
+    var height = box.clientHeight;
+    var placed = [];
+    Array.prototype.forEach.call(box.children, function (span) {
+      var p = map.project([Number(span.dataset.lon), Number(span.dataset.lat)]);
+      var w = span.offsetWidth;
+      var h = span.offsetHeight;
+      // a label near the edge slides inside the map (a long name on a phone), one off the map hides
+      var x = Math.min(Math.max(p.x - w / 2, 2), Math.max(width - w - 2, 2));
+      var r = { l: x, t: p.y - h / 2, r: x + w, b: p.y + h / 2 };
+      var inside = p.x >= 0 && p.x <= width && r.t >= 0 && r.b <= height;
+      var clash = placed.some(function (q) {
+        return r.l < q.r && r.r > q.l && r.t < q.b && r.b > q.t;
+      });
+      span.style.transform = "translate(" + Math.round(r.l) + "px," + Math.round(r.t) + "px)";
+      span.style.visibility = inside && !clash ? "visible" : "hidden";
+      if (inside && !clash) {
+        placed.push(r);
+      }
+    });
+  }
+
+  function syncLabels(gd) {
+    var sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    var labels = shown.labels;
+    var host = sub && sub.div;
+    if (!host) {
+      return;
+    }
+    var box = host.querySelector(".map-labels");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "map-labels";
+      box.setAttribute("aria-hidden", "true");
+      host.appendChild(box);
+    }
+    var key = labels.map(function (l) { return l.name; }).join("|");
+    if (box.dataset.key !== key) {
+      box.dataset.key = key;
+      box.textContent = "";
+      labels.forEach(function (l) {
+        var span = document.createElement("span");
+        span.className = "map-label";
+        // text, never HTML: the names arrive escaped for plotly's hover (shell.browser_geometry)
+        span.textContent = l.name.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+        span.dataset.lon = l.lon;
+        span.dataset.lat = l.lat;
+        box.appendChild(span);
+      });
+    }
+    if (sub.map && !sub.map._explorerLabels) {
+      sub.map._explorerLabels = true;
+      sub.map.on("move", function () { placeLabels(gd); });
+      sub.map.on("resize", function () { placeLabels(gd); });
+    }
+    placeLabels(gd);
+  }
+
+  /* After every draw: the labels, and the toolbar's "download plot" named for the view. plotly reads
+   * toImageButtonOptions from the graph's context when the button is clicked; naming it here, not
+   * by sending a new dcc.Graph config, keeps the map (a new config makes plotly rebuild it). */
+  function afterDraw(gd) {
+    var image = gd._context && gd._context.toImageButtonOptions;
+    if (image && shown.filename) {
+      // in place: this object is the dcc.Graph config's own, so plotly's next react finds the same
+      // config (a replaced one would count as a config change and rebuild the whole map)
+      image.filename = shown.filename;
+    }
+    syncLabels(gd);
+  }
+
+  /* Hook the map graph once it exists (dcc.Graph loads plotly lazily), then after every redraw. */
+  function watchLabels() {
+    var gd = document.querySelector("#map-graph .js-plotly-plot");
+    if (!gd || !gd.on || gd._explorerLabels) {
+      return;
+    }
+    gd._explorerLabels = true;
+    gd.on("plotly_afterplot", function () { afterDraw(gd); });
+    afterDraw(gd);
+  }
+
+  function startLabels() {
+    new MutationObserver(function () { watchLabels(); })
+      .observe(document.body, { childList: true, subtree: true });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startLabels);
+  } else {
+    startLabels();
   }
 
   function geometryRequest(view, stores, storeIds) {
@@ -235,6 +370,34 @@
     repair(document);
     new MutationObserver(function () { repair(document); })
       .observe(document.body, { childList: true, subtree: true });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
+
+/* Small screens (issue 14, point 7): the map's filter panel starts closed at 1100 px and below, so
+ * the map is on the first screen; the person opens it with its summary (a native <details>, keyboard
+ * reachable). Each panel is set once, when it appears, never against the person's own choice. */
+(function () {
+  "use strict";
+  var SMALL = "(max-width: 1100px)";
+
+  function settle() {
+    document.querySelectorAll("details.filters-panel:not([data-settled])").forEach(function (panel) {
+      panel.setAttribute("data-settled", "1");
+      if (window.matchMedia(SMALL).matches) {
+        panel.open = false;
+      }
+    });
+  }
+
+  function start() {
+    settle();
+    new MutationObserver(settle).observe(document.body, { childList: true, subtree: true });
   }
 
   if (document.readyState === "loading") {

@@ -188,3 +188,73 @@ def side_by_side(driver: WebDriver, left_css: str, right_css: str) -> bool:
         "const a = document.querySelector(arguments[0]).getBoundingClientRect();"
         "const b = document.querySelector(arguments[1]).getBoundingClientRect();"
         "return b.left >= a.right - 1 && b.top < a.bottom && a.top < b.bottom;", left_css, right_css)
+# --------------------------------------------------------------------------- pointer, screens (issue 14)
+
+
+def rest_pointer_at(driver: WebDriver, lon: float, lat: float) -> None:
+    """Move the pointer onto a place on the map and leave it there (no click)."""
+    x, y = driver.execute_script(_PROJECT, lon, lat)
+    actions = ActionChains(driver)
+    actions.w3c_actions.pointer_action.move_to_location(round(x), round(y))
+    actions.w3c_actions.pointer_action.pause(0.4)
+    actions.perform()
+
+
+def hover_label_text(driver: WebDriver) -> str:
+    """The map's own hover label (plotly's tooltip), "" when none is shown."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#map-graph .hoverlayer .hovertext'))"
+        ".map(e => e.textContent).join(' | ')") or ""
+
+
+def emulate_screen(driver: WebDriver, width: int, height: int, *, mobile: bool = False) -> None:
+    """Lay pages out for a `width` x `height` screen (a phone with `mobile`); `reset_screen` undoes it."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+
+
+def reset_screen(driver: WebDriver) -> None:
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+# What runs past the right edge of the page (not inside a box that scrolls or clips it): "" if nothing.
+OVERFLOW_REPORT = """
+const iw = window.innerWidth; const bad = [];
+document.querySelectorAll('body *').forEach(e => {
+  const r = e.getBoundingClientRect();
+  if (!(r.width > 0 && r.right > iw + 1)) return;
+  for (let p = e.parentElement; p; p = p.parentElement) {
+    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)
+        && p.getBoundingClientRect().right <= iw + 1) return;
+  }
+  bad.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' right=' + Math.round(r.right));
+});
+return {scrollWidth: document.documentElement.scrollWidth, innerWidth: iw, overflowing: bad.slice(0, 8)};
+"""
+
+
+# Every address in the page that points away from `arguments[0]` (the app's origin): links, forms,
+# sources, SVG links, and each plotly graph's cloud settings.
+OUTSIDE_LINKS = """
+const origin = arguments[0]; const out = [];
+const attrs = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'poster', 'srcset'];
+document.querySelectorAll('*').forEach(e => {
+  attrs.forEach(a => {
+    const v = e.getAttribute(a);
+    if (!v || v.startsWith('#') || v.startsWith('data:') || v.startsWith('blob:')) return;
+    let url; try { url = new URL(v, document.baseURI); } catch (err) { out.push(a + '=' + v); return; }
+    if (url.origin !== origin && url.protocol !== 'javascript:') out.push(e.tagName + ' ' + a + '=' + v);
+  });
+});
+document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+  const c = gd._context || {};
+  if (c.showSendToCloud || c.showEditInChartStudio || c.showLink || c.plotlyServerURL)
+    out.push('plotly config of ' + (gd.parentElement && gd.parentElement.id) + ': ' + JSON.stringify(
+      {cloud: c.showSendToCloud, studio: c.showEditInChartStudio, link: c.showLink, server: c.plotlyServerURL}));
+  gd.querySelectorAll('.modebar-btn').forEach(b => {
+    const t = (b.getAttribute('data-title') || '').toLowerCase();
+    if (t.includes('cloud') || t.includes('chart studio') || t.includes('plotly')) out.push('toolbar button: ' + t);
+  });
+});
+return out;
+"""

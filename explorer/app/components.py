@@ -81,9 +81,14 @@ def legend(classes: Classes, title: str) -> html.Div:
                      className="legend-item" + (" legend-grey" if e.klass < 0 else ""))
              for e in classes.legend]
     scheme = {"quantile": "Quantile classes (equal numbers of areas)",
-              "jenks": "Natural breaks (Jenks)", "diverging": "Difference, symmetric classes"}[classes.scheme]
-    return html.Div([html.H2(title, className="legend-title"), html.Ul(items, className="legend-list"),
-                     html.P(scheme, className="legend-note")], className="legend")
+              "jenks": "Natural breaks (Jenks)", "diverging": "Difference, symmetric classes",
+              "significance": "95% confidence interval against the comparator's value (Fingertips method)"
+              }[classes.scheme]
+    notes = [html.P(scheme, className="legend-note")]
+    if classes.note:
+        notes.append(html.P(classes.note, className="legend-note legend-why"))
+    return html.Div([html.H2(title, className="legend-title"), html.Ul(items, className="legend-list"), *notes],
+                    className="legend")
 
 
 def sr_only(text: str, element_id: Any | None = None) -> html.P:
@@ -122,7 +127,10 @@ def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[d
 def figure_block(graph: Any, summary: Any, table: Any, *, title: str, table_label: str = "Table",
                  note: str | None = SUPPRESSION_NOTE, download: Any | None = None) -> html.Section:
     """A figure with its text alternative and an equivalent table (in a <details>); `download` is the
-    figure's PNG/SVG/PDF menu (explorer.app.exports.menu)."""
+    figure's PNG/SVG/PDF menu (explorer.app.exports.menu), whose file name the chart toolbar's PNG takes too."""
+    filename = getattr(download, "data-filename", None) if download is not None else None
+    if filename and isinstance(graph, dcc.Graph):
+        graph.config = theme.graph_config(filename)
     children = [html.H3(title, className="block-title"), *([download] if download is not None else []), graph,
                 summary,
                 html.Details([html.Summary(table_label), table], className="table-details", open=True)]
@@ -131,13 +139,14 @@ def figure_block(graph: Any, summary: Any, table: Any, *, title: str, table_labe
     return html.Section(children, className="figure-block")
 
 
-def graph(graph_id: Any, figure: Any | None = None, *, synthetic: bool = False, height: int | None = None
-          ) -> dcc.Graph:
-    """A chart; with `synthetic` the figure itself says SYNTHETIC DATA (so its PNG download does too)."""
+def graph(graph_id: Any, figure: Any | None = None, *, synthetic: bool = False, height: int | None = None,
+          filename: str | None = None) -> dcc.Graph:
+    """A chart; with `synthetic` the figure itself says SYNTHETIC DATA (so its PNG download does too).
+    Its config is the one GRAPH_CONFIG (no link to an outside service); `filename` names its toolbar PNG."""
     if synthetic and isinstance(figure, go.Figure):
         figure = theme.mark_synthetic(figure)
     return dcc.Graph(id=graph_id, figure=figure if figure is not None else {"data": [], "layout": {}},
-                     config=theme.GRAPH_CONFIG, style={"height": f"{height}px"} if height else None,
+                     config=theme.graph_config(filename), style={"height": f"{height}px"} if height else None,
                      className="graph")
 
 

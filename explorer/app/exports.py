@@ -18,9 +18,11 @@ from dash.exceptions import PreventUpdate
 
 from explorer.app import ids
 from explorer.app.auth import current_role, current_user_name
+from explorer.app.context import current_data
 from explorer.app.state import InvalidInput, MapView, check_store, risk_text
 from explorer.domain.metrics import FilterError, Filters
 from explorer.export import FORMATS, ExportError, ExportRequest, export_figure
+from explorer.export.items import file_stem
 from explorer.services.app_data import AppData
 
 BUTTON, REQUEST, DOWNLOAD = ids.EXPORT_BUTTON, ids.EXPORT_REQUEST, ids.EXPORT_DOWNLOAD
@@ -44,15 +46,25 @@ def request_data(kind: str, level: str, *, area: str | None = None, metric: str 
     return out
 
 
+def download_stem(request: Mapping[str, str] | None) -> str | None:
+    """The file name (no extension) a figure showing `request` downloads as: its export's name."""
+    if not request or not request.get("kind"):
+        return None
+    return file_stem(current_data(), request.get("area") or None, request.get("metric") or request.get("by") or "",
+                     request["kind"])
+
+
 def menu(index: str, request: Mapping[str, str] | None) -> html.Div:
-    """'Download figure: PNG SVG PDF' for the figure `index` (unique on its page)."""
+    """'Download figure: PNG SVG PDF' for the figure `index` (unique on its page). Its `data-filename`
+    (the exports' file name) also names the chart toolbar's PNG (components.figure_block)."""
     buttons = [html.Button(fmt.upper(), id={"type": BUTTON, "index": index, "fmt": fmt}, n_clicks=0,
                            className="export-button", title=f"Download this figure as {fmt.upper()}",
                            **{"aria-label": f"Download this figure as {fmt.upper()}"}) for fmt in FORMATS]
     return html.Div([html.Span("Download figure:", className="export-label"), *buttons,
                      dcc.Store(id={"type": REQUEST, "index": index}, data=dict(request or {})),
                      dcc.Download(id={"type": DOWNLOAD, "index": index})],
-                    className="export-menu", role="group", **{"aria-label": "Download this figure"})
+                    className="export-menu", role="group",
+                    **{"aria-label": "Download this figure", "data-filename": download_stem(request) or ""})
 
 
 def parse_request(stored: Any, role: str) -> ExportRequest:
@@ -110,5 +122,5 @@ def register(app: Dash, data: AppData) -> None:
         return map_request(data, stored)
 
 
-__all__ = ["BUTTON", "DOWNLOAD", "MAP_INDEX", "REQUEST", "map_request", "menu", "parse_request",
+__all__ = ["BUTTON", "DOWNLOAD", "MAP_INDEX", "REQUEST", "download_stem", "map_request", "menu", "parse_request",
            "register", "request_data"]

@@ -147,3 +147,5 @@ NEIGHBOURS_CONTENT = "neighbours-content"
 NEIGHBOURS_GRAPH = "neighbours-graph"
 NEIGHBOURS_TABLE = "neighbours-table"
 NEIGHBOURS_WEIGHTS_TABLE = "neighbours-weights-table"
+# Map page layout and readability (issue 14, points 5-8)
+MAP_FILTERS_PANEL = "map-filters-panel"  # <details>: the map's filters, closed on small screens (assets/explorer.js)

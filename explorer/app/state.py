@@ -22,7 +22,7 @@ from explorer.domain.whatif import RANKINGS as WHATIF_RANKINGS
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, RiskDefinition, check_risk, risk_label
 
 SCHEMES = ("quantile", "jenks")
-MODES = ("value", "difference")
+MODES = ("value", "difference", "compare")  # compare: better/similar/worse than the parent (95% CI)
 PALETTES = ("viridis", "cividis")
 RISK_CHOICES = (("top_percent", 5.0), ("top_percent", 10.0), ("top_percent", 20.0),
                 ("min_probability", 0.2), ("min_probability", 0.3), ("min_probability", 0.5))

@@ -13,6 +13,7 @@ SYNTHETIC DATA mark when demo data are shown.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ from explorer.services.provenance import provenance
 from explorer.vocab import LEVEL_CONTROL_LABELS, LEVELS
 
 __all__ = ["AREA_KINDS", "BY_CHOICES", "DEFAULT_BY", "FIGURE_KINDS", "LEVEL_KINDS", "ExportError", "ExportItem",
-           "ExportRequest", "Resolved", "build_item", "resolve"]
+           "ExportRequest", "Resolved", "build_item", "file_stem", "resolve"]
 
 FIGURE_KINDS: tuple[str, ...] = ("map", "gradient", "cascade", "trend", "inequalities", "funnel", "outreach",
                                  "population", "calibration")
@@ -97,7 +98,7 @@ class ExportItem:
     alt_text: str
     units: str
     synthetic: bool = False
-    slug: str = "figure"  # a file-name stem: kind-level-area-metric
+    slug: str = "figure"  # a file-name stem (file_stem): area_metric-kind_date
     width: int = 1000
     height: int = 700
     made_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -315,6 +316,21 @@ def build_item(data: AppData, request: ExportRequest, *, width: int = 1000, heig
     foot = footnote(r, drawn.synthetic, made_at, drawn.note)
     frame = Frame(drawn.title, sub, foot, drawn.synthetic, width, height)
     figure = frame_figure(drawn.figure, frame, legend_on_side=drawn.legend_on_side)
-    slug = "-".join(p for p in (r.kind, r.level, r.area or data.region, r.metric or r.by or "") if p)
+    slug = file_stem(data, r.area, r.metric or r.by or "", r.kind)
     return ExportItem(figure, drawn.table, drawn.title, sub, foot, drawn.alt_text, drawn.units, drawn.synthetic,
                       slug, width, height, made_at)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def file_stem(data: AppData, area: str | None, subject: str, kind: str) -> str:
+    """A downloaded figure's file name without extension, e.g. ``north-east-london-icb_coverage-map_2026-10-31``:
+    the area's name, what is shown (metric or grouping, then the kind of figure) and the date the
+    figures are for (the records' month end; the day of the download when no records are loaded).
+    The app's export buttons, the chart toolbar's "download plot" and the CLI all name files so."""
+    when = provenance(data).as_at or dt.date.today().isoformat()
+    what = "-".join(_slug(p) for p in (subject, kind) if p)
+    name = data.name_of(None if area == data.region_code else area)
+    return f"{_slug(name) or 'area'}_{what or 'figure'}_{when}"

@@ -54,7 +54,18 @@ def quantile_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     n = ordered.size
     # the inverted-CDF quantile i/k in integer arithmetic (0.6 as a float would round up a rank)
     edges = ordered[[max((i * n + k - 1) // k - 1, 0) for i in range(k + 1)]]
-    return np.unique(edges)
+    return _class_edges(edges)
+
+
+def _class_edges(edges: np.ndarray) -> np.ndarray:
+    """Sorted edges with the empty classes merged. Classes are (lower, upper] and the first [min, upper],
+    so a first edge repeated ([min, min, ...]) is a class of its own (the areas at the minimum) and
+    stays; any later repeat would be an empty class and goes. With as many areas as classes, each
+    area is then its own class (5 ICSs: 5 classes), instead of the lowest two sharing one."""
+    edges = np.sort(np.asarray(edges, dtype=float))
+    if edges.size < 2:
+        return np.unique(edges)
+    return np.concatenate([[edges[0]], np.unique(edges[1:])])
 
 
 def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
@@ -69,13 +80,13 @@ def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     if v.size == 0:
         return np.array([])
     unique = np.unique(v)
-    if unique.size <= k:
-        return unique if unique.size > 1 else np.array([unique[0], unique[0]])
+    if unique.size <= k:  # each value its own class (the first closed at the minimum)
+        return np.concatenate([[unique[0]], unique])
     import mapclassify  # here, not at the top: its import compiles numba kernels (seconds); the app warms it
 
     sample = v if v.size <= JENKS_SAMPLE else v[np.linspace(0, v.size - 1, JENKS_SAMPLE).round().astype(int)]
     upper = mapclassify.FisherJenks(sample, k=k).bins  # each class's largest value, the last = max
-    out = np.unique(np.concatenate([[sample[0]], upper]))
+    out = _class_edges(np.concatenate([[sample[0]], upper]))
     out[0], out[-1] = v[0], v[-1]
     return out
 
@@ -142,17 +153,41 @@ class LegendEntry:
 
 @dataclass(frozen=True)
 class Classes:
-    """The classification of one map: edges, colours and the legend (classes, then grey ones)."""
+    """The classification of one map: edges, colours and the legend (classes, then grey ones).
+
+    `requested` is the number of classes asked for; `note` says why fewer are drawn ("" when as many)."""
 
     breaks: tuple[float, ...]
     colours: tuple[str, ...]
     unit: str
     scheme: str
     legend: tuple[LegendEntry, ...]
+    requested: int = 0
+    note: str = ""
 
     @property
     def k(self) -> int:
         return len(self.colours)
+
+    @property
+    def drawn(self) -> int:
+        """Classes with at least one area on the map (what a reader can see)."""
+        return sum(1 for e in self.legend if e.klass >= 0 and e.count > 0)
+
+
+def fewer_classes_note(values: np.ndarray, breaks: np.ndarray, index: np.ndarray, k: int, scheme: str) -> str:
+    """Why the map shows fewer than `k` colour classes, in words for the legend ("" if it shows k)."""
+    shown = int(len({int(i) for i in index if i >= 0}))
+    if shown >= k or values.size == 0:
+        return ""
+    distinct = int(np.unique(values).size)
+    if distinct < k:
+        return (f"{shown} classes, not {k}: the areas have only {distinct} different value"
+                f"{'' if distinct == 1 else 's'}.")
+    if scheme == "quantile":
+        return (f"{shown} classes, not {k}: many areas share the same value (ties), so some quantile "
+                "edges coincide and their classes merge.")
+    return f"{shown} classes, not {k}: natural breaks found no more distinct groups in these values."
 
 
 def class_labels(breaks: Sequence[float], unit: str = "", diverging: bool = False) -> list[str]:
@@ -182,9 +217,10 @@ def classify(values: Sequence[float], suppressed: Sequence[bool] | None = None, 
     v = np.asarray(values, dtype=float)
     hidden = np.zeros(v.shape, dtype=bool) if suppressed is None else np.asarray(suppressed, dtype=bool)
     shown = np.where(hidden, np.nan, v)
-    if diverging:
+    if diverging:  # the chosen palette (colour-blind safe), its middle colour the middle class
         breaks = diverging_breaks(shown, k)
-        palette = palette if palette in theme.DIVERGING else "puor"
+        if palette not in theme.SEQUENTIAL and palette not in theme.DIVERGING:
+            palette = "viridis"
     else:
         breaks = jenks_breaks(shown, k) if scheme == "jenks" else quantile_breaks(shown, k)
         if palette not in theme.SEQUENTIAL:
@@ -203,9 +239,39 @@ def classify(values: Sequence[float], suppressed: Sequence[bool] | None = None, 
     n_missing = int(np.sum(index == NO_DATA_CLASS))
     if n_missing:
         entries.append(LegendEntry(theme.NO_DATA_LABEL, theme.NO_DATA_COLOUR, n_missing, NO_DATA_CLASS))
-    classes = Classes(tuple(float(b) for b in breaks), tuple(colours), unit,
-                      "diverging" if diverging else scheme, tuple(entries))
+    scheme_used = "diverging" if diverging else scheme
+    note = fewer_classes_note(_finite(shown), breaks, index, k, scheme_used)
+    classes = Classes(tuple(float(b) for b in breaks), tuple(colours), unit, scheme_used, tuple(entries), k, note)
     return index, classes
+
+
+def significance_classes(significance: Sequence[str], suppressed: Sequence[bool] | None = None, *,
+                         higher_is_better: bool | None = True, comparator: str = "the parent area"
+                         ) -> tuple[np.ndarray, Classes]:
+    """Classes for the "compared with the parent" map from each area's significance label
+    (``explorer.domain.stats.compare_to_benchmark``, the one classification the bars, tables and
+    funnel use): better / similar / worse (higher / similar / lower for a metric with no good
+    direction) in the Fingertips-style colours of theme.SIGNIFICANCE_COLOURS; "not compared" is
+    no data, suppressed areas keep their grey class."""
+    order = ("better", "similar", "worse") if higher_is_better is not None else ("lower", "similar", "higher")
+    sig = np.asarray(significance, dtype=str)
+    index = np.full(sig.shape, NO_DATA_CLASS, dtype=int)
+    for i, label in enumerate(order):
+        index[sig == label] = i
+    if suppressed is not None:
+        index[np.asarray(suppressed, dtype=bool)] = SUPPRESSED_CLASS
+    words = {"better": "Better than", "worse": "Worse than", "similar": "Similar to", "higher": "Higher than",
+             "lower": "Lower than"}
+    labels = [f"{words[o]} {comparator}" for o in order]
+    colours = tuple(theme.SIGNIFICANCE_COLOURS[o] for o in order)
+    entries = [LegendEntry(label, colour, int(np.sum(index == i)), i)
+               for i, (label, colour) in enumerate(zip(labels, colours))]
+    for klass, label, colour in ((SUPPRESSED_CLASS, theme.SUPPRESSED_LABEL, theme.SUPPRESSED_COLOUR),
+                                 (NO_DATA_CLASS, "Not compared (no confidence interval)", theme.NO_DATA_COLOUR)):
+        n = int(np.sum(index == klass))
+        if n:
+            entries.append(LegendEntry(label, colour, n, klass))
+    return index, Classes((), colours, "", "significance", tuple(entries), len(order), "")
 
 
 def discrete_colorscale(colours: Sequence[str]) -> list[list]:

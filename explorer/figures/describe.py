@@ -23,11 +23,16 @@ def describe_map(*, n_areas: int, level_label: str, within: str, metric_label: s
                  highest: tuple[str, float] | None, lowest: tuple[str, float] | None,
                  difference_from: str | None = None) -> str:
     what = f"the difference in {metric_label} from {difference_from}" if difference_from else metric_label
-    scheme = {"quantile": "quantile", "jenks": "natural-break (Jenks)", "diverging": "symmetric"}[classes.scheme]
+    if classes.scheme == "significance":
+        what = f"{metric_label} compared with {difference_from or within} (95% confidence interval)"
+    scheme = {"quantile": "quantile", "jenks": "natural-break (Jenks)", "diverging": "symmetric",
+              "significance": "comparison"}[classes.scheme]
     n_classes = len([e for e in classes.legend if e.klass >= 0])
     parts = [f"Map of {n_areas:,} {level_label} areas in {within} coloured by {what}, "
              f"in {n_classes} {scheme} classes: "
              + "; ".join(f"{e.label} ({e.count:,})" for e in classes.legend) + "."]
+    if classes.note:
+        parts.append(classes.note)
     if highest and lowest:
         parts.append(f"Highest: {highest[0]} ({_fmt(highest[1], classes.unit)}); "
                      f"lowest: {lowest[0]} ({_fmt(lowest[1], classes.unit)}).")

@@ -122,9 +122,24 @@ def house_style(fig: go.Figure, *, title: str | None = None, height: int | None 
     return fig
 
 
+# Every dcc.Graph's config (explorer.app.components.graph; the map's is sent with the theme). Offline
+# governance: nothing on the chart toolbar may link to an outside service. plotly.js 3 shows a
+# "send to cloud" button pointing at cloud.plotly.com by default; these switch every such link off.
 GRAPH_CONFIG = {
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud"],
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "editInChartStudio"],
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "sendData": False,
+    "plotlyServerURL": "",
     "toImageButtonOptions": {"format": "png", "scale": 2},
     "topojsonURL": "/assets/topo/",  # never the CDN (stack-notes)
 }
+
+
+def graph_config(filename: str | None = None) -> dict:
+    """GRAPH_CONFIG, with the toolbar's "download plot" saving as `filename` (.png added by plotly)."""
+    if not filename:
+        return GRAPH_CONFIG
+    return {**GRAPH_CONFIG, "toImageButtonOptions": {**GRAPH_CONFIG["toImageButtonOptions"], "filename": filename}}

@@ -22,9 +22,12 @@ class LevelGeometry:
     position: Mapping[str, int]
     bounds: np.ndarray  # (n, 4): min lon, min lat, max lon, max lat
     geojson: dict
+    labels: dict | None = None  # LABELLED_LEVELS only: where each area's name is written (label_points)
 
     def payload(self) -> dict:
-        return {"level": self.level, "codes": list(self.codes), "names": list(self.names), "geojson": self.geojson}
+        """What the browser keeps for the level: sent once, so the name labels travel with it too."""
+        return {"level": self.level, "codes": list(self.codes), "names": list(self.names), "geojson": self.geojson,
+                "labels": self.labels}
 
     def subset_bounds(self, positions: Sequence[int] | None) -> list[float]:
         b = self.bounds if positions is None else self.bounds[np.asarray(positions, dtype=int)]
@@ -42,7 +45,27 @@ def level_geometry(bundle: Bundle, level: str, names: Mapping[str, str]) -> Leve
                 for code, g in zip(codes, geoms)]
     return LevelGeometry(level, codes, tuple(names.get(c, c) for c in codes),
                          {c: i for i, c in enumerate(codes)}, np.asarray(shapely.bounds(geoms)),
-                         {"type": "FeatureCollection", "features": features})
+                         {"type": "FeatureCollection", "features": features},
+                         label_points(geoms) if level in LABELLED_LEVELS else None)
+
+
+LABELLED_LEVELS = ("ics", "place")  # levels whose area names are written on the map (few, large areas)
+
+
+def label_points(geoms: Sequence) -> dict:
+    """Where to write each area's name: the pole of inaccessibility of its largest part (always inside
+    it, away from its edges, unlike a centroid), and the order to place labels in, largest area
+    first, so that when two would overlap the bigger area keeps its name (assets/explorer.js)."""
+    from shapely.ops import polylabel
+
+    points = []
+    for g in geoms:
+        part = max(getattr(g, "geoms", [g]), key=lambda p: p.area)
+        tolerance = max(part.bounds[2] - part.bounds[0], part.bounds[3] - part.bounds[1]) / 200
+        p = polylabel(part, tolerance=tolerance)
+        points.append([round(p.x, 4), round(p.y, 4)])
+    order = np.argsort(-shapely.area(np.asarray(geoms)), kind="stable")
+    return {"points": points, "order": [int(i) for i in order]}
 
 
 PRINT_PX = 1500  # simplification tolerance = extent / this: about one device pixel of a 2x print

@@ -153,16 +153,20 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tup
         ui.checklist(c("only_high_risk"), [("Count only high-risk people", "yes")], v["only_high_risk"],
                      "High-risk people"),
     ], class_name="filters")
+    # collapsible, so the map is on the first screen of a small window (assets/explorer.js closes it
+    # there on load); a native <details>: its summary is a button for the keyboard and screen readers
+    filter_panel = html.Details([html.Summary("Filters", className="filters-summary"), filterable],
+                                id=ids.MAP_FILTERS_PANEL, open=True, className="filters-panel")
     return html.Div([
         ui.radio(c("level"), [(LEVEL_CONTROL_LABELS[lv], lv) for lv in levels], v["level"], "Areas to map"),
         ui.select(c("metric"), [o for o in data.metric_options() if o["value"] in metrics], v["metric"], "Metric"),
-        ui.radio(c("mode"), [("Value", "value"), ("Difference from the parent area", "difference")], v["mode"],
-                 "Show"),
+        ui.radio(c("mode"), [("Value", "value"), ("Difference from the parent area", "difference"),
+                             ("Compared with the parent area (95% CI)", "compare")], v["mode"], "Show"),
         ui.radio(c("scheme"), [("Quantiles", "quantile"), ("Natural breaks (Jenks)", "jenks")], v["scheme"],
                  "Colour classes (5)"),
         ui.radio(c("palette"), [("Viridis", "viridis"), ("Cividis", "cividis")], v["palette"],
                  "Palette (colour-blind safe)"),
-        filterable,
+        filter_panel,
     ], className="controls")
 
 
@@ -196,7 +200,7 @@ def layout(**query: Any) -> html.Div:
                 html.Div(id=ids.MAP_LEGEND),
                 html.Section([html.H3("Area under the pointer", className="block-title"),
                               html.Div(id=ids.MAP_HOVER, **{"aria-live": "polite"}, className="hover-panel",
-                                       children=html.P("Point at an area to see its numbers.", className="muted"))],
+                                       children=present.HOVER_PROMPT)],
                              className="panel"),
                 ui.select(ids.MAP_AREA_PICKER, [], "", "Go to an area", placeholder="Choose an area to drill into"),
                 html.Div(id=ids.MAP_SELECTION, className="panel"),
@@ -359,15 +363,21 @@ def register(app: Dash, data: AppData) -> None:
     @app.callback(
         Output(ids.MAP_HOVER, "children"),
         Input(ids.MAP_GRAPH, "hoverData"),
-        State(ids.MAP_VIEW, "data"),
+        Input(ids.MAP_VIEW, "data"),
         prevent_initial_call=True,
     )
     def send_hover(hover: dict | None, stored: dict) -> Any:
-        """CI, numerator and denominator of the hovered area (the figure only carries the value)."""
+        """CI, numerator and denominator of the hovered area (the figure only carries the value).
+
+        The panel shows (area under the pointer, view), so it follows both: plotly re-hovers after a
+        redraw but emits no new hoverData when the point under a resting pointer stays the same, so a
+        filter or metric change must redraw the panel itself (issue 14, point 5)."""
         location = event_location(hover, "hoverData")
         if location is None:
             raise PreventUpdate
         view, policy = _view(data, stored)
+        if ctx.triggered_id == ids.MAP_VIEW and data.area_level.get(location) != view.level:
+            return present.HOVER_PROMPT  # drilled to another level: the old area is not on the map
         return present.hover_panel(data, view, location, policy)
 
     @app.callback(

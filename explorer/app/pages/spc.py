@@ -36,6 +36,7 @@ from explorer.app.state_spc import SpcView, parse_target
 from explorer.domain import access, spc
 from explorer.domain.access import AccessDenied
 from explorer.domain.disclosure import SUPPRESSION_NOTE
+from explorer.export.items import file_stem
 from explorer.export.safe_cells import safe_frame
 from explorer.figures import describe, theme
 from explorer.figures.spc import spc_figure
@@ -142,7 +143,8 @@ def chart_section(data: AppData, view: SpcView, policy: Any) -> tuple[list, list
     summary = describe.describe_series(list(table["Month"])[-6:], list(chart.table["value"])[-6:],
                                        what=f"{info.label}, last 6 months", unit=unit)
     summary += f" {len(fired)} of {len(table)} months show special-cause variation."
-    graph = ui.graph(ids.SPC_CHART + "-graph", figure, synthetic=data.shows_synthetic(info.name))
+    graph = ui.graph(ids.SPC_CHART + "-graph", figure, synthetic=data.shows_synthetic(info.name),
+                     filename=file_stem(data, view.area, info.name, "spc"))
     rules = ui.data_table(ids.SPC_TABLE, [{"name": c, "id": c} for c in table.columns], ui.records(table),
                           page_size=len(table))
     block = html.Section([

@@ -27,9 +27,13 @@ from explorer.app.presenters.format import (
     value_text,
 )
 from explorer.app.state import MapView
+from explorer.domain import stats
 from explorer.domain.disclosure import DisclosurePolicy
+from explorer.errors import ExplorerError
+from explorer.export.items import file_stem
 from explorer.figures import classify as cl
 from explorer.figures import describe, maps, theme
+from explorer.figures.labels import escape_labels
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_data import AppData
 
@@ -70,6 +74,25 @@ def diverging(data: AppData, metric: str, mode: str) -> bool:
     return mode == "difference" and data.metric(metric).kind != "count"
 
 
+def compared(mode: str) -> bool:
+    """The "compared with the parent" colouring: better / similar / worse by each area's 95% CI."""
+    return mode == "compare"
+
+
+def significance_index(data: AppData, key: CacheKey, table: Any, hidden: np.ndarray) -> tuple[np.ndarray, cl.Classes]:
+    """Each area's 95% CI against its parent's value (stats.compare_to_benchmark: the significance
+    the bars, tables and funnel show), as map classes with the metric's polarity."""
+    info = data.metric(key.metric)
+    if not info.has_ci:
+        raise ExplorerError(f"{info.label} has no confidence interval, so it cannot be compared with the "
+                            "parent area; choose Value or Difference")
+    lower = table[f"{key.metric}_lower"].to_numpy(dtype=float, na_value=np.nan)
+    upper = table[f"{key.metric}_upper"].to_numpy(dtype=float, na_value=np.nan)
+    sig = stats.compare_to_benchmark(lower, upper, base_value(data, key), info.higher_is_better)
+    return cl.significance_classes(sig, hidden, higher_is_better=info.higher_is_better,
+                                   comparator=data.name_of(comparator_code(data, key.extra[0])))
+
+
 def base_value(data: AppData, key: CacheKey) -> float:
     """The comparator for "difference from": the area the map is within, or the region."""
     row = data.value_of(comparator_code(data, key.extra[0]), key.metric, key.filters, key.policy, key.risk)
@@ -94,7 +117,10 @@ def _build_map_payload(data: AppData, key: CacheKey) -> MapPayload:
     if div:
         values = values - base_value(data, key)
         unit = difference_unit(info)
-    index, classes = cl.classify(values, hidden, scheme=scheme, unit=unit, palette=palette, diverging=div)
+    if compared(mode):
+        index, classes = significance_index(data, key, table, hidden)
+    else:
+        index, classes = cl.classify(values, hidden, scheme=scheme, unit=unit, palette=palette, diverging=div)
     codes = list(table.index)
     positions = [geo.position[c] for c in codes]
     subset = len(codes) != len(geo.codes)
@@ -111,7 +137,10 @@ def _build_map_payload(data: AppData, key: CacheKey) -> MapPayload:
         "unit": unit,
         "bounds": geo.subset_bounds(positions if subset else None),
         "synthetic": data.shows_synthetic(key.metric),  # the map figure then says so itself (its PNG too)
+        "filename": file_stem(data, area, key.metric, "map"),  # the chart toolbar's PNG, as the exports name it
     }
+    if compared(mode):  # the hover says which class too: the colour alone is not the answer
+        arrays["classLabels"] = escape_labels([e.label for e in classes.legend if e.klass >= 0])  # plotly hover: HTML
     extremes = None
     if shown.any():
         ranked = [i for i in np.argsort(np.where(shown, values, np.inf)) if shown[i]]
@@ -123,7 +152,7 @@ def _build_map_payload(data: AppData, key: CacheKey) -> MapPayload:
         n_areas=len(codes), level_label=data.level_label(key.level), within=data.name_of(area),
         metric_label=label, classes=classes, highest=extremes[0] if extremes else None,
         lowest=extremes[1] if extremes else None,
-        difference_from=data.name_of(comparator_code(data, area)) if div else None)
+        difference_from=data.name_of(comparator_code(data, area)) if div or compared(mode) else None)
     return MapPayload(arrays, classes, text, len(codes))
 
 
@@ -144,12 +173,15 @@ def values_view(data: AppData, view: MapView, policy: DisclosurePolicy) -> tuple
         note = ui.notice(f"Filters do not apply to {info.label.lower()}: it describes all "
                          f"{info.denominator}.", "info")
     unit = "percentage points" if payload.classes.unit == "pp" else info.unit
-    heading = (f"Difference from {data.name_of(comparator_code(data, view.area))} ({unit})"
-               if diverging(data, view.metric, view.mode) else metric_title(info))
+    parent = data.name_of(comparator_code(data, view.area))
+    heading = (f"Difference from {parent} ({unit})" if diverging(data, view.metric, view.mode)
+               else f"{metric_title(info)} compared with {parent}" if compared(view.mode) else metric_title(info))
     return payload.arrays, ui.legend(payload.classes, heading), payload.description, title(data, view), note
 
 
 # --------------------------------------------------------------------------- hover and selection
+
+HOVER_PROMPT = html.P("Point at an area to see its numbers.", className="muted")
 
 
 def hover_details(data: AppData, view: MapView, code: str, policy: DisclosurePolicy) -> dict[str, str]:
