@@ -31,6 +31,11 @@ VIEWS = [
     ("outreach", "/outreach", "outreach: ranked LSOAs with high-risk people without a plan"),
     ("spc", "/spc?metric=reviewed_in_period&area=E54000027&target=70",
      "measuring improvement: XmR chart, icons, rule table and summary of change"),
+    ("spine", "/spine?area=E54000027&group=E54000025,E54000028,E54000029",
+     "spine chart of an ICS against London, its range of ICSs and a comparator group; table beside it"),
+    ("overview", "/overview?level=place", "overview (tartan rug): boroughs by every care-plan metric"),
+    ("compare", "/compare?level=place&metric=reviewed_in_period",
+     "compare areas: boroughs as bars with 95% CIs, coloured by significance; table beside it"),
     ("about", "/about", "sources, methods and disclosure rules"),
 ]
 
@@ -46,11 +51,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNGs")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
+    parser.add_argument("--only", nargs="*", help="take only these views (file names without .png)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     driver = start_chromium(args.width, args.height)
     try:
         for name, path, what in VIEWS:
+            if args.only and name not in args.only:
+                continue
             driver.get(args.url.rstrip("/") + path)
             settle(driver, path)
             target = args.out / f"{name}.png"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
-from explorer.app.pages import about, inequalities, map, outreach, profile, spc  # noqa: A004 - page module "map"
+from explorer.app.pages import (  # noqa: A004 - page module "map"
+    about, compare, inequalities, map, outreach, overview, profile, spc, spine,
+)
 
-PAGES = (map, profile, inequalities, outreach, spc, about)
+PAGES = (map, profile, inequalities, outreach, spc, spine, overview, compare, about)
