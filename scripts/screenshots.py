@@ -34,15 +34,22 @@ VIEWS = [
     ("spine", "/spine?area=E54000027&group=E54000025,E54000028,E54000029",
      "spine chart of an ICS against London, its range of ICSs and a comparator group; table beside it"),
     ("overview", "/overview?level=place", "overview (tartan rug): boroughs by every care-plan metric"),
-    ("compare", "/compare?level=place&metric=reviewed_in_period",
+    ("compare", "/compare?level=place&metric=coverage",
      "compare areas: boroughs as bars with 95% CIs, coloured by significance; table beside it"),
     ("about", "/about", "sources, methods and disclosure rules"),
 ]
 
 
+HEIGHTS = {"spine": 1650, "overview": 1350, "compare": 1350}  # taller windows: the whole figure and table
+
+
 def settle(driver, path: str) -> None:
     wait_for_page(driver, has_map=path == "/" or path.startswith("/?"))
     wait_for(driver, lambda d: "SYNTHETIC" in d.find_element(By.ID, ids.BANNER).text, "the SYNTHETIC banner")
+    wait_for(driver, lambda d: d.execute_script(  # lazily loaded charts and tables have drawn
+        "return [...document.querySelectorAll('.graph')].every(g => g.querySelector('.main-svg'))"
+        " && [...document.querySelectorAll('.dash-table-container')].every(t => t.querySelector('td, th'))"),
+        "the charts and tables")
 
 
 def main() -> int:
@@ -59,6 +66,7 @@ def main() -> int:
         for name, path, what in VIEWS:
             if args.only and name not in args.only:
                 continue
+            driver.set_window_size(args.width, HEIGHTS.get(name, args.height))
             driver.get(args.url.rstrip("/") + path)
             settle(driver, path)
             target = args.out / f"{name}.png"

@@ -39,11 +39,13 @@ def spine_positions(row: pd.Series) -> dict[str, float]:
     worst, best and the area at 0 or 1, best to the right (higher to the right with no polarity).
 
     A row with no comparator, or a count (``comparator`` NaN or not comparable), is centred on the
-    middle of its interquartile range instead; the frame says so in its significance."""
+    middle of its interquartile range instead, without the parent's and group's marks (their totals
+    are not one area's count); the frame says so in its significance."""
     values = {k: _f(row.get(k)) for k in ("value", "worst", "q25", "q75", "best", "parent", "group")}
     centre = _f(row.get("comparator"))
     if not np.isfinite(centre) or str(row.get("kind")) == "count":
         centre = (values["q25"] + values["q75"]) / 2
+        values.update(parent=np.nan, group=np.nan)  # a parent's or group's total is not one area's count
     spread = [abs(v - centre) for k, v in values.items() if np.isfinite(v) and k not in ("parent", "group")]
     half = max(spread, default=0.0) or 1.0
     flip = -1.0 if row.get("higher_is_better") is False else 1.0

@@ -21,7 +21,7 @@ from explorer.app.context import allowed_levels, role_and_policy
 from explorer.app.state import query_from_search, text_value
 from explorer.app.state_views import AreasView
 from explorer.domain import access
-from explorer.domain.access import Role
+from explorer.domain.access import AccessDenied, Role
 from explorer.domain.disclosure import DisclosurePolicy
 from explorer.figures import theme
 from explorer.services.app_data import AppData
@@ -99,6 +99,9 @@ def register_url_control(app: Dash, *, url_id: str, path: str, controls: Mapping
             value = text_value(value, name)
             if value is None:
                 continue
+            if name == "level" and value not in allowed_levels(role):  # no control offers it: forged
+                raise AccessDenied(f"Role '{role}' may not see {LEVEL_CONTROL_LABELS.get(value, value)}-level data.",
+                                   role=str(role))
             key = {"comparator": "cmp"}.get(name, name)
             if name == "area" and value == data.region_code:
                 query.pop("area", None)

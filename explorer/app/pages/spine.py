@@ -33,10 +33,9 @@ COMPARATOR_LABELS = {"region": "London", "parent": "The parent area", "group": "
 
 def _view(data: AppData, query: dict, role: Role) -> AreasView:
     view = _areas.read_view(data, query, role, area_any_level=True)
-    if view.area is None:  # a spine needs an area: the first of the second level the role sees
+    if view.area is None:  # a spine needs an area: the first PCN (or the lowest level the role sees)
         levels = [lv for lv in allowed_levels(role) if lv in AREA_LEVELS]
-        level = levels[min(1, len(levels) - 1)]
-        view = view.with_(area=data.geometry[level].codes[0])
+        view = view.with_(area=data.geometry[levels[-1]].codes[0])
     if view.comparator == "parent" and data.comparator_code(data.parent_of.get(view.area)) is None:
         view = view.with_(comparator="region")
     return view.with_(level=data.level_of(view.area))
