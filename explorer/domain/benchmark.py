@@ -17,8 +17,16 @@ import numpy as np
 from explorer.domain import stats
 from explorer.domain.metrics import CONFIDENCE, MetricInfo
 
-__all__ = ["AreaRange", "GroupValue", "RANGE_QUANTILES", "SIGNIFICANCE_ORDER", "area_range", "comparable", "group_value",
-           "significance"]
+__all__ = [
+    "RANGE_QUANTILES",
+    "SIGNIFICANCE_ORDER",
+    "AreaRange",
+    "GroupValue",
+    "area_range",
+    "comparable",
+    "group_value",
+    "significance",
+]
 
 #: The quartiles Fingertips draws as the spine's darker band (numpy's default "linear" method,
 #: Hyndman & Fan type 7, the R and Excel PERCENTILE.INC default).

@@ -15,7 +15,7 @@ from explorer.figures import theme
 from explorer.figures.classify import format_number
 from explorer.figures.labels import escape_label, escape_labels
 
-__all__ = ["RANGE_COLOUR", "IQR_COLOUR", "NOT_COMPARED_MARKER", "SIGNIFICANCE_NAMES", "spine_figure", "spine_positions"]
+__all__ = ["IQR_COLOUR", "NOT_COMPARED_MARKER", "RANGE_COLOUR", "SIGNIFICANCE_NAMES", "spine_figure", "spine_positions"]
 
 RANGE_COLOUR = theme.GRID  # worst to best
 IQR_COLOUR = "#8a9ba6"  # 25th to 75th percentile

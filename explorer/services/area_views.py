@@ -127,7 +127,7 @@ def spine_frame(data: AppData, code: str, metrics: Sequence[str], scope: Scope, 
             above = _value(data, parent, metric, scope)["value"] if parent else np.nan
             peers = area_frame(data, level, None, metric, scope) if level != REGION_LEVEL else None
             grp = group_row(data, group, metric, scope) if group else None
-        except Exception:  # noqa: BLE001 - a metric the engine cannot serve for this area
+        except Exception:
             log.exception("spine metric %s failed", metric)
             continue
         spread = benchmark.area_range(peers["value"].where(~peers["suppressed"]) if peers is not None else [],

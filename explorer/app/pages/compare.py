@@ -82,8 +82,9 @@ def compare_section(data: AppData, view: AreasView, role: Role) -> html.Section:
     return html.Section([
         _areas.caption_block(data, text, synthetic=synthetic),
         html.P(["Bars: ", html.Strong("blue"), " = significantly better than ", comparator_name, ", ",
-                html.Strong("orange"), " = significantly worse, grey = similar (95% confidence intervals, the funnel's "
-                "test); white = not compared. Sorted highest first; suppressed areas last."], className="muted"),
+                html.Strong("orange"), (" = significantly worse, grey = similar (95% confidence intervals, the "
+                                        "funnel's test); white = not compared. Sorted highest first; suppressed "
+                                        "areas last.")], className="muted"),
         extra,
         html.Div([
             html.Div(ui.graph(ids.CMP_GRAPH, figure, synthetic=synthetic), className="compare-figure"),

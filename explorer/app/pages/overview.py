@@ -14,7 +14,13 @@ from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data
 from explorer.app.pages import _areas
-from explorer.app.presenters.benchmark import SIG_TEXT, caption, numeric_columns, rug_table, unit_words
+from explorer.app.presenters.benchmark import (
+    SIG_TEXT,
+    caption,
+    numeric_columns,
+    rug_table,
+    unit_words,
+)
 from explorer.app.presenters.format import metric_title, short_unit, value_text
 from explorer.app.state_views import NAME_SORT, AreasView
 from explorer.domain.access import AccessDenied, Role

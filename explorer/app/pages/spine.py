@@ -95,9 +95,10 @@ def spine_section(data: AppData, view: AreasView, role: Role) -> html.Section:
                    comparator=comparator_name, units=unit_words([data.metric(m) for m in frame["metric"]]))
     table = spine_table(data, frame, comparator_name=comparator_name, parent_name=parent_name, group_name=group_name)
     legend = html.P(["Circle: the area, ", html.Strong("blue"), " better / ", html.Strong("orange"),
-                     " worse / grey similar to ", comparator_name, " (95% CI); dark blue: not compared (no better "
-                     "direction, no confidence interval, or a count). Bars: the range of areas, darker between the "
-                     "25th and 75th percentiles; best to the right. Counts are centred on their middle quartile."],
+                     " worse / grey similar to ", comparator_name,
+                     (" (95% CI); dark blue: not compared (no better direction, no confidence interval, or a count). "
+                      "Bars: the range of areas, darker between the 25th and 75th percentiles; best to the right. "
+                      "Counts are centred on their middle quartile.")],
                     className="muted")
     group_note = (html.P(f"Comparator group: {', '.join(data.name_of(c) for c in view.group)}. Its value is "
                          "recomputed from the members' released counts; not shown where a member's count is "

@@ -12,7 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from explorer.app.presenters.format import as_float, count_text, metric_title, short_unit, value_text
+from explorer.app.presenters.format import (
+    as_float,
+    count_text,
+    metric_title,
+    short_unit,
+    value_text,
+)
 from explorer.domain.disclosure import MISSING, SUPPRESSED
 from explorer.domain.metrics import Filters, MetricInfo
 from explorer.figures.spine import SIGNIFICANCE_NAMES
@@ -35,7 +41,7 @@ def number(value: Any, info: MetricInfo, hidden: bool = False, *, text: bool = F
     if text:
         return value_text(v, False, "", exact=info.kind == "count")
     places = info.decimals
-    return int(round(v)) if places == 0 else round(v, places)
+    return round(v) if places == 0 else round(v, places)
 
 
 def _count(value: Any, hidden: bool = False, *, text: bool = False) -> Any:
@@ -46,7 +52,7 @@ def _count(value: Any, hidden: bool = False, *, text: bool = False) -> Any:
     v = as_float(value)
     if not math.isfinite(v):
         return MISSING
-    return int(round(v)) if abs(v - round(v)) < 1e-9 else round(v, 1)
+    return round(v) if abs(v - round(v)) < 1e-9 else round(v, 1)
 
 
 def snapshot_text(data: AppData) -> str:
@@ -72,7 +78,7 @@ def spine_table(data: AppData, frame: pd.DataFrame, *, comparator_name: str, par
         info = data.metric(str(r["metric"]))
         hidden = bool(r["suppressed"])
 
-        def show(key: str, hide: bool = False) -> Any:
+        def show(key: str, hide: bool = False, r: pd.Series = r, info: MetricInfo = info) -> Any:
             return number(r[key], info, hide, text=True)
 
         row = {"Metric": info.label, "Unit": short_unit(info) or info.unit, "Value": show("value", hidden), "Lower 95% CI": show("lower", hidden),
