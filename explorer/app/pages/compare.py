@@ -9,6 +9,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from explorer.app import components as ui
+from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data
@@ -87,7 +88,10 @@ def compare_section(data: AppData, view: AreasView, role: Role) -> html.Section:
                                         "areas last.")], className="muted"),
         extra,
         html.Div([
-            html.Div(ui.graph(ids.CMP_GRAPH, figure, synthetic=synthetic), className="compare-figure"),
+            html.Div([None if group else exports.menu("compare", exports.request_data(
+                "compare", level, area=view.area, metric=view.metric, filters=view.effective_filters,
+                risk=view.risk)),  # a group's bars are not an export request (yet)
+                ui.graph(ids.CMP_GRAPH, figure, synthetic=synthetic)], className="compare-figure"),
             html.Div([html.H2("Table", className="block-title"),
                       ui.data_table(ids.CMP_TABLE, numeric_columns(table, decimals), ui.records(table),
                                     page_size=25)], className="compare-table"),

@@ -8,6 +8,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from explorer.app import components as ui
+from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data
@@ -107,7 +108,9 @@ def spine_section(data: AppData, view: AreasView, role: Role) -> html.Section:
     return html.Section([
         _areas.caption_block(data, text, synthetic=synthetic), legend,
         html.Div([
-            html.Div(ui.graph(ids.SPINE_GRAPH, figure, synthetic=synthetic), className="spine-figure"),
+            html.Div([exports.menu("spine", exports.request_data(
+                "spine", view.level, area=view.area, filters=view.effective_filters, risk=view.risk)),
+                ui.graph(ids.SPINE_GRAPH, figure, synthetic=synthetic)], className="spine-figure"),
             html.Div([html.H2("Table", className="block-title"),
                       ui.data_table(ids.SPINE_TABLE, [{"name": c, "id": c} for c in table.columns],
                                     ui.records(table), page_size=25)], className="spine-table"),
