@@ -84,7 +84,7 @@ def _header(view: AreasView, key: str, label: str) -> html.Th:
     return html.Th(link, scope="col", **{"aria-sort": sort})
 
 
-def _cell(data: AppData, view: AreasView, metric: str, row: pd.Series, code: str, name: str) -> html.Td:
+def _cell(data: AppData, view: AreasView, metric: str, row: dict, code: str, name: str) -> html.Td:
     info = data.metric(metric)
     sig = str(row["significance"])
     text = value_text(float(row["value"]), bool(row["suppressed"]), "", exact=info.kind == "count")
@@ -103,8 +103,8 @@ def rug_section(data: AppData, view: AreasView, role: Role) -> html.Section:
     codes = _sorted_codes(frames, view)
     extra = _areas.too_many(len(codes)) if len(codes) > _areas.ROW_LIMIT else None
     codes = codes[:_areas.ROW_LIMIT]
-    names = next(iter(frames.values())).set_index("area_code")["area_name"]
-    indexed = {m: f.set_index("area_code") for m, f in frames.items()}
+    names = dict(zip(next(iter(frames.values()))["area_code"], next(iter(frames.values()))["area_name"]))
+    indexed = {m: f.set_index("area_code").to_dict("index") for m, f in frames.items()}  # plain dicts: quick
     comparator = data.name_of(view.area)
     head = html.Tr([_header(view, NAME_SORT, "Area"),
                     *[_header(view, m, data.metric(m).label) for m in metrics]])
@@ -113,7 +113,7 @@ def rug_section(data: AppData, view: AreasView, role: Role) -> html.Section:
                                                exact=data.metric(m).kind == "count"), className="rug-comparator")
                             for m in metrics]])
     body = [html.Tr([html.Th(dcc.Link(names[c], href=_areas.profile_href(view, c)), scope="row"),
-                     *[_cell(data, view, m, indexed[m].loc[c], c, names[c]) for m in metrics]]) for c in codes]
+                     *[_cell(data, view, m, indexed[m][c], c, names[c]) for m in metrics]]) for c in codes]
     grid = html.Table([html.Caption(f"{data.level_label(view.level)} areas (rows) by metric (columns); each cell "
                                     f"links to the area's profile"),
                        html.Thead(head), html.Tbody([parent_row, *body])], className="rug", id=ids.RUG_GRID)
