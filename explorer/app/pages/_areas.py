@@ -80,7 +80,7 @@ def too_many(n: int) -> Any:
     return ui.notice(f"{n:,} areas: showing the first {ROW_LIMIT}. Choose a parent area to see fewer.", "info")
 
 
-def register_url_control(app: Dash, *, url_id: str, path: str, controls: Mapping[str, str],
+def register_url_control(app: Dash, *, url_id: str, controls: Mapping[str, str],
                          parse: Callable[[AppData, dict, Role], AreasView], data: AppData) -> None:
     """One callback: a control changed -> the page's new URL (Dash Pages redraws the page from it).
 

@@ -9,8 +9,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from explorer.app import components as ui
-from explorer.app import exports
-from explorer.app import ids
+from explorer.app import exports, ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data
 from explorer.app.pages import _areas
@@ -101,5 +100,5 @@ def compare_section(data: AppData, view: AreasView, role: Role) -> html.Section:
 
 
 def register(app: Dash, data: AppData) -> None:
-    _areas.register_url_control(app, url_id=ids.CMP_URL, path=PATH, data=data, parse=_view,
+    _areas.register_url_control(app, url_id=ids.CMP_URL, data=data, parse=_view,
                                 controls={"metric": ids.CMP_METRIC, "level": ids.CMP_LEVEL, "area": ids.CMP_AREA})

@@ -139,5 +139,5 @@ def rug_section(data: AppData, view: AreasView, role: Role) -> html.Section:
 
 
 def register(app: Dash, data: AppData) -> None:
-    _areas.register_url_control(app, url_id=ids.RUG_URL, path=PATH, data=data, parse=_view,
+    _areas.register_url_control(app, url_id=ids.RUG_URL, data=data, parse=_view,
                                 controls={"level": ids.RUG_LEVEL, "area": ids.RUG_AREA})

@@ -8,8 +8,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from explorer.app import components as ui
-from explorer.app import exports
-from explorer.app import ids
+from explorer.app import exports, ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data
 from explorer.app.pages import _areas
@@ -29,7 +28,6 @@ NAME = "Spine chart"
 ORDER = 5
 DESCRIPTION = "Every metric of one area against London, its parent or a comparator group, Fingertips style."
 AREA_LEVELS = ("ics", "place", "pcn")  # in the area list; an LSOA is reached by its link (5,000 options)
-COMPARATOR_LABELS = {"region": "London", "parent": "The parent area", "group": "The comparator group"}
 
 
 def _view(data: AppData, query: dict, role: Role) -> AreasView:
@@ -58,10 +56,11 @@ def layout(**query: Any) -> html.Div:
         return ui.notice(str(exc), "warning")
     view = _view(data, query, role)
     parent = data.comparator_code(data.parent_of.get(view.area))
-    choices = [("London" if k == "region" else data.name_of(parent) if k == "parent" else
-                f"Comparator group ({len(view.group)} areas)", k)
-               for k in ("region", "parent", "group") if (k != "parent" or parent) and (k != "group" or view.group)]
-    choices = [(data.region_name if k == "region" else t, k) for t, k in choices]
+    choices = [(data.region_name, "region")]
+    if parent:
+        choices.append((data.name_of(parent), "parent"))
+    if view.group:
+        choices.append((f"Comparator group ({len(view.group)} areas)", "group"))
     return html.Div([
         dcc.Location(id=ids.SPINE_URL, refresh="callback-nav"),
         html.H1(f"Spine chart: {data.name_of(view.area)}", className="page-title"),
@@ -121,5 +120,5 @@ def spine_section(data: AppData, view: AreasView, role: Role) -> html.Section:
 
 
 def register(app: Dash, data: AppData) -> None:
-    _areas.register_url_control(app, url_id=ids.SPINE_URL, path=PATH, data=data, parse=_view,
+    _areas.register_url_control(app, url_id=ids.SPINE_URL, data=data, parse=_view,
                                 controls={"area": ids.SPINE_AREA, "comparator": ids.SPINE_COMPARATOR})
