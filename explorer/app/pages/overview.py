@@ -132,7 +132,7 @@ def rug_section(data: AppData, view: AreasView, role: Role) -> html.Section:
         html.Div(grid, className="rug-scroll"),
         html.Details([html.Summary("Table (the same numbers, with significance in words)"),
                       ui.data_table(ids.RUG_TABLE, numeric_columns(equivalent, decimals),
-                                    ui.records(equivalent), page_size=25)], className="table-details"),
+                                    ui.records(equivalent), page_size=25)], className="table-details", open=True),
         html.P("Colour: the area's 95% confidence interval against the comparator's value (the funnel's and the "
                "map's test); counts and metrics without a confidence interval are not compared.", className="table-note"),
     ], className="figure-block")
