@@ -31,6 +31,11 @@ VIEWS = [
     ("outreach", "/outreach", "outreach: ranked LSOAs with high-risk people without a plan"),
     ("spc", "/spc?metric=reviewed_in_period&area=E54000027&target=70",
      "measuring improvement: XmR chart, icons, rule table and summary of change"),
+    ("spine", "/spine?area=E54000027&group=E54000025,E54000028,E54000029",
+     "spine chart of an ICS against London, its range of ICSs and a comparator group; table beside it"),
+    ("overview", "/overview?level=place", "overview (tartan rug): boroughs by every care-plan metric"),
+    ("compare", "/compare?level=place&metric=coverage",
+     "compare areas: boroughs as bars with 95% CIs, coloured by significance; table beside it"),
     ("about", "/about", "sources, methods and disclosure rules"),
     ("search", "/search?q=kingston", "search: areas and GP practices by name or code"),
     ("pyramid", "/pyramid?area=E09000012", "population pyramid against the parent, with people who have plans"),
@@ -38,9 +43,16 @@ VIEWS = [
 ]
 
 
+HEIGHTS = {"spine": 1650, "overview": 1350, "compare": 1350}  # taller windows: the whole figure and table
+
+
 def settle(driver, path: str) -> None:
     wait_for_page(driver, has_map=path == "/" or path.startswith("/?"))
     wait_for(driver, lambda d: "SYNTHETIC" in d.find_element(By.ID, ids.BANNER).text, "the SYNTHETIC banner")
+    wait_for(driver, lambda d: d.execute_script(  # lazily loaded charts and tables have drawn
+        "return [...document.querySelectorAll('.graph')].every(g => g.querySelector('.main-svg'))"
+        " && [...document.querySelectorAll('.dash-table-container')].every(t => t.querySelector('td, th'))"),
+        "the charts and tables")
 
 
 def main() -> int:
@@ -49,14 +61,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNGs")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
-    parser.add_argument("--only", nargs="*", default=None, help="names of the views to take (default: all)")
+    parser.add_argument("--only", nargs="*", help="take only these views (file names without .png)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     driver = start_chromium(args.width, args.height)
     try:
         for name, path, what in VIEWS:
-            if args.only is not None and name not in args.only:
+            if args.only and name not in args.only:
                 continue
+            driver.set_window_size(args.width, HEIGHTS.get(name, args.height))
             driver.get(args.url.rstrip("/") + path)
             settle(driver, path)
             if name in ("pyramid", "neighbours"):  # their charts draw after the page's callbacks

@@ -192,6 +192,9 @@ def test_controls_with_the_wrong_shape_are_400(clients, deps):
         (dep_for(deps, ids.INEQ_VIEW + ".data"), {key(ids.INEQ_LEVEL, "value"): {"level": "pcn"}}, None),
         (dep_for(deps, ids.OUT_VIEW + ".data"), {**_outreach_values(100), key(ids.OUT_RANK_BY, "value"): 3},
          key(ids.OUT_RANK_BY, "value")),
+        (dep_for(deps, ids.CMP_URL + ".search"), {key(ids.CMP_METRIC, "value"): ["coverage"]},
+         key(ids.CMP_METRIC, "value")),  # the spine, overview and compare pages' one callback
+        (dep_for(deps, ids.SPINE_URL + ".search"), {key(ids.SPINE_URL, "search"): 42}, key(ids.SPINE_AREA, "value")),
     ]
     stores = {key(ids.MAP_VIEW, "data"): view.to_store(), key(ids.PROFILE_VIEW, "data"): ProfileView().to_query(),
               key(ids.INEQ_VIEW, "data"): {**view.to_store()}}

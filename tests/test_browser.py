@@ -362,3 +362,73 @@ def test_spc_view_shows_chart_rules_and_no_small_counts(browser, live_url, londo
         f"the {metric} link in the summary of change")
     wait_for(browser, lambda d: query(d).get("metric") == [metric], f"the {metric} chart")
     wait_for_text(browser, f"#{ids.SPC_CHART}", f"{METRICS[metric].label}: XmR chart")
+
+
+# --------------------------------------------------------------------------- spine chart, overview, compare (issue 16)
+
+
+VIEWS = {"Spine chart": ("/spine", ids.SPINE_GRAPH, ids.SPINE_TABLE), "Overview": ("/overview", ids.RUG_GRID, None),
+         "Compare areas": ("/compare", ids.CMP_GRAPH, ids.CMP_TABLE)}
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_new_views_are_reached_from_the_nav_with_their_table_beside_them(browser, live_url, name):
+    """From the map, a click on the nav link; the figure (or rug) and its table side by side, both
+    saying SYNTHETIC DATA, and the caption naming the role and the comparator."""
+    path, figure_id, table_id = VIEWS[name]
+    open_page(browser, live_url + "/")
+    wait_for_page(browser, has_map=True)
+    act(browser, By.LINK_TEXT, name, lambda el: el.click(), f"the {name} link")
+    wait_for(browser, lambda d: urlparse(d.current_url).path == path, f"the {name} page")
+    wait_for_page(browser, has_map=False)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{figure_id} .js-plotly-plot, table#{figure_id}"),
+             "the figure")
+    caption = text_of(browser, ".view-caption")
+    assert caption.startswith("SYNTHETIC DATA") and "role: commissioner" in caption and "compared with" in caption
+    if table_id is None:  # the rug is itself a table; its plain equivalent follows it
+        assert browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_TABLE}")
+        assert len(browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_GRID} a.rug-cell")) > 100
+        return
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{table_id} td"), "the table")
+    graph = browser.find_element(By.ID, figure_id).rect
+    table = browser.find_element(By.ID, table_id).rect
+    assert table["x"] >= graph["x"] + graph["width"] - 1 and table["y"] < graph["y"] + graph["height"]  # beside
+    title = browser.execute_script(f"return document.querySelector('#{figure_id} .js-plotly-plot').layout.title.text")
+    assert "SYNTHETIC DATA" in title  # in the figure itself, so a PNG of it says so
+
+
+def test_overview_cell_opens_the_profile_with_the_keyboard_alone(browser, live_url):
+    """Tab from the top of the page to the first rug cell, Enter: that area's profile."""
+    open_page(browser, live_url + "/overview?level=place")
+    wait_for_page(browser, has_map=False)
+    browser.find_element(By.TAG_NAME, "body").click()
+    href = None
+    for _ in range(60):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        active = browser.switch_to.active_element
+        if "rug-cell" in (active.get_attribute("class") or ""):
+            href = active.get_attribute("href")
+            break
+    assert href, "no overview cell reached with Tab"
+    area = parse_qs(urlparse(href).query)["area"][0]
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait_for(browser, lambda d: urlparse(d.current_url).path == "/profile" and query(d).get("area") == [area],
+             "the area's profile")
+    wait_for_page(browser, has_map=False)
+    assert text_of(browser, "h1.page-title").startswith("Area profile")
+
+
+def test_overview_sorts_by_a_column_header(browser, live_url, london_app_data):
+    open_page(browser, live_url + "/overview?level=place")
+    wait_for_page(browser, has_map=False)
+    act(browser, By.LINK_TEXT, "Care-plan coverage", lambda el: el.click(), "the coverage header")
+    wait_for(browser, lambda d: query(d).get("sort") == ["coverage"] and query(d).get("dir") == ["desc"],
+             "the view sorted highest first")
+    wait_for_page(browser, has_map=False)
+    heads = [th.text.replace("▼", "").replace("▲", "").strip() for th in
+             browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_GRID} thead th")]
+    column = heads.index("Care-plan coverage")
+    rows = browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_GRID} tbody tr")[1:]  # after the comparator row
+    values = [float(r.find_elements(By.CSS_SELECTOR, "th, td")[column].text.replace(",", "")) for r in rows
+              if r.find_elements(By.CSS_SELECTOR, "th, td")[column].text not in ("*", "")]
+    assert len(values) > 20 and values == sorted(values, reverse=True)

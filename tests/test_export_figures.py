@@ -120,7 +120,10 @@ def test_no_count_of_1_to_7_in_any_figure_or_table_for_non_analysts(data, role):
                 ExportRequest("cascade", "region", filters=SMALL, role=role),
                 ExportRequest("inequalities", "region", metric="plans", filters=SMALL, role=role, by="age_band"),
                 ExportRequest("funnel", "pcn", metric="coverage", filters=SMALL, role=role),
-                ExportRequest("population", "region", role=role, by="ethnic_group")]
+                ExportRequest("population", "region", role=role, by="ethnic_group"),
+                ExportRequest("spine", "pcn", area=str(data.geometry["pcn"].codes[0]), filters=SMALL, role=role),
+                ExportRequest("compare", lowest, metric="plans", filters=SMALL, role=role,
+                              area=str(data.geometry["ics"].codes[0]))]
     if role == "commissioner":
         requests.append(ExportRequest("outreach", "pcn", filters=SMALL, role=role))
     checked = 0
@@ -140,7 +143,7 @@ def test_no_count_of_1_to_7_in_any_figure_or_table_for_non_analysts(data, role):
             assert item.table.loc[item.table["suppressed"], "value"].isna().all()
         if request.kind in ("cascade", "outreach"):  # counts drawn as bar labels: read them in the SVG
             assert small_counts_in_labels(render(item.figure, "svg")) == []
-    assert kinds >= {"map", "gradient", "trend", "cascade", "inequalities", "funnel", "population"}
+    assert kinds >= {"map", "gradient", "trend", "cascade", "inequalities", "funnel", "population", "spine", "compare"}
     assert checked > 50
 
 
@@ -170,7 +173,9 @@ def test_requests_beyond_the_role_or_unknown_are_refused_clearly(data):
         with pytest.raises(ExportError, match=message):
             build_item(data, request)
     assert set(FIGURE_KINDS) == {"map", "gradient", "cascade", "trend", "inequalities", "funnel", "outreach",
-                                 "population", "calibration"}
+                                 "population", "calibration", "spine", "compare"}
+    with pytest.raises(ExportError, match="one area"):
+        build_item(data, ExportRequest("spine", "region"))
 
 
 def test_outreach_export_uses_the_capacity_and_ranking_asked_for(data):

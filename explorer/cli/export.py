@@ -24,7 +24,8 @@ export_app = typer.Typer(help="Export figures for board papers (PNG, SVG, PDF), 
                          no_args_is_help=True)
 
 FigureKind = StrEnum("FigureKind", [(k, k) for k in ("map", "gradient", "cascade", "trend", "inequalities",
-                                                     "funnel", "outreach", "population", "calibration")])
+                                                     "funnel", "outreach", "population", "calibration",
+                                                     "spine", "compare")])
 ExportLevel = StrEnum("ExportLevel", [(name, name) for name in ("region", *LEVELS)])
 
 

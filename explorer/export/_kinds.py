@@ -13,14 +13,16 @@ import plotly.graph_objects as go
 
 from explorer.domain import access
 from explorer.domain.disclosure import CountSpec, apply_policy
-from explorer.export.items import Resolved
+from explorer.export.items import ExportError, Resolved
 from explorer.figures import charts, describe, maps, theme
 from explorer.figures import classify as cl
 from explorer.figures.model_card import calibration_figure, calibration_summary
+from explorer.figures.spine import spine_figure
 from explorer.figures.units import difference_words, metric_title, short_unit
 from explorer.services.app_analyses import GROUP_TITLES, RANK_NAMES, target_areas
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_geometry import print_features
+from explorer.services.area_views import Scope, area_frame, ordered_metrics, spine_frame
 from explorer.vocab import LEVEL_CONTROL_LABELS
 
 OUTREACH_AREAS = 15  # as the outreach page's chart
@@ -298,9 +300,51 @@ def _calibration(r: Resolved) -> Drawn:
                  "Units: share of people admitted in 12 months", r.data.synthetic, note=note)
 
 
+def _spine(r: Resolved) -> Drawn:
+    """The spine chart of one area against the region (the page's comparator choices and groups stay
+    on screen: an export is one request, checked like the others)."""
+    data = r.data
+    if r.area is None:
+        raise ExportError("a spine chart is of one area: give --area (an ICS, place, PCN or LSOA code)")
+    metrics = ordered_metrics(data, access.visible_metrics(list(data.metrics), r.role))
+    frame = spine_frame(data, r.area, metrics, Scope(r.filters, r.risk, r.policy))
+    frame["short_unit"] = [short_unit(data.metric(m)) for m in frame["metric"]]
+    parent = frame.attrs.get("parent")
+    fig = spine_figure(frame, area_name=r.area_name, comparator_name=data.region_name,
+                       parent_name=data.name_of(parent) if parent else None)
+    table = frame.drop(columns=["short_unit"])
+    table.loc[table["suppressed"].astype(bool), ["value", "lower", "upper"]] = np.nan
+    alt = describe.describe_spine(frame, area_name=r.area_name, comparator_name=data.region_name)
+    return Drawn(fig, table, f"Spine chart: {r.area_name} against {data.region_name}", alt,
+                 "Units: each metric's own (see the table)", any(data.shows_synthetic(m) for m in frame["metric"]),
+                 note=f"Bars: the range of the {LEVEL_CONTROL_LABELS[r.level]} areas of {data.region_name} (darker: "
+                      "25th to 75th percentile); circles: better / similar / worse by 95% CI; counts not compared.")
+
+
+def _compare(r: Resolved) -> Drawn:
+    """The compare-areas bars: the areas at the level within the area, against it, highest first."""
+    data, m, info = r.data, r.metric, r.info
+    frame = area_frame(data, r.level, r.area, m, Scope(r.filters, r.risk, r.policy))
+    comparator, cname = frame.attrs["comparator"], frame.attrs["comparator_name"]
+    frame = frame.assign(_v=frame["value"].where(~frame["suppressed"])).sort_values(
+        ["_v", "area_name"], ascending=[False, True], na_position="last", kind="stable")
+    unit = short_unit(info)
+    bars = frame.assign(group=frame["area_name"], value=frame["_v"])
+    fig = charts.group_figure(bars, label=info.label, unit=unit, comparator=comparator, comparator_name=cname)
+    _suppressed_key(fig, bool(frame["suppressed"].any()))
+    table = frame.drop(columns=["_v"]).assign(value=frame["_v"]).reset_index(drop=True)
+    table.attrs["comparator"] = comparator
+    alt = describe.describe_groups(bars, label=info.label, unit=unit, by_label="area", comparator=comparator,
+                                   comparator_name=cname)
+    return Drawn(fig, table, f"{info.label} by {LEVEL_CONTROL_LABELS[r.level]} in {r.area_name}", alt, _units(r),
+                 data.shows_synthetic(m),
+                 note=f"Bars: blue = significantly better than {cname}, orange = worse, grey = similar (95% CIs).")
+
+
 DRAW: dict[str, Callable[[Resolved], Drawn]] = {
     "map": _map, "gradient": _gradient, "cascade": _cascade, "trend": _trend, "inequalities": _inequalities,
-    "funnel": _funnel, "outreach": _outreach, "population": _population, "calibration": _calibration}
+    "funnel": _funnel, "outreach": _outreach, "population": _population, "calibration": _calibration,
+    "spine": _spine, "compare": _compare}
 
 
 def draw(r: Resolved) -> Drawn:

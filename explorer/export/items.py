@@ -36,11 +36,11 @@ __all__ = ["AREA_KINDS", "BY_CHOICES", "DEFAULT_BY", "FIGURE_KINDS", "LEVEL_KIND
            "ExportRequest", "Resolved", "build_item", "file_stem", "resolve"]
 
 FIGURE_KINDS: tuple[str, ...] = ("map", "gradient", "cascade", "trend", "inequalities", "funnel", "outreach",
-                                 "population", "calibration")
-LEVEL_KINDS = frozenset({"map", "funnel", "outreach"})  # the areas at `level`, within `area` (None: the region)
-AREA_KINDS = frozenset({"gradient", "cascade", "trend", "inequalities", "population"})  # about one area
-METRIC_KINDS = frozenset({"map", "gradient", "trend", "inequalities", "funnel"})
-CARE_PLAN_KINDS = frozenset({"gradient", "trend", "inequalities", "funnel", "cascade", "outreach"})
+                                 "population", "calibration", "spine", "compare")
+LEVEL_KINDS = frozenset({"map", "funnel", "outreach", "compare"})  # the areas at `level`, within `area` (None: the region)
+AREA_KINDS = frozenset({"gradient", "cascade", "trend", "inequalities", "population", "spine"})  # about one area
+METRIC_KINDS = frozenset({"map", "gradient", "trend", "inequalities", "funnel", "compare"})
+CARE_PLAN_KINDS = frozenset({"gradient", "trend", "inequalities", "funnel", "cascade", "outreach", "compare"})
 BY_CHOICES: Mapping[str, tuple[str, ...]] = {
     "gradient": ("imd_decile", "imd_quintile"),
     "inequalities": ("ethnic_group", "age_band", "sex", "disabled", "frailty", "imd_quintile", "imd_decile"),

@@ -89,3 +89,17 @@ def describe_funnel(frame: pd.DataFrame, *, label: str, comparator_name: str = "
 def describe_series(labels: Sequence[str], values: Sequence[float], *, what: str, unit: str) -> str:
     pairs = [f"{lab} {_fmt(v, unit)}" for lab, v in zip(labels, values)]
     return f"{what}: " + "; ".join(pairs) + "." if pairs else f"{what}: no data."
+
+
+def describe_spine(frame: pd.DataFrame, *, area_name: str, comparator_name: str) -> str:
+    """The spine chart in words: how many metrics are better, similar, worse than the comparator."""
+    counts = frame["significance"].astype(str).value_counts() if "significance" in frame else pd.Series(dtype=int)
+    parts = [f"{int(counts.get(k, 0))} {k}" for k in ("better", "similar", "worse", "higher", "lower")
+             if counts.get(k, 0)]
+    named = {k: ", ".join(frame.loc[frame["significance"] == k, "label"].astype(str)) for k in ("better", "worse")}
+    text = (f"Spine chart of {len(frame)} metrics for {area_name} against {comparator_name}: "
+            + ("; ".join(parts) if parts else "none compared") + f"; {int(counts.get('not compared', 0))} not compared.")
+    for k in ("better", "worse"):
+        if named[k]:
+            text += f" {k.capitalize()}: {named[k]}."
+    return text

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from explorer.app.pages import about, inequalities, map, outreach, profile, spc  # noqa: A004 - page module "map"
-from explorer.app.pages import neighbours, pyramid, search
+from explorer.app.pages import (  # noqa: A004 - page module "map"
+    about, compare, inequalities, map, neighbours, outreach, overview, profile, pyramid, search, spc, spine,
+)
 
-PAGES = (map, profile, inequalities, outreach, spc, about, search, pyramid, neighbours)
+PAGES = (map, profile, inequalities, outreach, spc, spine, overview, compare, pyramid, neighbours, search, about)

@@ -14,7 +14,7 @@ from explorer.figures import theme
 MODULE = "explorer.app.pages.about"
 PATH = "/about"
 NAME = "About the data"
-ORDER = 5
+ORDER = 11
 DESCRIPTION = "Sources, methods, disclosure control and the synthetic demo data."
 
 

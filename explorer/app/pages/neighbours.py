@@ -28,7 +28,7 @@ from explorer.vocab import NEIGHBOUR_FEATURES
 MODULE = "explorer.app.pages.neighbours"
 PATH = "/neighbours"
 NAME = "Nearest neighbours"
-ORDER = 8
+ORDER = 9
 DESCRIPTION = "A place's or PCN's most similar areas in England by deprivation, age, ethnicity and rurality."
 METHOD_TEXT = (
     "Every place (local authority) or PCN in England is described by {n} features in four themes: deprivation "

@@ -26,7 +26,7 @@ from explorer.services.pyramid import Pyramid, pyramid
 MODULE = "explorer.app.pages.pyramid"
 PATH = "/pyramid"
 NAME = "Population pyramid"
-ORDER = 7
+ORDER = 8
 DESCRIPTION = "Residents by age and sex against the parent area, with the people who have a care plan."
 LISTED_LEVELS = ("ics", "place", "pcn")  # listed before any search; LSOAs once searched for
 

@@ -31,7 +31,7 @@ from explorer.services.app_data import AppData
 MODULE = "explorer.app.pages.search"
 PATH = "/search"
 NAME = "Search"
-ORDER = 6
+ORDER = 10
 DESCRIPTION = "Find an area or a GP practice by name or code."
 MAX_QUERY = 100
 
