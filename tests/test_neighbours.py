@@ -179,3 +179,12 @@ def test_neighbour_figure_has_a_row_per_feature_and_the_area_marked():
     fig = neighbour_profile_figure(z, area_code="A", names={"A": "Area A"}, labels=labels)
     own = fig.data[-1]
     assert own.name == "Area A" and len(own.y) == len(NEIGHBOUR_FEATURES) and set(own.x) == {0.0}
+
+
+def test_the_comparator_group_is_the_neighbours_with_data_here_most_similar_first(london_bundle):
+    merton = service.nearest(london_bundle, "pcn", WEST_MERTON)
+    group = service.comparator_group(london_bundle, "pcn", WEST_MERTON)
+    assert group == tuple(merton.loc[merton["in_region"], "area_code"])
+    assert 0 < len(group) < 15 and WEST_MERTON not in group  # one Surrey PCN is among its 15
+    assert service.comparator_group(london_bundle, "ics", "E54000027") == ()
+    assert service.comparator_group(london_bundle, "place", "E99999999") == ()

@@ -55,3 +55,16 @@ def zscores(bundle: Bundle, level: str, codes: list[str]) -> pd.DataFrame:
     table = level_table(bundle, level)
     z = method.standardise(table, tuple(method.WEIGHTS)).assign(area_code=table["area_code"])
     return z.set_index("area_code").loc[codes].reset_index()
+
+
+def comparator_group(bundle: Bundle, level: str, code: str, k: int = method.DEFAULT_K) -> tuple[str, ...]:
+    """The area's nearest neighbours that have data in the bundle's region, most similar first: the
+    comparator group the spine chart and the compare-areas bars take (`group=` in their URLs).
+    Empty when the level has no neighbours or the bundle has no national table."""
+    if level not in NEIGHBOUR_LEVELS:
+        return ()
+    try:
+        frame = nearest(bundle, level, code, k)
+    except (ExplorerError, KeyError):
+        return ()
+    return tuple(frame.loc[frame["in_region"].astype(bool), "area_code"])

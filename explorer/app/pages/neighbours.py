@@ -116,6 +116,18 @@ def table(frame: pd.DataFrame, data: AppData, level: str) -> tuple[list[dict], l
     return [{"name": label, "id": key} for key, label in columns], rows
 
 
+def comparator_links(data: AppData, level: str, code: str) -> html.P | None:
+    """Links that use the neighbours with data here as a comparator group (spine chart, compare areas)."""
+    group = service.comparator_group(data.bundle, level, code)
+    if not group:
+        return None
+    spine = "/spine?" + urlencode({"area": code, "cmp": "group", "group": ",".join(group)})
+    bars = "/compare?" + urlencode({"level": level, "group": ",".join((code, *group))})
+    return html.P(["Use the ", str(len(group)), f" neighbours in {data.region_name} as a comparator group: ",
+                   dcc.Link("spine chart", href=spine), " · ", dcc.Link("compare areas (bars with 95% CIs)", href=bars)],
+                  className="neighbours-link")
+
+
 def content(data: AppData, code: str, role: Role) -> list:
     level = data.level_of(code)
     _, policy = role_and_policy(level)
@@ -146,6 +158,7 @@ def content(data: AppData, code: str, role: Role) -> list:
         html.H2(f"The {len(near)} areas most like {data.name_of(code)}", className="block-title"),
         html.P(shows, className="table-note"),
         ui.notice(marked, "info"),
+        comparator_links(data, level, code),
         html.Div([
             html.Section([ui.graph(ids.NEIGHBOURS_GRAPH, figure), ui.sr_only(summary)], className="figure-block",
                          **{"aria-label": "Neighbour features chart"}),

@@ -4,6 +4,7 @@ with the range of the areas at its level, as OHID Fingertips draws it, and the t
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from dash import Dash, dcc, html
 
@@ -18,6 +19,7 @@ from explorer.app.state_views import AreasView
 from explorer.domain.access import AccessDenied, Role
 from explorer.figures import describe
 from explorer.figures.spine import spine_figure
+from explorer.services import neighbours
 from explorer.services.app_data import AppData
 from explorer.services.area_views import spine_frame
 from explorer.vocab import LEVEL_CONTROL_LABELS
@@ -67,9 +69,21 @@ def layout(**query: Any) -> html.Div:
         html.Div([
             ui.select(ids.SPINE_AREA, _area_options(data, role, view.area), view.area, "Area"),
             ui.radio(ids.SPINE_COMPARATOR, choices, view.comparator, "Significance compared with"),
+            neighbours_link(data, view),
         ], className="row-controls panel"),
         spine_section(data, view, role),
     ], className="spine-page")
+
+
+def neighbours_link(data: AppData, view: AreasView) -> html.P | None:
+    """A link that makes the area's nearest neighbours (those with data here) the comparator group."""
+    group = neighbours.comparator_group(data.bundle, view.level, view.area)
+    if not group or set(group) == set(view.group):
+        return None
+    href = "/spine?" + urlencode(view.with_(comparator="group", group=group).to_query())
+    return html.P([dcc.Link(f"Compare with its {len(group)} nearest neighbours in {data.region_name}", href=href),
+                   " (", dcc.Link("how they are chosen", href="/neighbours?" + urlencode({"area": view.area})), ")"],
+                  className="neighbours-link")
 
 
 def spine_section(data: AppData, view: AreasView, role: Role) -> html.Section:
