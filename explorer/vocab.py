@@ -33,8 +33,14 @@ REGIONS = MappingProxyType({"london": ("E12000007", "London"), "england": ("E920
 
 SEXES: tuple[str, ...] = ("female", "male")
 ETHNIC_GROUPS: tuple[str, ...] = ("asian", "black", "mixed", "white", "other")  # Census 2021 5-category groups
+ETHNIC_NOT_STATED = "not_stated"
+"""A person whose ethnic group is not recorded (NHS Data Dictionary ETHNIC CATEGORY Z "not stated" or
+99 "not known", or blank): accepted on import and counted (the data-gaps view), never a filter group."""
+ETHNIC_CODES: tuple[str, ...] = (*ETHNIC_GROUPS, ETHNIC_NOT_STATED)
+"""Every value the people layout's ethnic_group may hold."""
 ETHNIC_LABELS = MappingProxyType(
-    {"asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "Other"})
+    {"asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "Other",
+     ETHNIC_NOT_STATED: "Not stated"})
 FRAILTY: tuple[str, ...] = ("fit", "mild", "moderate", "severe", "not_assessed")  # eFI; under 65: not_assessed
 FRAILTY_LABELS = MappingProxyType({"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
                                    "not_assessed": "Not assessed (under 65)"})
