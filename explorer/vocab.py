@@ -54,6 +54,14 @@ COMPLETENESS_ITEMS: tuple[str, ...] = (
 )
 """The 10 items a plan's completeness is scored on."""
 
+ORGANISATION_TYPES: tuple[str, ...] = ("gp_practice", "acute_trust", "ambulance_service", "nhs_111",
+                                       "community_trust", "hospice", "care_home", "local_authority")
+"""Kinds of organisation a clinician user of the care-plan system works in."""
+ORGANISATION_LABELS = MappingProxyType({
+    "gp_practice": "GP practice", "acute_trust": "Acute trust", "ambulance_service": "Ambulance service",
+    "nhs_111": "NHS 111", "community_trust": "Community trust", "hospice": "Hospice", "care_home": "Care home",
+    "local_authority": "Local authority"})
+
 KEY_ITEMS: tuple[str, ...] = ("resuscitation_decision", "preferred_place_of_care", "ceiling_of_treatment",
                               "key_contacts")
 """The items a plan needs to count as complete in the cascade."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from explorer.vocab import (  # noqa: F401 - the layouts' values
     AGE_BANDS, COMPLETENESS_ITEMS, ETHNIC_CODES, ETHNIC_GROUPS, ETHNIC_LABELS, ETHNIC_NOT_STATED, FRAILTY, KEY_ITEMS,
-    SEXES,
+    ORGANISATION_TYPES, SEXES,
 )
 
 EXTRACT_DATE = "2026-10-31"
@@ -28,8 +28,6 @@ NOT_STATED_WORDS = ("not_stated", "not_known", "unknown", "not_recorded", "z", "
 NOT_STATED_EMPTY = ""
 """``Column.not_stated`` of a yes/no column: a not-stated value is stored empty (unknown)."""
 
-ORGANISATION_TYPES = ("gp_practice", "acute_trust", "ambulance_service", "nhs_111", "community_trust",
-                      "hospice", "care_home", "local_authority")
 USER_ROLES = ("gp", "practice_nurse", "consultant", "paramedic", "call_handler", "community_nurse",
               "social_worker", "other")
 
