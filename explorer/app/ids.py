@@ -129,3 +129,28 @@ PROFILE_PACK_DOWNLOAD = "profile-pack-download"
 EXPORT_BUTTON = "figure-export"
 EXPORT_REQUEST = "figure-export-request"  # dcc.Store: what the figure shows (kind, level, area, metric, ...)
 EXPORT_DOWNLOAD = "figure-export-download"
+
+# ---------------------------------------------------------------- data gaps page (issue 17, point 4)
+GAPS_URL = "gaps-url"
+GAPS_AREA = "gaps-area"
+GAPS_LEVEL = "gaps-level"
+GAPS_MEASURE = "gaps-measure"
+GAPS_AREAS = "gaps-areas"
+GAPS_QUINTILES = "gaps-quintiles"
+GAPS_DOWNLOAD_BUTTON = "gaps-download-button"
+GAPS_DOWNLOAD = "gaps-download"
+
+# ---------------------------------------------------------------- clinician activity page (issue 17, point 5)
+ACT_URL = "activity-url"
+ACT_AREA = "activity-area"
+ACT_LEVEL = "activity-level"
+ACT_MONTH = "activity-month"
+ACT_ORG = "activity-org"
+ACT_RATE = "activity-rate"
+ACT_TARGET = "activity-target"
+ACT_ICONS = "activity-icons"
+ACT_CHART = "activity-chart"
+ACT_ORGS = "activity-orgs"
+ACT_AREAS = "activity-areas"
+ACT_DOWNLOAD_BUTTON = "activity-download-button"
+ACT_DOWNLOAD = "activity-download"

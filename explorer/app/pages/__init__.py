@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from explorer.app.pages import about, inequalities, map, outreach, profile, spc  # noqa: A004 - page module "map"
+from explorer.app.pages import about, activity, gaps, inequalities, map, outreach, profile, spc  # noqa: A004 - page module "map"
 
-PAGES = (map, profile, inequalities, outreach, spc, about)
+PAGES = (map, profile, inequalities, outreach, spc, gaps, activity, about)
