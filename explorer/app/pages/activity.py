@@ -98,7 +98,7 @@ def layout(**query: Any) -> html.Div:
             ui.select(ids.ACT_ORG, orgs, view["org"], "Organisation type"),
             ui.radio(ids.ACT_RATE, rates, view["rate"], "Chart"),
             ui.field("Target (empty for none)", dcc.Input(id=ids.ACT_TARGET, type="number", debounce=True,
-                                                          value=view["target"], inputMode="decimal"), ids.ACT_TARGET),
+                                                          value=view["target"]), ids.ACT_TARGET),
             ui.select(ids.ACT_LEVEL, [{"label": f"{lv.upper() if lv in ('ics', 'pcn') else lv.title()}s",
                                        "value": lv} for lv in _levels(role)], view["level"], "List its"),
         ], className="row-controls panel"),

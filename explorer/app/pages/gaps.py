@@ -106,9 +106,9 @@ def layout(**query: Any) -> html.Div:
 
 
 def _chart_and_table(data: AppData, frame: Any, category: str, measure: str, title: str, table_id: str,
-                     first: dict[str, str], synthetic: bool) -> html.Section:
+                     first: dict[str, str], synthetic: bool, ranked: bool = True) -> html.Section:
     label, unit = GAP_MEASURES[measure]
-    bars = bar_frame(frame, category, measure, BAR_LIMIT)
+    bars = bar_frame(frame, category, measure, BAR_LIMIT, ranked=ranked)
     figure = share_bar_figure(bars, label=label, unit=unit)
     summary = describe.describe_series(list(bars["category"])[:3], list(bars["value"])[:3],
                                        what=f"{label}, highest", unit=unit) if len(bars) else "No value to show."
@@ -140,7 +140,7 @@ def quintiles_section(data: AppData, view: dict[str, str], policy: Any, role: An
     deprivation = ("whole PCNs" if getattr(policy, "deprivation_level", "lsoa") != "lsoa" else "LSOAs")
     title = f"The same gaps by IMD 2025 quintile ({deprivation}), {data.name_of(view['area'])}"
     section = _chart_and_table(data, frame, "quintile", view["measure"], title, ids.GAPS_QUINTILES + "-table",
-                               {"quintile": "IMD quintile"}, data.synthetic)
+                               {"quintile": "IMD quintile"}, data.synthetic, ranked=False)
     return section
 
 

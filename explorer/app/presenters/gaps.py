@@ -65,12 +65,16 @@ _COUNTS = {REGISTERED, RESIDENTS, "ethnicity_not_stated_numerator", "plans_missi
            "plans_missing_key_items_denominator", *activity.USER_COUNTS, *activity.PLAN_COUNTS}
 
 
-def bar_frame(frame: pd.DataFrame, category: str, value: str, limit: int | None = None) -> pd.DataFrame:
-    """category, value for a bar chart (hidden values left out), largest first, at most ``limit``."""
+def bar_frame(frame: pd.DataFrame, category: str, value: str, limit: int | None = None, *, ranked: bool = True
+              ) -> pd.DataFrame:
+    """category, value for a bar chart (hidden values left out); ``ranked``: largest first, at most
+    ``limit``; else in the frame's order (e.g. IMD quintiles)."""
     v = pd.to_numeric(frame[value], errors="coerce")
     hidden = _flag(frame, value)
     out = pd.DataFrame({"category": frame[category].astype(str).to_numpy(), "value": v.to_numpy(float)})
     out = out[~hidden & np.isfinite(out["value"].to_numpy())]
+    if not ranked:
+        return out
     out = out.sort_values("value", ascending=False, kind="stable")
     return out.head(limit) if limit else out
 
