@@ -103,7 +103,7 @@ def _build_orgs(data: Any, key: CacheKey) -> pd.DataFrame:
 def _within(data: Any, frame: pd.DataFrame, level: str, within: str | None) -> pd.DataFrame:
     if level == "region" or within in (None, data.region_code):
         return frame.reset_index(drop=True)
-    keep = set(data.codes_within(level, within))
+    keep = {within} if data.level_of(within) == level else set(data.codes_within(level, within))
     return frame[frame["area_code"].isin(keep)].reset_index(drop=True)
 
 

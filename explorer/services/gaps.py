@@ -73,7 +73,7 @@ def area_gaps(data: Any, level: str, within: str | None, policy: DisclosurePolic
     access.check_level(role, level) if level != "region" else None
     frame = data.cached(CacheKey("gaps_areas", level, policy=policy, extra=record_metrics(data, role)))
     if level != "region" and within not in (None, data.region_code):
-        keep = set(data.codes_within(level, within))
+        keep = {within} if data.level_of(within) == level else set(data.codes_within(level, within))
         frame = frame[frame["area_code"].isin(keep)]
     return frame.reset_index(drop=True)
 

@@ -33,8 +33,12 @@ PATH = "/gaps"
 NAME = "Data gaps"
 ORDER = 5
 DESCRIPTION = "Where the data is weakest: GP lists against Census residents, ethnicity not recorded, plans missing key items."
-BAR_LIMIT = 30
+BAR_LIMIT = 20
 REGION = "region"
+
+
+def _plural(level: str) -> str:
+    return f"{level.upper()}s" if level in ("ics", "pcn") else "places" if level == "place" else level
 
 
 def _levels(role: Any) -> tuple[str, ...]:
@@ -91,8 +95,8 @@ def layout(**query: Any) -> html.Div:
                "contacts). The same gaps by deprivation are below."),
         html.Div([
             ui.select(ids.GAPS_AREA, _areas(data, role), view["area"], "Area"),
-            ui.select(ids.GAPS_LEVEL, [{"label": f"{lv.upper() if lv in ('ics', 'pcn') else lv.title()}s", "value": lv}
-                                       for lv in _levels(role)], view["level"], "List its"),
+            ui.select(ids.GAPS_LEVEL, [{"label": _plural(lv), "value": lv} for lv in _levels(role)], view["level"],
+                      "List its"),
             ui.radio(ids.GAPS_MEASURE, [(label, key) for key, (label, _) in measures.items()], view["measure"],
                      "Chart"),
         ], className="row-controls panel"),
@@ -128,7 +132,7 @@ def _chart_and_table(data: AppData, frame: Any, category: str, measure: str, tit
 
 def areas_section(data: AppData, view: dict[str, str], policy: Any, role: Any) -> html.Section:
     frame = area_gaps(data, view["level"], view["area"], policy, str(role))
-    title = f"{GAP_MEASURES[view['measure']][0]}: {view['level'].upper() if view['level'] in ('ics', 'pcn') else view['level'] + 's'} in {data.name_of(view['area'])}"
+    title = f"{GAP_MEASURES[view['measure']][0]}: {_plural(view['level'])} in {data.name_of(view['area'])}"
     return _chart_and_table(data, frame, "area_name", view["measure"], title, ids.GAPS_AREAS + "-table",
                             {"area_code": "Code", "area_name": "Area"}, data.synthetic)
 
