@@ -73,7 +73,7 @@ STEPS = [
      _table(ids.GAPS_QUINTILES + "-table"), None, 2000),
     ("activity", "/activity?area=E54000027&level=pcn&rate=plans_created_per_active&org=gp_practice&target=0.5",
      "clinician activity: plans per active GP-practice clinician (SPC), users by organisation type",
-     _table(ids.ACT_ORGS + "-table"), None, 2000),
+     _table(ids.ACT_ORGS + "-table", 5, ids.ACT_ORGS + "-graph"), None, 2000),
 ]
 
 
