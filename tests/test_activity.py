@@ -15,7 +15,12 @@ from typer.testing import CliRunner
 from explorer.cli import app
 from explorer.domain import access, activity, spc
 from explorer.domain.metrics import Filters
-from explorer.services.activity import activity_chart, area_activity, cells, org_activity
+from explorer.services.activity import (
+    activity_chart,
+    area_activity,
+    cells,
+    org_activity,
+)
 
 runner = CliRunner()
 RAW = access.disclosure_policy_for("analyst")

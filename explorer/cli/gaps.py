@@ -9,7 +9,12 @@ from typing import Annotated
 import typer
 
 from explorer.cli._common import OutputFormat, Region, emit, friendly
-from explorer.cli.reports import DEFAULT_CLI_ROLE, CliRole, RoleOption, _audit_cli_export
+from explorer.cli.reports import (
+    DEFAULT_CLI_ROLE,
+    CliRole,
+    RoleOption,
+    _audit_cli_export,
+)
 from explorer.services.activity import AREA_RATES
 from explorer.vocab import LEVELS, ORGANISATION_TYPES, REGION_LEVEL
 

@@ -135,7 +135,7 @@ def _build_series(data: Any, key: CacheKey) -> pd.DataFrame:
     code, org = key.extra
     users, plans = cells(data)
     raw = activity.area_series(users, plans, _index(data), code, _months(data), org)
-    return activity.control(raw, key.policy, counts=SERIES_COUNTS, rates=tuple(activity.RATES)[:4])
+    return activity.control(raw, key.policy, counts=SERIES_COUNTS, rates=AREA_RATES)
 
 
 def activity_chart(data: Any, code: str | None, rate: str, organisation_type: str | None, policy: DisclosurePolicy,

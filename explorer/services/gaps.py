@@ -70,7 +70,8 @@ def area_gaps(data: Any, level: str, within: str | None, policy: DisclosurePolic
     """One row per area at ``level`` inside ``within`` (None: the region): area_code, area_name,
     registered, residents, registered_per_100_residents, then per record metric its share (%),
     numerator and denominator, each with ``_suppressed`` flags; controlled for the role."""
-    access.check_level(role, level) if level != "region" else None
+    if level != "region":
+        access.check_level(role, level)
     frame = data.cached(CacheKey("gaps_areas", level, policy=policy, extra=record_metrics(data, role)))
     if level != "region" and within not in (None, data.region_code):
         keep = {within} if data.level_of(within) == level else set(data.codes_within(level, within))

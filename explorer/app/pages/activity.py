@@ -20,14 +20,20 @@ from explorer.app.presenters.gaps import ACTIVITY_COLUMNS, bar_frame, display
 from explorer.app.presenters.spc import badge, display_table
 from explorer.app.state import query_from_search, text_value
 from explorer.app.state_spc import parse_target
-from explorer.domain import access, activity, spc
+from explorer.domain import access, activity
 from explorer.domain.access import AccessDenied
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.export.safe_cells import safe_frame
 from explorer.figures import describe, theme
 from explorer.figures.charts import share_bar_figure
 from explorer.figures.spc import spc_figure
-from explorer.services.activity import AREA_RATES, activity_chart, area_activity, latest_month, org_activity
+from explorer.services.activity import (
+    AREA_RATES,
+    activity_chart,
+    area_activity,
+    latest_month,
+    org_activity,
+)
 from explorer.services.app_data import AppData
 from explorer.vocab import ORGANISATION_LABELS, ORGANISATION_TYPES
 
@@ -231,7 +237,7 @@ def register(app: Dash, data: AppData) -> None:
         try:
             badges, chart = chart_section(data, view, policy, role)
             return badges, chart, orgs_section(data, view, policy, role), areas_section(data, view, policy, role)
-        except Exception as exc:  # noqa: BLE001 - e.g. a release without records: say so on the page
+        except Exception as exc:
             if isinstance(exc, AccessDenied):
                 raise
             return [], ui.notice(f"Not available: {exc}", "warning"), None, None

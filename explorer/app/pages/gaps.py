@@ -16,7 +16,13 @@ from explorer.app import components as ui
 from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.presenters.gaps import GAP_COLUMNS, GAP_MEASURES, bar_frame, display, quintile_labels
+from explorer.app.presenters.gaps import (
+    GAP_COLUMNS,
+    GAP_MEASURES,
+    bar_frame,
+    display,
+    quintile_labels,
+)
 from explorer.app.state import query_from_search, text_value
 from explorer.domain import access
 from explorer.domain.access import AccessDenied
@@ -188,7 +194,7 @@ def register(app: Dash, data: AppData) -> None:
         view, policy, role = current_view(search)
         try:
             return areas_section(data, view, policy, role), quintiles_section(data, view, policy, role)
-        except Exception as exc:  # noqa: BLE001 - e.g. no records: say so on the page
+        except Exception as exc:
             if isinstance(exc, AccessDenied):
                 raise
             return ui.notice(f"Not available: {exc}", "warning"), None

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from explorer.domain.disclosure import CountSpec, DisclosurePolicy, RatioSpec, apply_policy
+from explorer.domain.disclosure import (
+    CountSpec,
+    DisclosurePolicy,
+    RatioSpec,
+    apply_policy,
+)
 from explorer.domain.metrics import AreaIndex
 
 USER_COUNTS = ("users", "active_users", "active_users_10plus", "logins")

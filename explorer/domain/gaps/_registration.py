@@ -13,7 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from explorer.domain.disclosure import CountSpec, DisclosurePolicy, RatioSpec, apply_policy
+from explorer.domain.disclosure import (
+    CountSpec,
+    DisclosurePolicy,
+    RatioSpec,
+    apply_policy,
+)
 from explorer.domain.metrics import AreaIndex
 
 REGISTERED, RESIDENTS = "registered", "residents"
