@@ -33,8 +33,14 @@ REGIONS = MappingProxyType({"london": ("E12000007", "London"), "england": ("E920
 
 SEXES: tuple[str, ...] = ("female", "male")
 ETHNIC_GROUPS: tuple[str, ...] = ("asian", "black", "mixed", "white", "other")  # Census 2021 5-category groups
+ETHNIC_NOT_STATED = "not_stated"
+"""A person whose ethnic group is not recorded (NHS Data Dictionary ETHNIC CATEGORY Z "not stated" or
+99 "not known", or blank): accepted on import and counted (the data-gaps view), never a filter group."""
+ETHNIC_CODES: tuple[str, ...] = (*ETHNIC_GROUPS, ETHNIC_NOT_STATED)
+"""Every value the people layout's ethnic_group may hold."""
 ETHNIC_LABELS = MappingProxyType(
-    {"asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "Other"})
+    {"asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "Other",
+     ETHNIC_NOT_STATED: "Not stated"})
 FRAILTY: tuple[str, ...] = ("fit", "mild", "moderate", "severe", "not_assessed")  # eFI; under 65: not_assessed
 FRAILTY_LABELS = MappingProxyType({"fit": "Fit", "mild": "Mild", "moderate": "Moderate", "severe": "Severe",
                                    "not_assessed": "Not assessed (under 65)"})
@@ -47,6 +53,14 @@ COMPLETENESS_ITEMS: tuple[str, ...] = (
     "key_contacts", "diagnoses", "medications", "lasting_power_of_attorney", "care_needs", "gp_details",
 )
 """The 10 items a plan's completeness is scored on."""
+
+ORGANISATION_TYPES: tuple[str, ...] = ("gp_practice", "acute_trust", "ambulance_service", "nhs_111",
+                                       "community_trust", "hospice", "care_home", "local_authority")
+"""Kinds of organisation a clinician user of the care-plan system works in."""
+ORGANISATION_LABELS = MappingProxyType({
+    "gp_practice": "GP practice", "acute_trust": "Acute trust", "ambulance_service": "Ambulance service",
+    "nhs_111": "NHS 111", "community_trust": "Community trust", "hospice": "Hospice", "care_home": "Care home",
+    "local_authority": "Local authority"})
 
 KEY_ITEMS: tuple[str, ...] = ("resuscitation_decision", "preferred_place_of_care", "ceiling_of_treatment",
                               "key_contacts")

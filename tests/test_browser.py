@@ -432,3 +432,74 @@ def test_overview_sorts_by_a_column_header(browser, live_url, london_app_data):
     values = [float(r.find_elements(By.CSS_SELECTOR, "th, td")[column].text.replace(",", "")) for r in rows
               if r.find_elements(By.CSS_SELECTOR, "th, td")[column].text not in ("*", "")]
     assert len(values) > 20 and values == sorted(values, reverse=True)
+# --------------------------------------------------------------------------- issue 17 views
+
+
+def _table_rows(browser: WebDriver, table_id: str) -> list[list[str]]:
+    rows = browser.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
+    return [[td.text for td in row.find_elements(By.CSS_SELECTOR, "td")] for row in rows]
+
+
+def test_outreach_whatif_reads_coverage_and_sii_change_for_an_entered_capacity(browser, live_url, london_app_data):
+    """Type a capacity on the outreach page: the what-if table gives coverage among high-risk people and
+    the SII between IMD quintiles before -> after for the area and its parent (the whole region)."""
+    ics = london_app_data.geometry["ics"].codes[0]
+    open_page(browser, live_url + f"/outreach?area={ics}&wif=deprivation_gap&level=pcn")
+    wait_for_page(browser, has_map=False)
+    box = browser.find_element(By.ID, ids.OUT_CAPACITY)
+    box.clear()
+    box.send_keys("2000", Keys.TAB)  # the box is debounced: leaving it sends the value
+    wait_for(browser, lambda d: query(d).get("capacity") == ["2000"], "the capacity in the URL")
+    summary = ids.OUT_WHATIF + "-summary"
+    wait_for(browser, lambda d: len([r for r in _table_rows(d, summary) if r and "2,000" in r[2]]) == 2,
+             "the what-if rows for 2,000 conversations")
+    rows = [r for r in _table_rows(browser, summary) if r]
+    assert rows[0][0] == london_app_data.name_of(ics) and rows[1][0] == "Whole region"
+    for _, _, _, coverage, sii in rows:
+        before, after = (float(x) for x in coverage.split(" -> "))
+        assert after > before  # 2,000 more plans raise coverage among high-risk people
+        sii_before, sii_after = (float(x) for x in sii.split(" -> "))
+        assert sii_after < sii_before  # the gap-closing ranking narrows the deprivation gap
+
+
+def test_data_gaps_page_shows_chart_beside_table_with_controlled_counts(browser, live_url, london_app_data):
+    ics = london_app_data.geometry["ics"].codes[0]
+    open_page(browser, live_url + f"/gaps?area={ics}&level=pcn&measure=ethnicity_not_stated")
+    wait_for_page(browser, has_map=False)
+    table = ids.GAPS_AREAS + "-table"
+    wait_for(browser, lambda d: len(_table_rows(d, table)) > 5, "the area table")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{table}-graph .main-svg"), "the area chart")
+    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, f"#{table} th")]
+    counts = [header.index(h) for h in ("Registered (GP lists)", "Residents (Census 2021)", "People not recorded")]
+    for row in (r for r in _table_rows(browser, table) if r):
+        for i in counts:
+            if row[i] not in ("*", ""):
+                value = float(row[i].replace(",", ""))
+                assert value == 0 or (value >= 8 and value % 5 == 0), row
+    quintiles = ids.GAPS_QUINTILES + "-table"
+    wait_for(browser, lambda d: len([r for r in _table_rows(d, quintiles) if r]) == 5, "the quintile table")
+    assert [r[0] for r in _table_rows(browser, quintiles) if r][0] == "1 (most deprived)"
+    act(browser, By.CSS_SELECTOR, f"#{dom_id(ids.GAPS_MEASURE)} input[value='registered_per_100_residents']",
+        lambda el: el.click(), "the registered-per-residents choice")
+    wait_for(browser, lambda d: query(d).get("measure") == ["registered_per_100_residents"], "the measure in the URL")
+    wait_for_text(browser, f"#{ids.GAPS_AREAS} h2", "Registered per 100 residents")
+
+
+def test_clinician_activity_page_shows_spc_and_organisation_types(browser, live_url, london_app_data):
+    ics = london_app_data.geometry["ics"].codes[0]
+    open_page(browser, live_url + f"/activity?area={ics}&level=pcn&rate=plans_created_per_active&org=gp_practice"
+                                  "&target=0.5")
+    wait_for_page(browser, has_map=False)
+    rules = ids.ACT_CHART + "-table"
+    wait_for(browser, lambda d: len([r for r in _table_rows(d, rules) if r]) ==
+             london_app_data.engine.history_months, "the SPC rule table")
+    assert "Variation:" in text_of(browser, f"#{ids.ACT_ICONS}")
+    assert "Assurance:" in text_of(browser, f"#{ids.ACT_ICONS}")
+    wait_for_text(browser, f"#{ids.ACT_CHART} h2", f"(GP practice), {london_app_data.name_of(ics)}")
+    orgs = [r for r in _table_rows(browser, ids.ACT_ORGS + "-table") if r]
+    assert {"GP practice", "Acute trust", "Hospice"} <= {r[0] for r in orgs}
+    for row in orgs:
+        for cell in row[1:5]:  # users, logged in, more than 10 logins, logins
+            if cell not in ("*", ""):
+                value = float(cell.replace(",", ""))
+                assert value == 0 or (value >= 8 and value % 5 == 0), row

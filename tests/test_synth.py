@@ -69,9 +69,13 @@ def test_people_attributes_follow_census_and_age(db):
         JOIN lsoas l USING (lsoa_code)""")
     assert disabled_gap <= 12  # Census disabled + not disabled differs from the population by up to 10
     eth = db.execute("""
-        SELECT l.ethnic_white AS census, count(*) FILTER (WHERE p.ethnic_group = 'white') AS made, count(*) AS n
+        SELECT l.ethnic_white AS census, count(*) FILTER (WHERE p.ethnic_group = 'white') AS made, count(*) AS n,
+               count(*) FILTER (WHERE p.ethnic_group <> 'not_stated') AS recorded
         FROM people p JOIN lsoas l USING (lsoa_code) GROUP BY p.lsoa_code, l.ethnic_white""").df()
-    assert abs(eth["made"].sum() / eth["census"].sum() - 1) < 0.005
+    # about 10% are not recorded (explorer.synth.recording), more often the young, whom London has
+    # fewer White among: among the recorded, White follows the Census within 2%
+    recorded = eth["recorded"].sum() / eth["n"].sum()
+    assert abs(eth["made"].sum() / (eth["census"].sum() * recorded) - 1) < 0.02
     assert np.corrcoef(eth["made"], eth["census"])[0, 1] > 0.98
     white_old, white_all = one(db, """SELECT avg((ethnic_group = 'white')::int) FILTER (WHERE age >= 65),
                                              avg((ethnic_group = 'white')::int) FROM people""")
@@ -79,6 +83,19 @@ def test_people_attributes_follow_census_and_age(db):
     ltc_young, ltc_old = one(db, "SELECT avg(ltc_count) FILTER (WHERE age < 45), "
                                  "avg(ltc_count) FILTER (WHERE age >= 75) FROM people")
     assert ltc_old > 4 * ltc_young
+
+
+def test_ethnic_group_is_not_recorded_for_about_one_in_ten_more_often_men_and_young_adults(db, london_records):
+    share, men, women, young, old = one(db, """
+        SELECT avg((ethnic_group = 'not_stated')::int),
+               avg((ethnic_group = 'not_stated')::int) FILTER (WHERE sex = 'male'),
+               avg((ethnic_group = 'not_stated')::int) FILTER (WHERE sex = 'female'),
+               avg((ethnic_group = 'not_stated')::int) FILTER (WHERE age BETWEEN 16 AND 29),
+               avg((ethnic_group = 'not_stated')::int) FILTER (WHERE age >= 75) FROM people""")
+    # GDPPR: one in ten with no ethnic group in primary care (Pineda-Moncusi et al., Sci Data 2024)
+    assert abs(share - 0.10) < 0.003
+    assert london_records["calibration"]["ethnicity_not_recorded_share"] == pytest.approx(share, abs=1e-4)
+    assert men > women + 0.02 and young > 2 * old
 
 
 def test_frailty_is_assessed_from_65_and_near_clegg_prevalence(db):

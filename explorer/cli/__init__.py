@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from explorer.cli import aggregate, data, export, export_pack, model, outreach, reports, serve, spc, users
+from explorer.cli import aggregate, data, export, export_pack, gaps, model, outreach, reports, serve, spc, users
 from explorer.cli._common import Level, OutputFormat, Region, emit, friendly, tidy_numbers
 from explorer.cli.serve import gunicorn_command
 
@@ -22,6 +22,7 @@ reports.register(app)
 aggregate.register(app)
 spc.register(app)
 outreach.register(app)
+gaps.register(app)  # gaps, activity
 export.register(app)
 export_pack.register(export.export_app)  # export table, export pack
 serve.register(app)

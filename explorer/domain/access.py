@@ -47,9 +47,10 @@ CLINICAL_FIELDS: frozenset[str] = frozenset(
 )
 """Clinical plan-content items; metrics and columns derived from them are clinical too."""
 
-CLINICAL_METRICS: frozenset[str] = frozenset({"completeness"})
+CLINICAL_METRICS: frozenset[str] = frozenset({"completeness", "plans_missing_key_items"})
 """Metrics computed from clinical content: plan completeness counts the 10 completeness items, which
-include the resuscitation decision and the ceiling of treatment (so do its ``items_sum`` parts)."""
+include the resuscitation decision and the ceiling of treatment (so do its ``items_sum`` parts);
+plans missing a key item count the key items, which include both."""
 
 CLINICAL_CASCADE_MEASURES: tuple[str, ...] = ("key_complete", "kc_reviewed", "kc_reviewed_viewed")
 """Cascade steps (explorer.domain.metrics.CASCADE_STEPS) built on "all key items recorded": the

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from explorer.vocab import (  # noqa: F401 - the layouts' values
-    AGE_BANDS, COMPLETENESS_ITEMS, ETHNIC_GROUPS, ETHNIC_LABELS, FRAILTY, KEY_ITEMS, SEXES,
+    AGE_BANDS, COMPLETENESS_ITEMS, ETHNIC_CODES, ETHNIC_GROUPS, ETHNIC_LABELS, ETHNIC_NOT_STATED, FRAILTY, KEY_ITEMS,
+    ORGANISATION_TYPES, SEXES,
 )
 
 EXTRACT_DATE = "2026-10-31"
@@ -20,8 +21,13 @@ HISTORY_MONTHS = 24
 PLAN_STATUSES = ("active", "draft", "withdrawn", "deceased")
 URGENT_CARE_SERVICES = ("ambulance", "nhs_111", "emergency_department")
 VIEW_SERVICES = (*URGENT_CARE_SERVICES, "gp", "community", "hospice", "social_care")
-ORGANISATION_TYPES = ("gp_practice", "acute_trust", "ambulance_service", "nhs_111", "community_trust",
-                      "hospice", "care_home", "local_authority")
+#: How an extract may say a coded value was not recorded (compared lower-case, spaces and dashes as
+#: "_"): the NHS Data Dictionary's "not stated" (Z) and "not known" (99), and common spellings. Only
+#: columns with a ``not_stated`` value accept them (a blank too), and the import counts them.
+NOT_STATED_WORDS = ("not_stated", "not_known", "unknown", "not_recorded", "z", "99", "refused", "prefer_not_to_say")
+NOT_STATED_EMPTY = ""
+"""``Column.not_stated`` of a yes/no column: a not-stated value is stored empty (unknown)."""
+
 USER_ROLES = ("gp", "practice_nurse", "consultant", "paramedic", "call_handler", "community_nurse",
               "social_worker", "other")
 
@@ -42,6 +48,8 @@ class Column:
     allowed: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    not_stated: str | None = None
+    """What a "not stated"/unknown value (NOT_STATED_WORDS, or blank) is stored as; None: refused."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +68,17 @@ PEOPLE = Layout(
         "person_id": Column("str", "pseudonymous person identifier"),
         "practice_code": Column("str", "ODS code of the registered GP practice"),
         "lsoa_code": Column("str", "LSOA 2021 of residence (2011 codes are converted on import)"),
-        "sex": Column("str", "sex as recorded", allowed=SEXES),
+        "sex": Column("str", "sex as recorded (not stated is refused: the Census denominators and the "
+                      "age-sex standardisation need it, and GP registrations always carry it)", allowed=SEXES),
         "age": Column("int", "age in whole years at the extract date", minimum=0, maximum=115),
-        "ethnic_group": Column("str", "Census 2021 5-category ethnic group", allowed=ETHNIC_GROUPS),
-        "disabled": Column("bool", "disabled under the Equality Act (recorded)"),
+        "ethnic_group": Column("str", "Census 2021 5-category ethnic group; not stated, not known or blank is "
+                               "stored as not_stated and counted", allowed=ETHNIC_CODES,
+                               not_stated=ETHNIC_NOT_STATED),
+        "disabled": Column("bool", "disabled under the Equality Act (recorded); not known or blank is stored "
+                           "empty (unknown) and counted", not_stated=NOT_STATED_EMPTY),
         "ltc_count": Column("int", "number of long-term conditions", minimum=0, maximum=20),
-        "frailty": Column("str", "electronic frailty index category (65+), else not_assessed", allowed=FRAILTY),
+        "frailty": Column("str", "electronic frailty index category (65+), else not_assessed; not known or "
+                          "blank is stored as not_assessed and counted", allowed=FRAILTY, not_stated="not_assessed"),
         "admissions_prev_12m": Column("int", "emergency admissions in the 12 months before the extract date",
                                       minimum=0, maximum=100),
         "admitted_next_12m": Column("bool", "emergency admission in the 12 months after the index date "

@@ -70,6 +70,7 @@ METRIC_GROUPS = (
     ("High risk of emergency admission", ("high_risk_plan_coverage", "high_risk_without_plan", "high_risk",
                                          "expected_admissions_without_plan")),
     ("Clinician users", ("active_users", "active_users_10plus")),
+    ("Data gaps", ("ethnicity_not_stated", "plans_missing_key_items")),
     ("Population and deprivation", BUNDLE_METRICS),
 )
 

@@ -26,7 +26,7 @@ from explorer.records.schema import (
     COMPLETENESS_ITEMS, EXTRACT_DATE, FRAILTY, HISTORY_MONTHS, PLAN_REVIEWS, PLAN_VIEWS, PLANS,
     URGENT_CARE_SERVICES, USER_LOGINS, USERS,
 )
-from explorer.synth import cohort, truth
+from explorer.synth import cohort, recording, truth
 from explorer.synth.clinicians import LOGINS, ORGANISATIONS, make_logins, make_users, months
 from explorer.synth.draws import DAYS_PER_MONTH, DEFAULT_SEED, EXTRACT, WINDOW_START, date_series
 from explorer.synth.plans import (
@@ -110,7 +110,9 @@ def generate_records(settings: Settings, bundle: Bundle, seed: int = DEFAULT_SEE
     directory = store.records_dir(settings, bundle.region)
     store.remove_manifest(directory)
     observer = CohortObserver(bundle=bundle, seed=seed)
-    rows = {"people": store.write_table(directory, "people", observer.tap(cohort.generate_people(bundle, seed)))}
+    tally: dict[str, int] = {}
+    people = recording.mask_ethnicity(observer.tap(cohort.generate_people(bundle, seed)), seed, tally)
+    rows = {"people": store.write_table(directory, "people", people)}
     plans, _, detail = make_plans(observer, seed)
     reviews, last_review = make_reviews(plans, detail, seed)
     plans["last_reviewed_date"] = date_series(last_review)
@@ -133,8 +135,10 @@ def generate_records(settings: Settings, bundle: Bundle, seed: int = DEFAULT_SEE
         "bundle_built_at": bundle.manifest.get("built_at"),
         "rows": rows,
         "truth": truth.as_dict(),
-        "calibration": _calibration(observer, plans, detail, last_review, views, users, logins),
-        "parameters": {"cohort": cohort.parameters(), "care_plans": parameters()},
+        "calibration": {**_calibration(observer, plans, detail, last_review, views, users, logins),
+                        "ethnicity_not_recorded_share": round(tally["not_recorded"] / max(tally["people"], 1), 4)},
+        "parameters": {"cohort": cohort.parameters(), "care_plans": parameters(),
+                       "recording": recording.parameters()},
         "generation_seconds": round(time.perf_counter() - started, 1),
     }
     store.write_manifest(directory, manifest)

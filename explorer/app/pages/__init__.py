@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from explorer.app.pages import (  # noqa: A004 - page module "map"
-    about, compare, inequalities, map, neighbours, outreach, overview, profile, pyramid, search, spc, spine,
+    about, activity, compare, gaps, inequalities, map, neighbours, outreach, overview, profile, pyramid, search, spc,
+    spine,
 )
 
-PAGES = (map, profile, inequalities, outreach, spc, spine, overview, compare, pyramid, neighbours, search, about)
+PAGES = (map, profile, inequalities, outreach, spc, spine, overview, compare, pyramid, neighbours, gaps, activity,
+         search, about)

@@ -14,7 +14,7 @@ from explorer.figures import theme
 MODULE = "explorer.app.pages.about"
 PATH = "/about"
 NAME = "About the data"
-ORDER = 11
+ORDER = 13
 DESCRIPTION = "Sources, methods, disclosure control and the synthetic demo data."
 
 

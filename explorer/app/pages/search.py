@@ -31,7 +31,7 @@ from explorer.services.app_data import AppData
 MODULE = "explorer.app.pages.search"
 PATH = "/search"
 NAME = "Search"
-ORDER = 10
+ORDER = 12
 DESCRIPTION = "Find an area or a GP practice by name or code."
 MAX_QUERY = 100
 

@@ -66,6 +66,13 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     _M("urgent_care_views", "Urgent care views", "per 100 live plans", "rate", 100, True,
        "Views by ambulance, NHS 111 and emergency departments in the 12 months to the snapshot (of any "
        "published plan of the area's people) per 100 live plans. 95% CI: Byar.", "live plans"),
+    _M("ethnicity_not_stated", "Ethnic group not recorded", "% of registered people", "proportion", 100, False,
+       "Registered people whose record holds no ethnic group (imported as not stated, not known or blank). "
+       "95% CI: Wilson.", "registered people"),
+    _M("plans_missing_key_items", "Plans missing a key item", "% of live plans", "proportion", 100, False,
+       "Live plans without all four key items (resuscitation decision, preferred place of care, ceiling of "
+       "treatment, key contacts): the plans an ambulance crew may open and not find what it needs. "
+       "95% CI: Wilson.", "live plans"),
     _M("active_users", "Users logging in during the month", "% of users", "proportion", 100, True,
        "Clinician users with at least one login in the snapshot month, by the LSOA of their organisation "
        "(users without one count only in the region total). Person filters do not apply. 95% CI: Wilson.",
@@ -109,7 +116,7 @@ def check_metric(name: str) -> MetricInfo:
 
 
 #: Summed measures each cell-based metric needs, (person-side, plan-side); "strata" marks ISR/DSR.
-PERSON_MEASURES = ("people", "hr_people", "hr_risk", "hr_risk_var", "admitted")
+PERSON_MEASURES = ("people", "hr_people", "hr_risk", "hr_risk_var", "admitted", "ns_people")
 PLAN_MEASURES = ("plans", "items_sum", "items_sumsq", "key_complete", "reviewed", "kc_reviewed",
                  "kc_reviewed_viewed", "urgent_views", "hr_plans", "hr_risk_plan", "hr_risk_var_plan")
 NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -125,6 +132,8 @@ NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "high_risk_plan_coverage": (("hr_people",), ("hr_plans",)),
     "expected_admissions_without_plan": (("hr_people", "hr_risk", "hr_risk_var"),
                                          ("hr_plans", "hr_risk_plan", "hr_risk_var_plan")),
+    "ethnicity_not_stated": (("people", "ns_people"), ()),
+    "plans_missing_key_items": ((), ("plans", "key_complete")),
     "active_users": (("users", "active_users"), ()),
     "active_users_10plus": (("users", "active_users_10plus"), ()),
 }

@@ -147,10 +147,12 @@ HIGH_RISK_MEASURES = {"hr_people": "people", "hr_risk": "risk_sum", "hr_risk_var
                       "hr_plans": "plans", "hr_risk_plan": "risk_with_plan",
                       "hr_risk_var_plan": "risk_var_with_plan", "hr_deaths": "deaths",
                       "hr_risk_of_deaths": "risk_of_deaths", "hr_risk_var_of_deaths": "risk_var_of_deaths"}
+#: Measures restricted to people whose ethnic group is not recorded (the unknown ethnic_group code).
+NOT_STATED_MEASURES = {"ns_people": "people", "ns_deaths": "deaths"}
 #: Person-side measure -> the plan-side count of people known to have died by the month end, which
 #: is taken off it (the people extract has no date of death; plans closed as "deceased" do).
 DEATHS_OF = {"people": "deaths", "hr_people": "hr_deaths", "hr_risk": "hr_risk_of_deaths",
-             "hr_risk_var": "hr_risk_var_of_deaths"}
+             "hr_risk_var": "hr_risk_var_of_deaths", "ns_people": "ns_deaths"}
 _N_SEX, _N_FRAILTY = len(SEXES) + 1, len(FRAILTY) + 1
 
 
@@ -286,17 +288,20 @@ class Cells:
         flat = np.zeros(self.n if mask is None else int(mask.sum()), dtype=np.int64)
         for codes, size in keys:
             flat = flat * size + pick(codes)
-        hr = None
+        hr = ns = None
         out = {}
         for m in measures:
-            base = HIGH_RISK_MEASURES.get(m, m)
-            if base not in self.measures:
+            base = HIGH_RISK_MEASURES.get(m) or NOT_STATED_MEASURES.get(m, m)
+            if base not in self.measures or (m in NOT_STATED_MEASURES and "ethnic_group" not in self.codes):
                 out[m] = np.zeros(shape)
                 continue
             weights = pick(self.measures[base]).astype(np.float64)
             if m in HIGH_RISK_MEASURES:
                 hr = pick(self.codes["high_risk"]) == 1 if hr is None else hr
                 weights = np.where(hr, weights, 0.0)
+            elif m in NOT_STATED_MEASURES:  # the unknown ethnic_group slot: not recorded
+                ns = pick(self.codes["ethnic_group"]) == len(VOCAB["ethnic_group"]) if ns is None else ns
+                weights = np.where(ns, weights, 0.0)
             out[m] = np.bincount(flat, weights=weights, minlength=total).reshape(shape)
         return out
 

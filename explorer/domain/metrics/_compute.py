@@ -142,12 +142,21 @@ def _coverage_dsr(s: Sums, mult: float, std: Standard) -> Computed:
     return Computed(value, plans[..., bands].sum(-1), people[..., bands].sum(-1), lo, hi)
 
 
+def _plans_missing_key_items(s: Sums, mult: float, std: Standard) -> Computed:
+    """Live plans without all key items: the difference is taken before any rounding, so the
+    released numerator is the rounded count of such plans itself."""
+    return _proportion("missing", "plans")({"missing": s["plans"] - s["key_complete"], "plans": s["plans"]},
+                                           mult, std)
+
+
 #: Metric name -> its computation (every cell- and user-based metric of the catalogue).
 REGISTRY: dict[str, Calculator] = {
     "plans": _plans,
     "coverage": _rate("plans", "people"),
     "urgent_care_views": _rate("urgent_views", "plans"),
     "reviewed_in_period": _proportion("reviewed", "plans"),
+    "ethnicity_not_stated": _proportion("ns_people", "people"),
+    "plans_missing_key_items": _plans_missing_key_items,
     "high_risk_plan_coverage": _proportion("hr_plans", "hr_people"),
     "active_users": _proportion("active_users", "users"),
     "active_users_10plus": _proportion("active_users_10plus", "users"),

@@ -38,7 +38,7 @@ from explorer.domain.risk._errors import RiskModelError
 from explorer.domain.risk._model import RiskModel, fit_risk_model
 from explorer.domain.risk._outreach import flag_high_risk, risk_threshold
 from explorer.domain.risk._serialise import json_safe
-from explorer.vocab import AGE_BANDS, ETHNIC_GROUPS, ETHNIC_LABELS, FRAILTY, SEXES
+from explorer.vocab import AGE_BANDS, ETHNIC_CODES, ETHNIC_GROUPS, ETHNIC_LABELS, FRAILTY, SEXES
 
 Oracle = ArrayLike | Callable[[pd.DataFrame], ArrayLike]
 """True probabilities of the held-out people (aligned by position), or a function computing them
@@ -231,7 +231,7 @@ def gbm_features(frame: pd.DataFrame) -> np.ndarray:
         _numeric(frame, "age", 0, 130),
         _codes(frame, "sex", SEXES),
         _numeric(frame, "imd_decile", 1, 10),
-        _codes(frame, "ethnic_group", ETHNIC_GROUPS),
+        _codes(frame, "ethnic_group", ETHNIC_CODES),
         _numeric(frame, "ltc_count", 0),
         _codes(frame, "frailty", FRAILTY),
         _numeric(frame, "admissions_prev_12m", 0),

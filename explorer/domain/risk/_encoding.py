@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from explorer.domain.risk._errors import RiskModelError
-from explorer.vocab import AGE_BANDS, ETHNIC_GROUPS, FRAILTY, SEXES
+from explorer.vocab import AGE_BANDS, ETHNIC_CODES, ETHNIC_GROUPS, FRAILTY, SEXES
 
 OUTCOME = "admitted_next_12m"
 DEFAULT_SEED = 20261122
@@ -176,7 +176,9 @@ def encode(frame: pd.DataFrame, age: str = "bands", imd_decile: ArrayLike | None
     else:
         x[:, col] = _numeric(pd.DataFrame({"imd_decile": np.asarray(imd_decile)}), "imd_decile", 1, 10)
     col += 1
-    ethnic = _codes(frame, "ethnic_group", ETHNIC_GROUPS)
+    # not stated: no ethnic indicator, i.e. scored as the reference group (as the in-engine scoring's
+    # `ethnic_group = 'x'` terms do): the model cannot use what the record does not hold
+    ethnic = _codes(frame, "ethnic_group", ETHNIC_CODES)
     for g in ETHNIC_LEVELS:
         x[:, col] = ethnic == ETHNIC_GROUPS.index(g)
         col += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -55,6 +55,7 @@ class ImportResult:
     table: str = ""
     source: Path | None = None
     notices: tuple[str, ...] = ()
+    not_stated: dict[str, int] = field(default_factory=dict)  # column -> rows recorded as not stated/unknown
 
 
 def provenance_path(directory: Path, table: str) -> Path:
@@ -137,8 +138,13 @@ def import_extract(settings: Settings, region: str, layout_name: str, path: str 
         "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "converted_2011": stats["converted_2011"],
         "converted_by_split": stats["converted_by_split"],
+        "not_stated": stats["not_stated"],
     })
     all_notices = [*stats["notices"], *notices]
+    for column, count in stats["not_stated"].items():
+        stored = layout.columns[column].not_stated or "empty"
+        all_notices.append(f"{column}: {count:,} of {rows:,} rows not stated or unknown (stored as {stored}; "
+                           "counted in the data-gaps view)")
     if stats["converted_2011"]:
         note = f"converted {stats['converted_2011']:,} LSOA 2011 codes to 2021"
         if stats["converted_by_split"]:
@@ -148,4 +154,5 @@ def import_extract(settings: Settings, region: str, layout_name: str, path: str 
         all_notices.insert(0, note)
     return ImportResult(rows=rows, converted_2011=stats["converted_2011"],
                         converted_by_split=stats["converted_by_split"], path=table_dir(directory, layout.name),
-                        table=layout.name, source=path, notices=tuple(all_notices))
+                        table=layout.name, source=path, notices=tuple(all_notices),
+                        not_stated=dict(stats["not_stated"]))

@@ -19,7 +19,7 @@ from explorer.records.imports.checks import (
     check_text,
 )
 from explorer.records.imports.problems import Collector, Problem, quote
-from explorer.records.schema import Layout
+from explorer.records.schema import NOT_STATED_EMPTY, NOT_STATED_WORDS, Layout
 from explorer.sources.tabular import normalise_header
 
 # Other header spellings accepted for a column (compared after normalise_header).
@@ -70,10 +70,12 @@ def validate_extract(frame: pd.DataFrame, layout: Layout, context: ImportContext
     The frame's index is taken as the spreadsheet row number when it is named 'row' (as read_extract
     makes it), else rows are numbered 2, 3, ... The typed frame has the layout's columns in the stored
     types (str, Int64, boolean, datetime64, float64) with invalid cells empty, a default index, and
-    `attrs["import"]` = {converted_2011, converted_by_split, split_examples, notices}. It is only fit
+    `attrs["import"]` = {converted_2011, converted_by_split, split_examples, notices, not_stated (column ->
+    rows recorded as not stated, stored as the column's ``not_stated`` value)}. It is only fit
     to store when the problem list is empty."""
     problems = Collector(context.file)
-    stats: dict = {"converted_2011": 0, "converted_by_split": 0, "split_examples": [], "notices": []}
+    stats: dict = {"converted_2011": 0, "converted_by_split": 0, "split_examples": [], "notices": [],
+                   "not_stated": {}}
     header_row = int(frame.attrs.get("header_row", 1))
     if frame.index.name != "row":
         frame = frame.set_axis(pd.RangeIndex(header_row + 1, header_row + 1 + len(frame), name="row"))
@@ -93,7 +95,13 @@ def validate_extract(frame: pd.DataFrame, layout: Layout, context: ImportContext
         if name in UPPER_CASE_COLUMNS:
             text = text.str.upper()
         present = text != ""
-        if col.required:
+        if col.not_stated is not None:  # "not stated", "unknown", blank: kept, counted, never a refusal
+            unstated = ~present | text.str.lower().str.replace(r"[\s\-]+", "_", regex=True).isin(NOT_STATED_WORDS)
+            if unstated.any():
+                stats["not_stated"][name] = int(unstated.sum())
+            text = text.mask(unstated, "" if col.not_stated == NOT_STATED_EMPTY else col.not_stated)
+            present = text != ""
+        elif col.required:
             problems.mask(~present, name, "empty, but a value is required")
         if name in MONTH_COLUMNS:
             typed[name] = check_month(text, present, name, context, problems)
