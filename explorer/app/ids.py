@@ -129,3 +129,7 @@ PROFILE_PACK_DOWNLOAD = "profile-pack-download"
 EXPORT_BUTTON = "figure-export"
 EXPORT_REQUEST = "figure-export-request"  # dcc.Store: what the figure shows (kind, level, area, metric, ...)
 EXPORT_DOWNLOAD = "figure-export-download"
+
+# The map's server-side grid (explorer.app.grid): a store the view change writes so the browser
+# empties the grid's block cache and asks again (assets/explorer.js refreshGrid)
+MAP_TABLE_REFRESH = "map-table-refresh"
