@@ -58,9 +58,11 @@ def _build_numeric_rows(data: AppData, key: CacheKey) -> pd.DataFrame:
     return out
 
 
-def _rounded(v: float) -> float | str:
-    """A value to 4 significant figures (one more than shown), or MISSING."""
-    return float(f"{v:.4g}") if math.isfinite(v) else MISSING
+def _rounded(v: float) -> float | int | str:
+    """A value to 4 significant figures (one more than shown; a whole count exactly), or MISSING."""
+    if not math.isfinite(v):
+        return MISSING
+    return int(v) if v.is_integer() else float(f"{v:.4g}")
 
 
 def grid_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> list[dict]:
