@@ -288,16 +288,20 @@ FOCUSABLE = ("a[href], button:not([disabled]), input:not([disabled]):not([type=h
 def test_every_control_is_reachable_with_the_tab_key(browser, live_url, path):
     open_page(browser, live_url + path)
     wait_for_page(browser, has_map=path == "/")
-    # label every visible focusable element; radios count once per group (arrow keys move within it)
+    # label every visible focusable element; radios count once per group (arrow keys move within it),
+    # and so does a table (an AG Grid is one Tab stop: arrow keys move between its headings and cells)
     expected = browser.execute_script(f"""
         const seen = new Set(); const keys = [];
+        const grids = Array.from(document.querySelectorAll('.ag-root'));
         document.querySelectorAll("{FOCUSABLE}").forEach((el, i) => {{
             const r = el.getBoundingClientRect(); const style = getComputedStyle(el);
             if (!(r.width > 0 && r.height > 0) || style.visibility === 'hidden' || el.closest('[hidden]')) return;
-            const k = el.type === 'radio' && el.name ? 'radio:' + el.name : 'el:' + i;
+            const grid = el.closest('.ag-root');
+            const k = grid ? 'grid:' + grids.indexOf(grid) : el.type === 'radio' && el.name ? 'radio:' + el.name : 'el:' + i;
             el.dataset.kbKey = k;
             if (!seen.has(k)) {{ seen.add(k); keys.push(k); }}
         }});
+        grids.forEach((g, n) => g.querySelectorAll('*').forEach(el => {{ el.dataset.kbKey = 'grid:' + n; }}));
         return keys;""")
     assert len(expected) > 3
     browser.execute_script("document.activeElement && document.activeElement.blur()")

@@ -129,7 +129,10 @@ def name_frame(frame: Any, name: str) -> None:
 
 
 def _options(page_size: int, **extra: Any) -> dict:
-    return {"theme": GRID_THEME, "pagination": True, "paginationPageSize": page_size,
+    # Tab leaves the grid (false = the browser moves focus on) instead of stepping through every
+    # cell: the grid is one Tab stop, its headings and cells are walked with the arrow keys.
+    return {"theme": GRID_THEME, "tabToNextCell": {"function": "false"}, "tabToNextHeader": {"function": "false"},
+            "pagination": True, "paginationPageSize": page_size,
             "paginationPageSizeSelector": False, "suppressFieldDotNotation": True,
             "ensureDomOrder": True, "suppressCellFocus": False, "enableCellTextSelection": True,
             "animateRows": False, **extra}
@@ -142,7 +145,8 @@ def client_grid(table_id: Any, column_defs_: list[dict], rows: list[dict], *, pa
         id=table_id, columnDefs=column_defs_, rowData=rows,
         defaultColDef={**_DEFAULT_COLUMN, "wrapText": True, "autoHeight": True},
         columnSize="responsiveSizeToFit", className="grid",
-        dashGridOptions=_options(page_size, domLayout="autoHeight", pagination=len(rows) > page_size),
+        dashGridOptions=_options(page_size, domLayout="autoHeight",  # paged when long, or filled later
+                                 pagination=not rows or len(rows) > page_size),
     )
     return _frame(grid, table_id, caption, labelled_by, label)
 
