@@ -307,76 +307,44 @@
     return view.level;
   }
 
+  // A server-side grid (explorer.app.grid.server_grid) whose view changed: back to page 1 and empty
+  // its block cache, so it asks the server for the new rows (one page).
+  function refreshGrid(_changed, gridId) {
+    var grids = window.dash_ag_grid;
+    if (grids && grids.getApiAsync) {
+      grids.getApiAsync(gridId).then(function (api) {
+        api.paginationGoToFirstPage();
+        api.purgeInfiniteCache();
+      });
+    }
+    return noUpdate();
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     explorer: {
       mapFigure: mapFigure,
       geometryRequest: geometryRequest,
+      refreshGrid: refreshGrid,
     },
   });
 })();
 
-/* Accessibility repairs to dash_table.DataTable markup, which we cannot configure:
- *   - its pager buttons are icon-only: give them names ("First page", ...);
- *   - a table wider than its box scrolls sideways: make that region focusable and named, so
- *     keyboard users can scroll it (axe: scrollable-region-focusable);
- *   - the table handles Tab itself (to move between cells), which traps keyboard users in that
- *     region: a Tab pressed on the region or its pager (not in a cell) goes to the browser, which moves focus on (WCAG 2.1.2).
- * A MutationObserver applies the markup repairs whenever Dash (re)draws a table.
- */
+/* AG Grid helpers named in explorer.app.grid's column definitions (dash-ag-grid looks them up here). */
 (function () {
   "use strict";
-  var PAGER_NAMES = {
-    "first-page": "First page", "previous-page": "Previous page",
-    "next-page": "Next page", "last-page": "Last page"
-  };
-
-  var named = 0;
-
-  // Landmarks need distinct names: the heading of the figure or section the table belongs to.
-  function tableName(box) {
-    var block = box.closest(".figure-block, section, .panel");
-    var heading = block && block.querySelector("h1, h2, h3, h4, summary");
-    named += 1;
-    var title = heading && heading.textContent.trim();
-    return "Table " + named + (title ? ": " + title : "") + " (scrolls sideways with the arrow keys)";
+  // Numbers in number order; text cells (the suppression mark "*", "" for none) after every number,
+  // whichever way the column is sorted, so they never split the ranking.
+  function explorerCompare(a, b, nodeA, nodeB, isDescending) {
+    var na = typeof a === "number", nb = typeof b === "number";
+    if (na && nb) { return a - b; }
+    if (na !== nb) { return (na ? -1 : 1) * (isDescending ? -1 : 1); }
+    return String(a == null ? "" : a).localeCompare(String(b == null ? "" : b), "en-GB", { numeric: true });
   }
-
-  function repair(root) {
-    Object.keys(PAGER_NAMES).forEach(function (cls) {
-      root.querySelectorAll("button." + cls + ":not([aria-label])").forEach(function (b) {
-        b.setAttribute("aria-label", PAGER_NAMES[cls]);
-      });
-    });
-    root.querySelectorAll("input.current-page:not([aria-label])").forEach(function (i) {
-      i.setAttribute("aria-label", "Current page");
-    });
-    root.querySelectorAll(".dash-spreadsheet-container:not([tabindex])").forEach(function (box) {
-      box.setAttribute("tabindex", "0");
-      box.setAttribute("role", "region");
-      box.setAttribute("aria-label", tableName(box));
-    });
-  }
-
-  function releaseTab(event) {
-    var target = event.target;
-    if (event.key === "Tab" && target && target.closest &&
-        target.closest(".dash-table-container") && !target.closest("td")) {
-      event.stopImmediatePropagation();  // the table never sees it; the default focus move happens
-    }
-  }
-
-  function start() {
-    document.addEventListener("keydown", releaseTab, true);
-    repair(document);
-    new MutationObserver(function () { repair(document); })
-      .observe(document.body, { childList: true, subtree: true });
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  function explorerIsNumber(value) { return typeof value === "number" && isFinite(value); }
+  window.dashAgGridFunctions = Object.assign({}, window.dashAgGridFunctions, {
+    explorerCompare: explorerCompare,
+    explorerIsNumber: explorerIsNumber,
+  });
 })();
 
 /* Small screens (issue 14, point 7): the map's filter panel starts closed at 1100 px and below, so

@@ -51,7 +51,8 @@ FILTER_CALLBACKS = {  # output that identifies each server callback a filter cha
     "values": "map-values.data",
     "navigation": "map-nav-key.data",
     "selection": "map-selection.children",
-    "table": "map-table.data",
+    "table_columns": "map-table.columnDefs",  # then the grid asks for page 1 of the rows
+    "table": "map-table.getRowsResponse",
 }
 
 
@@ -104,9 +105,12 @@ def measure_app(data: AppData, role: str, changes: int, metric: str) -> dict:
             key(ids.MAP_VIEW, "data"): stored, key(ids.MAP_NAV_KEY, "data"): "lsoa|"}, [key(ids.MAP_VIEW, "data")])
         calls["selection"] = probe.call(FILTER_CALLBACKS["selection"], {key(ids.MAP_VIEW, "data"): stored},
                                         [key(ids.MAP_VIEW, "data")])
+        calls["table_columns"] = probe.call(FILTER_CALLBACKS["table_columns"], {key(ids.MAP_VIEW, "data"): stored},
+                                            [key(ids.MAP_VIEW, "data")])
         calls["table"] = probe.call(FILTER_CALLBACKS["table"], {
-            key(ids.MAP_VIEW, "data"): stored, key(ids.MAP_TABLE, "page_current"): 0,
-            key(ids.MAP_TABLE, "sort_by"): []}, [key(ids.MAP_VIEW, "data")])
+            key(ids.MAP_VIEW, "data"): stored,
+            key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15, "sortModel": []}},
+            [key(ids.MAP_TABLE, "getRowsRequest")])
         for name, result in calls.items():
             if result.status not in (200, 204):
                 raise RuntimeError(f"{name} answered {result.status}")

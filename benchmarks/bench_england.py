@@ -128,8 +128,9 @@ for level in data.levels:
             v = {key(ids.MAP_VIEW, "data"): stored}
             calls["values"].append(probe.call("map-values.data", v, [key(ids.MAP_VIEW, "data")]))
             calls["selection"].append(probe.call("map-selection.children", v, [key(ids.MAP_VIEW, "data")]))
-            calls["table"].append(probe.call("map-table.data", {**v, key(ids.MAP_TABLE, "page_current"): 0,
-                                             key(ids.MAP_TABLE, "sort_by"): []}, [key(ids.MAP_VIEW, "data")]))
+            calls["table"].append(probe.call("map-table.getRowsResponse", {
+                **v, key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15, "sortModel": []}},
+                [key(ids.MAP_TABLE, "getRowsRequest")]))
     levels[level] = {"areas": len(data.geometry[level].codes), "geometry_wire_kb": round(geo.wire_bytes / 1024, 1),
                      "geometry_uncompressed_kb": round(geo.raw_bytes / 1024, 1), "geometry_status": geo.status,
                      **{f"{name}_median_ms": round(float(np.median([r.seconds for r in rs])) * 1000, 1)

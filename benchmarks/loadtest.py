@@ -193,8 +193,9 @@ class Person:
         self.call("map_navigation", "map-nav-key.data", {**stored, key(ids.MAP_NAV_KEY, "data"): None},
                   [key(ids.MAP_VIEW, "data")])
         self.call("map_selection", "map-selection.children", stored, [key(ids.MAP_VIEW, "data")])
-        self.call("map_table", "map-table.data", {**stored, key(ids.MAP_TABLE, "page_current"): 0,
-                                                  key(ids.MAP_TABLE, "sort_by"): []}, [key(ids.MAP_VIEW, "data")])
+        self.call("map_table", "map-table.getRowsResponse",
+                  {**stored, key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15, "sortModel": []}},
+                  [key(ids.MAP_TABLE, "getRowsRequest")])
 
     def hub(self, values: dict, changed: str, click: dict | None = None) -> dict | None:
         body = {**values, key(ids.MAP_VIEW, "data"): self.view, key(ids.MAP_URL, "search"): None,

@@ -258,3 +258,47 @@ document.querySelectorAll('.js-plotly-plot').forEach(gd => {
 });
 return out;
 """
+
+
+# --------------------------------------------------------------------------- AG Grid tables (explorer.app.grid)
+_GRID_COLUMN = """
+const cells = Array.from(document.querySelectorAll(`#${CSS.escape(arguments[0])} .ag-cell[col-id="${arguments[1]}"]`));
+return cells.map(c => [Number(c.closest('.ag-row').getAttribute('row-index')), c.innerText.trim()])
+            .sort((a, b) => a[0] - b[0]).map(x => x[1]);
+"""
+
+
+def grid_column(driver: WebDriver, grid_id: str, field: str) -> list[str]:
+    """The shown text of a grid column's cells, in row order (the rows AG Grid has drawn)."""
+    return driver.execute_script(_GRID_COLUMN, grid_id, field)
+
+
+def grid_rows_drawn(driver: WebDriver, grid_id: str) -> int:
+    """How many rows the grid shows (pinned columns draw a second copy of each row; counted once)."""
+    return driver.execute_script(
+        "return new Set(Array.from(document.querySelectorAll(`#${CSS.escape(arguments[0])} .ag-row[row-index]`))"
+        ".filter(r => r.innerText.trim()).map(r => r.getAttribute('row-index'))).size", grid_id)
+
+
+def grid_responses_hook() -> str:
+    """A script (run before the page's own) that records each getRowsResponse the server sends:
+    window.__gridBlocks = [{output, bytes, rows, rowCount, request}]."""
+    return """
+window.__gridBlocks = [];
+const ownFetch = window.fetch;
+window.fetch = async function (url, opts) {
+  const response = await ownFetch(url, opts);
+  try {
+    const body = opts && opts.body ? JSON.parse(opts.body) : null;
+    if (body && String(body.output).includes('getRowsResponse')) {
+      const text = await response.clone().text();
+      const out = JSON.parse(text).response;
+      const block = Object.values(out).map(o => o.getRowsResponse).find(Boolean) || {};
+      const request = (body.inputs || []).find(i => i.property === 'getRowsRequest') || {};
+      window.__gridBlocks.push({output: body.output, bytes: text.length, rows: (block.rowData || []).length,
+                                rowCount: block.rowCount, request: request.value});
+    }
+  } catch (e) { /* not a grid block */ }
+  return response;
+};
+"""

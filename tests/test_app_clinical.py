@@ -23,7 +23,9 @@ def test_social_care_requests_for_completeness_are_refused(clients, deps):
     controls = {key(ids.map_control(k), "value"): v for k, v in map_page.control_values(pcn).items()}
     requests = [
         (ids.MAP_VALUES, {key(ids.MAP_VIEW, "data"): forged}, None),
-        (ids.MAP_TABLE + ".data", {key(ids.MAP_VIEW, "data"): forged, key(ids.MAP_TABLE, "page_current"): 0}, None),
+        (ids.MAP_TABLE + ".getRowsResponse", {key(ids.MAP_VIEW, "data"): forged,
+                                              key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15}}, None),
+        (ids.MAP_TABLE + ".columnDefs", {key(ids.MAP_VIEW, "data"): forged}, None),
         (ids.MAP_VIEW + ".data", {**controls, key(ids.map_control("metric"), "value"): "completeness",
                                   key(ids.MAP_VIEW, "data"): pcn.to_store()}, key(ids.map_control("metric"), "value")),
         (ids.PROFILE_GRADIENT, {key(ids.PROFILE_VIEW, "data"): {"metric": "completeness"}}, None),
@@ -61,7 +63,7 @@ def _find_table(node, table_id: str) -> list[dict]:
     if isinstance(node, dict):
         props = node.get("props") or {}
         if props.get("id") == table_id:
-            return props["data"]
+            return props["rowData"]
         return _find_table(list(props.values()), table_id)
     return None
 

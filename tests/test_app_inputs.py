@@ -14,7 +14,7 @@ from explorer.app import ids
 from explorer.app.pages import map as map_page
 from explorer.app.probe import key
 from explorer.app.state import (
-    InvalidInput, MapView, OutreachView, ProfileView, check_store, event_location, parse_capacity, parse_page,
+    InvalidInput, MapView, OutreachView, ProfileView, check_store, event_location, parse_capacity, parse_rows,
     parse_sort,
 )
 from test_app_roles import body, clients, dep_for, deps, post, signed_app  # noqa: F401 - fixtures
@@ -43,9 +43,10 @@ def test_good_capacities_pass():
     assert parse_capacity(None) is None and parse_capacity(3.0) == 3
 
 
-@pytest.mark.parametrize("sort_by", [[{"column_id": "secret", "direction": "asc"}], "numerator",
-                                     [{"column_id": "value", "direction": "sideways"}], [["value", "asc"]],
-                                     [{"column_id": ["value"], "direction": "asc"}]])
+@pytest.mark.parametrize("sort_by", [[{"colId": "secret", "sort": "asc"}], "numerator",
+                                     [{"colId": "value", "sort": "sideways"}], [["value", "asc"]],
+                                     [{"colId": ["value"], "sort": "asc"}],
+                                     [{"column_id": "value", "direction": "asc"}]])  # the old DataTable shape
 def test_sort_must_name_a_shown_column_and_a_direction(sort_by):
     with pytest.raises(InvalidInput):
         parse_sort(sort_by, ["area_name", "value"])
@@ -53,7 +54,8 @@ def test_sort_must_name_a_shown_column_and_a_direction(sort_by):
 
 def test_good_sorts_pass():
     assert parse_sort(None, ["value"]) == ("value", False)
-    assert parse_sort([{"column_id": "area_name", "direction": "asc"}], ["area_name"]) == ("area_name", True)
+    assert parse_sort([{"colId": "area_name", "sort": "asc"}], ["area_name"]) == ("area_name", True)
+    assert parse_sort([{"colId": "value", "sort": "desc"}], ["value"]) == ("value", False)
 
 
 @pytest.mark.parametrize("stored", [["level", "ics"], "level=ics", 5, {"level": ["ics"]}, {"level": {"x": 1}},
@@ -66,9 +68,12 @@ def test_a_store_must_be_a_mapping_of_text(stored):
 
 
 def test_pages_and_events_are_checked():
-    for bad in ("abc", -1, 1.5):
+    for bad in ("abc", None, {"startRow": "0", "endRow": 15}, {"startRow": -1, "endRow": 15},
+                {"startRow": 15, "endRow": 15}, {"startRow": 0, "endRow": 1.5}, {"startRow": 0},
+                {"startRow": 0, "endRow": True}, {"startRow": 0, "endRow": 101}):
         with pytest.raises(InvalidInput):
-            parse_page(bad)
+            parse_rows(bad, 100)
+    assert parse_rows({"startRow": 30, "endRow": 45, "sortModel": []}, 100) == (30, 45)
     for bad in ("x", {"points": "x"}, {"points": ["x"]}, {"points": [{"location": 5}]}):
         with pytest.raises(InvalidInput):
             event_location(bad, "hoverData")
@@ -134,27 +139,31 @@ def test_spc_baseline_or_rebase_the_page_does_not_offer_is_refused(clients, deps
     assert response.status_code in (400, 403), (baseline, rebase)
 
 
-def _table_values(sort_by, page=0):
+ROWS = ids.MAP_TABLE + ".getRowsResponse"
+
+
+def _table_values(sort_model, start=0, end=15):
     view = MapView(level="pcn", metric="coverage")
-    return {key(ids.MAP_VIEW, "data"): view.to_store(), key(ids.MAP_TABLE, "page_current"): page,
-            key(ids.MAP_TABLE, "sort_by"): sort_by}
+    return {key(ids.MAP_VIEW, "data"): view.to_store(),
+            key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": start, "endRow": end, "sortModel": sort_model}}
 
 
-@pytest.mark.parametrize("sort_by", [[{"column_id": "secret", "direction": "asc"}], "numerator",
-                                     [{"column_id": "value", "direction": "sideways"}]])
-def test_bad_sort_is_400(clients, deps, sort_by):
-    response = post(clients[ROLE], dep_for(deps, ids.MAP_TABLE + ".data"), _table_values(sort_by),
-                    [key(ids.MAP_TABLE, "sort_by")])
-    assert_bad_request(response, sort_by)
+@pytest.mark.parametrize("sort_model", [[{"colId": "secret", "sort": "asc"}], "numerator",
+                                        [{"colId": "value", "sort": "sideways"}]])
+def test_bad_sort_is_400(clients, deps, sort_model):
+    response = post(clients[ROLE], dep_for(deps, ROWS), _table_values(sort_model))
+    assert_bad_request(response, sort_model)
 
 
-def test_bad_page_is_400_and_good_sort_is_answered(clients, deps):
-    dep = dep_for(deps, ids.MAP_TABLE + ".data")
-    assert_bad_request(post(clients[ROLE], dep, _table_values(None, "abc"), [key(ids.MAP_TABLE, "page_current")]),
-                       "page")
-    ok = post(clients[ROLE], dep, _table_values([{"column_id": "numerator", "direction": "asc"}]),
-              [key(ids.MAP_TABLE, "sort_by")])
+def test_bad_rows_are_400_and_good_sort_is_answered(clients, deps):
+    dep = dep_for(deps, ROWS)
+    assert_bad_request(post(clients[ROLE], dep, _table_values(None, "abc")), "rows")
+    assert_bad_request(post(clients[ROLE], dep, _table_values(None, 0, 5000)), "the whole table at once")
+    ok = post(clients[ROLE], dep, _table_values([{"colId": "numerator", "sort": "asc"}]))
     assert ok.status_code == 200
+    rows = body(ok)["response"][ids.MAP_TABLE]["getRowsResponse"]["rowData"]
+    numerators = [r["numerator"] for r in rows if isinstance(r["numerator"], (int, float))]
+    assert len(rows) == 15 and numerators == sorted(numerators) and len(numerators) > 5  # numbers, in order
 
 
 STORES = [["level", "pcn"], "level=pcn", 42, {"level": ["pcn"], "metric": "coverage"}]
@@ -162,13 +171,13 @@ STORES = [["level", "pcn"], "level=pcn", 42, {"level": ["pcn"], "metric": "cover
 
 @pytest.mark.parametrize("stored", STORES, ids=["list", "text", "number", "nested"])
 def test_a_store_that_is_not_a_mapping_of_text_is_400_on_every_page(clients, deps, stored):
-    requests = [(ids.MAP_VALUES, ids.MAP_VIEW), (ids.MAP_TABLE + ".data", ids.MAP_VIEW),
+    requests = [(ids.MAP_VALUES, ids.MAP_VIEW), (ROWS, ids.MAP_VIEW), (ids.MAP_TABLE + ".columnDefs", ids.MAP_VIEW),
                 (ids.MAP_SELECTION, ids.MAP_VIEW), (ids.PROFILE_KEY_TABLE, ids.PROFILE_VIEW),
                 (ids.PROFILE_GRADIENT, ids.PROFILE_VIEW), (ids.INEQ_GROUPS, ids.INEQ_VIEW),
-                (ids.INEQ_FUNNEL, ids.INEQ_VIEW), (ids.OUT_TABLE + ".data", ids.OUT_VIEW),
+                (ids.INEQ_FUNNEL, ids.INEQ_VIEW), (ids.OUT_TABLE + ".rowData", ids.OUT_VIEW),
                 (ids.OUT_DOWNLOAD, ids.OUT_VIEW), (ids.SPC_CHART, ids.SPC_VIEW), (ids.SPC_SUMMARY, ids.SPC_VIEW)]
     for output, store in requests:
-        values = {key(store, "data"): stored, key(ids.MAP_TABLE, "page_current"): 0,
+        values = {key(store, "data"): stored, key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15},
                   key(ids.OUT_DOWNLOAD_BUTTON, "n_clicks"): 1}
         assert_bad_request(post(clients[ROLE], dep_for(deps, output), values), (output, stored))
 

@@ -29,6 +29,8 @@ from explorer.domain.metrics import Filters
 PASSWORD = "correct horse battery staple"
 NON_ANALYST = ("commissioner", "strategist", "social_care")
 SMALL = Filters(age_band=("85+",), ethnic_group=("other",))  # makes many cells of 1-7 people
+MAP_ROWS = ids.MAP_TABLE + ".getRowsResponse"  # the map grid's page-of-rows callback
+PAGE_1 = {"startRow": 0, "endRow": 15, "sortModel": []}
 COUNT_HEADER = re.compile(r"numerator|denominator|people|population|gap count|cumulative|reached", re.IGNORECASE)
 NOT_A_COUNT = re.compile(r"%|per |expected", re.IGNORECASE)
 NUMBER = re.compile(r"^\s*(\d[\d,]*(?:\.\d+)?)")
@@ -168,8 +170,9 @@ class Leaks:
             if node.get("type") == "Tr" and "LSOAs" in json.dumps(props):
                 return  # a share of LSOAs: 'n / d' counts areas, not people
             if props is not None:
-                if "columns" in props and "data" in props and props["columns"]:
-                    self.table(props["columns"], props["data"] or [], f"{where} table {props.get('id')}")
+                if "columnDefs" in props and "rowData" in props and props["columnDefs"]:  # an AG Grid
+                    self.table(grid_columns(props["columnDefs"]), props["rowData"] or [],
+                               f"{where} table {props.get('id')}")
                 if node.get("type") == "Dl":
                     kids = props.get("children") or []
                     for dt, dd in zip(kids[::2], kids[1::2]):
@@ -193,10 +196,13 @@ class Leaks:
 
     def response(self, payload: dict, where: str, *, count_metric: bool = False) -> None:
         outputs = payload.get("response", {})
-        for table_id in (ids.MAP_TABLE, ids.OUT_TABLE):  # tables sent as bare data + columns outputs
-            table = outputs.get(table_id, {})
-            if "data" in table and "columns" in table:
-                self.table(table["columns"], table["data"], f"{where} {table_id}")
+        outreach = outputs.get(ids.OUT_TABLE, {})  # a grid refilled by rowData + columnDefs outputs
+        if "rowData" in outreach and "columnDefs" in outreach:
+            self.table(grid_columns(outreach["columnDefs"]), outreach["rowData"], f"{where} {ids.OUT_TABLE}")
+        block = outputs.get(ids.MAP_TABLE, {}).get("getRowsResponse")  # one page of the map's grid
+        if block:
+            self.table(MAP_COUNT_COLUMNS + ([{"id": "value", "name": "value (people)"}] if count_metric else []),
+                       block["rowData"], f"{where} {ids.MAP_TABLE}")
         values = outputs.get(ids.MAP_VALUES, {}).get("data")
         if values:
             self.figures += 1
@@ -218,6 +224,14 @@ class Leaks:
         if spc_csv and count_metric:  # the XmR table's value column is the metric itself
             self.csv(spc_csv["content"].replace("\nmonth,value,", "\nmonth,value people,", 1), f"{where} SPC CSV")
         self.walk(outputs, where)
+
+
+MAP_COUNT_COLUMNS = [{"id": "numerator", "name": "Numerator"}, {"id": "denominator", "name": "Denominator"}]
+
+
+def grid_columns(column_defs: list[dict]) -> list[dict]:
+    """An AG Grid's columnDefs as [{"id", "name"}] (field, header)."""
+    return [{"id": c["field"], "name": c.get("headerName", c["field"])} for c in column_defs]
 
 
 def legend_labels(node: Any) -> list[str]:
@@ -261,8 +275,9 @@ def scenario_values(data, role: str, view: MapView, profile: ProfileView, ineq: 
         key(ids.MAP_VIEW, "data"): view.to_store(), key(ids.MAP_URL, "search"): view.to_search(),
         key(ids.MAP_URL, "pathname"): "/", key(ids.MAP_GRAPH, "clickData"): None,
         key(ids.MAP_GRAPH, "hoverData"): point, key(ids.MAP_AREA_PICKER, "value"): None,
-        key(ids.MAP_NAV_KEY, "data"): None, key(ids.MAP_TABLE, "page_current"): 0,
-        key(ids.MAP_TABLE, "sort_by"): [{"column_id": "numerator", "direction": "asc"}],
+        key(ids.MAP_NAV_KEY, "data"): None,
+        key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15,
+                                               "sortModel": [{"colId": "numerator", "sort": "asc"}]},
         key(ids.GEOMETRY_REQUEST, "data"): view.level,
         key(ids.PROFILE_VIEW, "data"): profile.to_query(), key(ids.PROFILE_URL, "search"): profile.to_search(),
         key(ids.PROFILE_URL, "pathname"): "/profile", key(ids.PROFILE_AREA, "value"): profile.area,
@@ -359,7 +374,8 @@ def test_forged_requests_for_lsoa_level_are_refused(clients, deps, london_app_da
     requests = [
         (dep_for(deps, "geometry-store"), {key(ids.GEOMETRY_REQUEST, "data"): "lsoa"}),
         (dep_for(deps, ids.MAP_VALUES), {key(ids.MAP_VIEW, "data"): forged_store}),
-        (dep_for(deps, ids.MAP_TABLE + ".data"), {key(ids.MAP_VIEW, "data"): forged_store}),
+        (dep_for(deps, MAP_ROWS), {key(ids.MAP_VIEW, "data"): forged_store, key(ids.MAP_TABLE, "getRowsRequest"): PAGE_1}),
+        (dep_for(deps, ids.MAP_TABLE + ".columnDefs"), {key(ids.MAP_VIEW, "data"): forged_store}),
         (dep_for(deps, ids.MAP_SELECTION), {key(ids.MAP_VIEW, "data"): {**pcn.to_store(), "sel": lsoa}}),
         (dep_for(deps, ids.MAP_HOVER), {key(ids.MAP_VIEW, "data"): forged_store,
                                         key(ids.MAP_GRAPH, "hoverData"): {"points": [{"location": lsoa}]}}),
@@ -403,22 +419,22 @@ def test_forged_requests_for_raw_values_clinical_content_or_diagnostics_are_refu
     ]
     refused = 0
     for store in forged:
-        for output in (ids.MAP_VALUES, ids.MAP_TABLE + ".data", ids.MAP_SELECTION):
+        for output in (ids.MAP_VALUES, MAP_ROWS, ids.MAP_SELECTION):
             response = post(client, dep_for(deps, output), {key(ids.MAP_VIEW, "data"): store,
-                                                            key(ids.MAP_TABLE, "page_current"): 0})
+                                                            key(ids.MAP_TABLE, "getRowsRequest"): PAGE_1})
             assert response.status_code == 403, (store, output, response.status_code)
             refused += 1
         for dep_out, store_key, page_store in (
                 (ids.PROFILE_KEY_TABLE, ids.PROFILE_VIEW, {"metric": "coverage", "role": "analyst"}),
                 (ids.INEQ_GROUPS, ids.INEQ_VIEW, {**store, "level": "pcn"}),
-                (ids.OUT_TABLE + ".data", ids.OUT_VIEW, {**OutreachView().to_query(), "policy": "raw"})):
+                (ids.OUT_TABLE + ".rowData", ids.OUT_VIEW, {**OutreachView().to_query(), "policy": "raw"})):
             response = post(client, dep_for(deps, dep_out), {key(store_key, "data"): page_store})
             assert response.status_code == 403, (dep_out, page_store)
             refused += 1
     assert refused == 6 * 6
     # the well-formed view is answered, with every small count hidden
-    ok = post(client, dep_for(deps, ids.MAP_TABLE + ".data"), {key(ids.MAP_VIEW, "data"): view.to_store(),
-                                                               key(ids.MAP_TABLE, "page_current"): 0})
+    ok = post(client, dep_for(deps, MAP_ROWS), {key(ids.MAP_VIEW, "data"): view.to_store(),
+                                                key(ids.MAP_TABLE, "getRowsRequest"): PAGE_1})
     leaks = Leaks()
     leaks.response(body(ok), role, count_metric=True)
     assert leaks.checked > 0 and leaks.found == []
@@ -469,7 +485,7 @@ def test_the_sweep_detects_small_counts_when_they_are_shown(clients, deps, londo
     client = clients["analyst"]
     leaks = Leaks()
     for name, values, count_metric in list(scenarios(london_app_data, "analyst"))[1:4]:
-        for output in (ids.MAP_TABLE + ".data", ids.MAP_HOVER, ids.MAP_VALUES):
+        for output in (MAP_ROWS, ids.MAP_HOVER, ids.MAP_VALUES):
             response = post(client, dep_for(deps, output), values)
             assert response.status_code == 200
             leaks.response(body(response), name, count_metric=count_metric)
@@ -494,11 +510,11 @@ def test_csv_downloads_are_publication_controlled_for_every_role_and_audited(sig
     assert leaks.checked > 500 and leaks.found == []
     assert "*" in download["content"]  # small cells are there, hidden
     if role == "commissioner":  # same policy on screen: every CSV column is the screen's column of that name
-        screen = body(post(clients[role], dep_for(deps, ids.OUT_TABLE + ".data"),
+        screen = body(post(clients[role], dep_for(deps, ids.OUT_TABLE + ".rowData"),
                            {key(ids.OUT_VIEW, "data"): view.to_query()}))["response"][ids.OUT_TABLE]
         rows = list(csv.DictReader(line for line in download["content"].splitlines() if not line.startswith("#")))
-        for col in screen["columns"]:
-            assert [r[col["name"]] for r in rows] == [str(r[col["id"]]) for r in screen["data"]], col["name"]
+        for col in grid_columns(screen["columnDefs"]):
+            assert [r[col["name"]] for r in rows] == [str(r[col["id"]]) for r in screen["rowData"]], col["name"]
     events = [json.loads(line) for line in audit_log.read_text().splitlines()[before:]]
     exports = [e for e in events if e["event"] == "export"]
     assert len(exports) == 1

@@ -84,7 +84,7 @@ def test_the_shells_sign_out_is_a_post_form_carrying_the_token(client):
 def test_a_real_callback_is_audited_with_user_role_and_view(client, app_and_log):
     _, audit_log = app_and_log
     probe = CallbackProbe.for_flask(client)
-    dep = probe.dependency(ids.OUT_TABLE + ".data")
+    dep = probe.dependency(ids.OUT_TABLE + ".rowData")
     first = dep["inputs"][0]
     body = probe.request_body(dep, {key(ids.OUT_VIEW, "data"): OutreachView(level="pcn").to_query()},
                               [key(first["id"], first["property"])])

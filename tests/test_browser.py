@@ -30,6 +30,8 @@ from explorer.vocab import LEVEL_LABELS
 from tests.browser_support import (
     act,
     click_map_at,
+    grid_column,
+    grid_rows_drawn,
     map_locations,
     resource_bytes_since,
     resource_count,
@@ -110,7 +112,7 @@ def tick(browser: WebDriver, name: str, value: str) -> None:
 def view_snapshot(browser: WebDriver) -> dict:
     """What a person reads on the map page: title, breadcrumb, legend, selection, first table page."""
     wait_for_map(browser)
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.MAP_TABLE} td"), "the table")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.MAP_TABLE} .ag-cell"), "the table")
     return {"title": text_of(browser, TITLE), "crumbs": text_of(browser, CRUMBS), "legend": text_of(browser, LEGEND),
             "selection": text_of(browser, SELECTION), "table": text_of(browser, f"#{ids.MAP_TABLE}"),
             "areas": sorted(map_locations(browser))}
@@ -257,7 +259,7 @@ def test_page_loads_only_from_its_own_host_without_errors(browser, live_url, pat
             "return (document.querySelector('#map-graph .js-plotly-plot').layout.annotations || []).map(a => a.text)")
         assert "SYNTHETIC DATA" in marks  # in the figure itself, so a PNG of the map says so
     else:
-        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".dash-spreadsheet td, .js-plotly-plot")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".ag-cell, .js-plotly-plot")
                  or path in ("/about", "/search"), "the page's content")
     urls = resource_urls(browser)
     assert urls, "no requests recorded"
@@ -286,16 +288,20 @@ FOCUSABLE = ("a[href], button:not([disabled]), input:not([disabled]):not([type=h
 def test_every_control_is_reachable_with_the_tab_key(browser, live_url, path):
     open_page(browser, live_url + path)
     wait_for_page(browser, has_map=path == "/")
-    # label every visible focusable element; radios count once per group (arrow keys move within it)
+    # label every visible focusable element; radios count once per group (arrow keys move within it),
+    # and so does a table (an AG Grid is one Tab stop: arrow keys move between its headings and cells)
     expected = browser.execute_script(f"""
         const seen = new Set(); const keys = [];
+        const grids = Array.from(document.querySelectorAll('.ag-root'));
         document.querySelectorAll("{FOCUSABLE}").forEach((el, i) => {{
             const r = el.getBoundingClientRect(); const style = getComputedStyle(el);
             if (!(r.width > 0 && r.height > 0) || style.visibility === 'hidden' || el.closest('[hidden]')) return;
-            const k = el.type === 'radio' && el.name ? 'radio:' + el.name : 'el:' + i;
+            const grid = el.closest('.ag-root');
+            const k = grid ? 'grid:' + grids.indexOf(grid) : el.type === 'radio' && el.name ? 'radio:' + el.name : 'el:' + i;
             el.dataset.kbKey = k;
             if (!seen.has(k)) {{ seen.add(k); keys.push(k); }}
         }});
+        grids.forEach((g, n) => g.querySelectorAll('*').forEach(el => {{ el.dataset.kbKey = 'grid:' + n; }}));
         return keys;""")
     assert len(expected) > 3
     browser.execute_script("document.activeElement && document.activeElement.blur()")
@@ -342,17 +348,14 @@ def test_spc_view_shows_chart_rules_and_no_small_counts(browser, live_url, londo
     pcn = str(raw.loc[(num > 0) & (num < 8), "area_code"].iloc[0])
     open_page(browser, live_url + "/spc?" + urlencode({"area": pcn, "metric": "plans", **small.to_query()}))
     wait_for_page(browser, has_map=False)
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} tbody tr")) > 12,
-             "the rule table")
+    wait_for(browser, lambda d: grid_rows_drawn(d, ids.SPC_TABLE) > 12, "the rule table")
     assert "Variation:" in text_of(browser, f"#{ids.SPC_ICONS}")
     title = browser.execute_script(
         f"return document.querySelector('#{ids.SPC_CHART}-graph .js-plotly-plot').layout.title.text")
     assert "SYNTHETIC DATA" in title  # in the figure itself, so a PNG of the chart says so
-    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} th")]
-    column = header.index("Value (people)")
-    rows = [row.find_elements(By.CSS_SELECTOR, "td") for row in
-            browser.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} tbody tr")]
-    cells = [tds[column].text for tds in rows if tds]  # the header row has th only
+    header = [h.text for h in browser.find_elements(By.CSS_SELECTOR, f"#{ids.SPC_TABLE} .ag-header-cell-text")]
+    assert "Value (people)" in header
+    cells = grid_column(browser, ids.SPC_TABLE, "Value (people)")  # every month: the grid draws all its rows
     counts = [float(c.replace(",", "")) for c in cells if c not in ("*", "")]
     assert len(cells) == london_app_data.engine.history_months
     assert not [c for c in counts if 0 < c < 8], cells

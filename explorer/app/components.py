@@ -9,13 +9,13 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dash_table, dcc, html
+from dash import dcc, html
 
-from explorer.domain.disclosure import SUPPRESSION_NOTE
+from explorer.app import grid
+from explorer.app.grid import TABLE_PAGE_SIZE, grid_props  # noqa: F401 - the tables' public face
+from explorer.domain.disclosure import MISSING, SUPPRESSION_NOTE
 from explorer.figures import theme
 from explorer.figures.classify import Classes
-
-TABLE_PAGE_SIZE = 15
 
 
 def dom_id(component_id: Any) -> str:
@@ -98,29 +98,26 @@ def sr_only(text: str, element_id: Any | None = None) -> html.P:
 
 
 def data_table(table_id: Any, columns: list[dict] | None = None, data: list[dict] | None = None, *,
-               server_side: bool = False, page_size: int = TABLE_PAGE_SIZE, caption: str | None = None
-               ) -> dash_table.DataTable:
-    """A sortable table in the house style; `server_side` sorts and pages on the server."""
-    kwargs: dict[str, Any] = dict(
-        id=table_id, columns=columns or [], data=data or [], page_size=page_size,
-        sort_action="custom" if server_side else "native", sort_mode="single",
-        page_action="custom" if server_side else "native", page_current=0,
-        style_as_list_view=True, cell_selectable=False,
-        style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": theme.FONT_FAMILY, "fontSize": "0.9rem", "padding": "6px 8px",
-                    "textAlign": "left", "whiteSpace": "normal", "height": "auto", "color": theme.TEXT},
-        style_header={"fontWeight": "600", "backgroundColor": "#f0f4f5", "color": theme.TEXT},
-        style_data_conditional=[{"if": {"row_index": "odd"}, "backgroundColor": "#fafbfb"}],
-    )
+               server_side: bool = False, page_size: int = TABLE_PAGE_SIZE, caption: str | None = None,
+               labelled_by: str | None = None, label: str | None = None) -> html.Div:
+    """A sortable table in the house style (an AG Grid, explorer.app.grid), named for screen readers
+    by the element `labelled_by`, else `label`, else the shown `caption` (figure_block names one that
+    has none after its figure). `columns` are [{"name", "id"}]; numeric columns are found from `data`
+    and keep their numbers. `server_side`: the rows come a page at a time from a callback on the
+    grid's `getRowsRequest` (answer with `grid.rows_response`); refill a client table by sending
+    `rowData` and `columnDefs` (`grid_props(columns, rows)`)."""
     if server_side:
-        kwargs["page_count"] = 1
-    return dash_table.DataTable(**kwargs)
+        return grid.server_grid(table_id, None, page_size=page_size, caption=caption, labelled_by=labelled_by,
+                                label=label)
+    rows = data or []
+    return grid.client_grid(table_id, grid.column_defs(columns or [], rows), rows, page_size=page_size,
+                            caption=caption, labelled_by=labelled_by, label=label)
 
 
 def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict]:
-    """Rows for a DataTable: visible columns only, NaN/NA as empty text."""
+    """Rows for a table: visible columns only, numbers as numbers, NaN/NA as MISSING (empty text)."""
     cols = [c for c in (columns or frame.columns) if not str(c).startswith("_")]
-    out = frame[cols].astype(object).where(frame[cols].notna(), "")
+    out = frame[cols].astype(object).where(frame[cols].notna(), MISSING)
     return out.to_dict("records")
 
 
@@ -131,6 +128,7 @@ def figure_block(graph: Any, summary: Any, table: Any, *, title: str, table_labe
     filename = getattr(download, "data-filename", None) if download is not None else None
     if filename and isinstance(graph, dcc.Graph):
         graph.config = theme.graph_config(filename)
+    grid.name_frame(table, f"Table: {title}")
     children = [html.H3(title, className="block-title"), *([download] if download is not None else []), graph,
                 summary,
                 html.Details([html.Summary(table_label), table], className="table-details", open=True)]

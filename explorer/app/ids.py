@@ -190,3 +190,6 @@ ACT_ORGS = "activity-orgs"
 ACT_AREAS = "activity-areas"
 ACT_DOWNLOAD_BUTTON = "activity-download-button"
 ACT_DOWNLOAD = "activity-download"
+# The map's server-side grid (explorer.app.grid): a store the view change writes so the browser
+# empties the grid's block cache and asks again (assets/explorer.js refreshGrid)
+MAP_TABLE_REFRESH = "map-table-refresh"

@@ -93,30 +93,34 @@ def parse_capacity(value: Any) -> int | None:
     return int(number)
 
 
-def parse_page(value: Any) -> int:
-    """A table's page_current: a whole number from 0 (None means the first page)."""
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput("Malformed request: the table page must be a whole number from 0.")
-    return value
+def parse_rows(request: Any, max_rows: int) -> tuple[int, int]:
+    """A grid's getRowsRequest -> (startRow, endRow): whole numbers, 0 <= start < end, at most
+    `max_rows` rows (so no request takes a whole LSOA table at once)."""
+    if not isinstance(request, Mapping):
+        raise InvalidInput("Malformed request: getRowsRequest must be {startRow, endRow, sortModel}.")
+    start, end = request.get("startRow", 0), request.get("endRow")
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (start, end)) or not 0 <= start < end:
+        raise InvalidInput("Malformed request: the rows asked for must be whole numbers, startRow < endRow.")
+    if end - start > max_rows:
+        raise InvalidInput(f"Malformed request: at most {max_rows} rows at a time.")
+    return start, end
 
 
-def parse_sort(sort_by: Any, columns: Sequence[str], default: str = "value") -> tuple[str, bool]:
-    """A DataTable's sort_by ([{"column_id": ..., "direction": "asc"|"desc"}]) -> (column, ascending).
+def parse_sort(sort_model: Any, columns: Sequence[str], default: str = "value") -> tuple[str, bool]:
+    """A grid's sortModel ([{"colId": ..., "sort": "asc"|"desc"}]) -> (column, ascending).
 
     Empty means the default column, descending. A column the table does not show, or any other
     shape, is InvalidInput.
     """
-    if sort_by is None or sort_by == []:
+    if sort_model is None or sort_model == []:
         return default, False
-    first = sort_by[0] if isinstance(sort_by, list) else None
-    if not isinstance(first, Mapping) or first.get("direction") not in ("asc", "desc"):
-        raise InvalidInput("Malformed request: sort_by must be a list of {column_id, direction: asc|desc}.")
-    column = first.get("column_id")
+    first = sort_model[0] if isinstance(sort_model, list) else None
+    if not isinstance(first, Mapping) or first.get("sort") not in ("asc", "desc"):
+        raise InvalidInput("Malformed request: sortModel must be a list of {colId, sort: asc|desc}.")
+    column = first.get("colId")
     if not isinstance(column, str) or column not in columns:
         raise InvalidInput(f"Cannot sort by {str(column)[:40]!r}: not a column of this table.")
-    return column, first["direction"] == "asc"
+    return column, first["sort"] == "asc"
 
 
 def event_location(event: Any, name: str) -> str | None:

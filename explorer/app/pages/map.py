@@ -9,7 +9,9 @@ Data flow per filter change (see the performance design in docs and benchmarks/b
    Cached in AppData's one cache (key: "map", level, metric, filters, risk, policy, view extras).
 3. `mapFigure` (browser, assets/explorer.js): figure = cached geometry for the level + those arrays,
    coloured and labelled from the theme store (sent once by the shell).
-4. `send_table_page` (server): `presenters.tables.page_view`, one sorted page of the table.
+4. `send_table_columns` (server) on a view change: the grid's columns; the browser then empties the
+   grid's cache (`refreshGrid`) and the grid asks `send_table_rows` for one sorted page
+   (`presenters.tables.page_rows`): only 15 rows of an LSOA table are sent.
 Geometry goes to the browser once per level (shell.send_geometry) and stays in a memory store.
 """
 
@@ -28,7 +30,7 @@ from explorer.app.presenters import map as present
 from explorer.app.presenters import tables
 from explorer.services.app_data import AppData
 from explorer.app.state import (
-    MODES, PALETTES, SCHEMES, MapView, event_location, parse_page, parse_risk, query_from_search,
+    MODES, PALETTES, SCHEMES, MapView, event_location, parse_risk, query_from_search,
     risk_options, risk_text, text_value, text_values,
 )
 from explorer.app.auth import current_role
@@ -208,8 +210,10 @@ def layout(**query: Any) -> html.Div:
         ], className="map-layout"),
         html.Section([
             html.H2(id=ids.MAP_TABLE_CAPTION, children="Table", className="block-title"),
-            ui.data_table(ids.MAP_TABLE, server_side=True, page_size=ui.TABLE_PAGE_SIZE),
-            html.P("Sort by clicking a column heading. * = suppressed (1-7 people, or hidden so that a small "
+            ui.data_table(ids.MAP_TABLE, server_side=True, page_size=ui.TABLE_PAGE_SIZE,
+                          labelled_by=ids.MAP_TABLE_CAPTION),
+            dcc.Store(id=ids.MAP_TABLE_REFRESH, storage_type="memory"),
+            html.P("Sort by clicking a column heading (or Tab to it and press Enter). * = suppressed (1-7 people, or hidden so that a small "
                    "number cannot be worked out from totals); counts rounded to the nearest 5.",
                    className="table-note"),
         ], className="figure-block"),
@@ -389,20 +393,34 @@ def register(app: Dash, data: AppData) -> None:
         return present.selection_panel(data, view, policy)
 
     @app.callback(
-        Output(ids.MAP_TABLE, "data"),
-        Output(ids.MAP_TABLE, "columns"),
-        Output(ids.MAP_TABLE, "page_count"),
-        Output(ids.MAP_TABLE, "page_current"),
-        Output(ids.MAP_TABLE_CAPTION, "children"),
+        Output(ids.MAP_TABLE, "columnDefs"),
+        Output(ids.MAP_TABLE_REFRESH, "data"),
         Input(ids.MAP_VIEW, "data"),
-        Input(ids.MAP_TABLE, "page_current"),
-        Input(ids.MAP_TABLE, "sort_by"),
     )
-    def send_table_page(stored: dict, page: int | None, sort_by: list | None) -> tuple:
+    def send_table_columns(stored: dict) -> tuple:
+        """The grid's columns for the view; the store write makes the browser refetch page 1."""
+        view, _ = _view(data, stored)
+        return tables.table_columns(data, view), stored
+
+    app.clientside_callback(
+        ClientsideFunction("explorer", "refreshGrid"),
+        Output(ids.MAP_TABLE_REFRESH, "modified_timestamp"),  # nothing written: the call is the point
+        Input(ids.MAP_TABLE_REFRESH, "data"),
+        State(ids.MAP_TABLE, "id"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output(ids.MAP_TABLE, "getRowsResponse"),
+        Output(ids.MAP_TABLE_CAPTION, "children"),
+        Input(ids.MAP_TABLE, "getRowsRequest"),
+        State(ids.MAP_VIEW, "data"),
+        prevent_initial_call=True,
+    )
+    def send_table_rows(request: dict | None, stored: dict) -> tuple:
         """One sorted page of the map's table (LSOA level: 5,000 rows stay on the server)."""
         view, policy = _view(data, stored)
-        page = 0 if ctx.triggered_id == ids.MAP_VIEW else parse_page(page)
-        return tables.page_view(data, view, policy, page, sort_by, ui.TABLE_PAGE_SIZE)
+        return tables.page_rows(data, view, policy, request, ui.TABLE_PAGE_SIZE)
 
 
 __all__ = ["DESCRIPTION", "MODULE", "NAME", "ORDER", "PATH", "layout", "register"]

@@ -69,7 +69,7 @@ def whatif_panel(data: AppData, view: OutreachView, role: Any, policy: Any) -> l
                       ui.records(summary), caption="Coverage among high-risk people and its SII, before -> after"),
         html.H3("Equity audit: who the selection reaches against who is at high risk", className="block-title"),
         ui.data_table(ids.OUT_WHATIF + "-audit", [{"name": n, "id": c} for c, n in AUDIT_HEADERS],
-                      ui.records(audit), page_size=40),
+                      ui.records(audit), page_size=40, label="Equity audit: who the selection reaches"),
     ]
 
 
@@ -118,7 +118,7 @@ def layout(**query: Any) -> html.Div:
         html.Div(id=ids.OUT_FIGURE),
         html.Section([
             html.H2("Ranked areas", className="block-title"),
-            ui.data_table(ids.OUT_TABLE, page_size=20),
+            ui.data_table(ids.OUT_TABLE, page_size=20, caption="Every area in rank order (sort by any column)"),
             html.Button("Download this table (CSV)", id=ids.OUT_DOWNLOAD_BUTTON, n_clicks=0),
             dcc.Download(id=ids.OUT_DOWNLOAD),
             html.P("Downloads are always disclosure-controlled (counts of 1-7 hidden, others rounded to the nearest "
@@ -254,8 +254,8 @@ def register(app: Dash, data: AppData) -> None:
     @app.callback(
         Output(ids.OUT_SUMMARY, "children"),
         Output(ids.OUT_FIGURE, "children"),
-        Output(ids.OUT_TABLE, "data"),
-        Output(ids.OUT_TABLE, "columns"),
+        Output(ids.OUT_TABLE, "rowData"),
+        Output(ids.OUT_TABLE, "columnDefs"),
         Input(ids.OUT_VIEW, "data"),
     )
     def send_ranking(stored: dict) -> tuple:
@@ -294,7 +294,7 @@ def register(app: Dash, data: AppData) -> None:
                                 download=exports.menu("outreach", exports.request_data(
                                     "outreach", view.level, filters=view.filters, risk=view.risk,
                                     capacity=view.capacity, rank_by=view.rank_by)))
-        return summary, block, ui.records(table), [{"name": name, "id": col} for col, name in COLUMNS]
+        return summary, block, *ui.grid_props([{"name": name, "id": col} for col, name in COLUMNS], ui.records(table))
 
     @app.callback(
         Output(ids.OUT_DOWNLOAD, "data"),

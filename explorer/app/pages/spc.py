@@ -146,7 +146,7 @@ def chart_section(data: AppData, view: SpcView, policy: Any) -> tuple[list, list
     graph = ui.graph(ids.SPC_CHART + "-graph", figure, synthetic=data.shows_synthetic(info.name),
                      filename=file_stem(data, view.area, info.name, "spc"))
     rules = ui.data_table(ids.SPC_TABLE, [{"name": c, "id": c} for c in table.columns], ui.records(table),
-                          page_size=len(table))
+                          page_size=len(table), label=f"{title}: rule fired at each month")
     block = html.Section([
         html.H2(title, className="block-title"),
         html.Div([html.Div([graph, ui.sr_only(summary)]),

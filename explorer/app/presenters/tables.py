@@ -1,22 +1,15 @@
-"""The map's table: numbers per area (cached), one sorted page formatted at a time, its columns."""
+"""The map's table: numbers per area (cached), one sorted block of rows at a time, its grid columns."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from explorer.app import components as ui
-from explorer.app.presenters.format import (
-    as_float,
-    ci_text,
-    count_text,
-    difference_unit,
-    metric_title,
-    short_unit,
-    value_text,
-)
+from explorer.app import grid
+from explorer.app.presenters.format import as_float, difference_unit, metric_title
 from explorer.app.presenters.map import (
     base_value,
     comparator_code,
@@ -24,13 +17,14 @@ from explorer.app.presenters.map import (
     title,
     view_key,
 )
-from explorer.app.state import MapView, parse_sort
+from explorer.app.state import MapView, parse_rows, parse_sort
 from explorer.domain import stats
-from explorer.domain.disclosure import DisclosurePolicy
+from explorer.domain.disclosure import MISSING, SUPPRESSED, DisclosurePolicy
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_data import AppData
 
-SORT_KEYS = {"area_name": "area_name", "area_code": "area_code", "value": "value", "ci": "value",
+COUNTS = ",.1~f"  # numerators and denominators: whole people, or a mean's sum to 1 decimal
+SORT_KEYS = {"area_name": "area_name", "area_code": "area_code", "value": "value", "lower": "lower", "upper": "upper",
              "numerator": "numerator", "denominator": "denominator", "vs_region": "vs_region",
              "difference": "difference"}
 
@@ -64,34 +58,36 @@ def _build_numeric_rows(data: AppData, key: CacheKey) -> pd.DataFrame:
     return out
 
 
-def format_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> pd.DataFrame:
+def _rounded(v: float) -> float | int | str:
+    """A value to 4 significant figures (one more than shown; a whole count exactly), or MISSING."""
+    if not math.isfinite(v):
+        return MISSING
+    return int(v) if v.is_integer() else float(f"{v:.4g}")
+
+
+def grid_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> list[dict]:
+    """Rows for the grid: numbers as numbers (sorted numerically, shown by the columns' d3 formats);
+    a suppressed cell is SUPPRESSED, its number never sent."""
     info = data.metric(view.metric)
-    unit = short_unit(info)
-    count = info.kind == "count"
-    rows = zip(frame["value"], frame["lower"], frame["upper"], frame["numerator"], frame["denominator"],
-               frame["hidden"])
-    out = pd.DataFrame([{
-        "value": value_text(v, h, unit, exact=count), "ci": ci_text(lo, hi, h, unit),
-        "numerator": count_text(n, h and info.kind != "mean"), "denominator": count_text(d, False),
-    } for v, lo, hi, n, d, h in rows], columns=["value", "ci", "numerator", "denominator"])
-    out.insert(0, "area_code", frame["area_code"].to_numpy())
-    out.insert(0, "area_name", frame["area_name"].to_numpy())
-    if "vs_region" in frame.columns:
-        out["vs_region"] = frame["vs_region"].to_numpy()
-    if "difference" in frame.columns:
-        out["difference"] = [value_text(d, h, difference_unit(info), signed=True)
-                             for d, h in zip(frame["difference"], frame["hidden"])]
-    return out
-
-
-def display_rows(data: AppData, view: MapView, policy: DisclosurePolicy) -> pd.DataFrame:
-    """The map's table with every row formatted (small levels, exports, tests)."""
-    return format_rows(data, view, numeric_rows(data, view, policy))
+    hide_numerator = info.kind != "mean"
+    rows = []
+    for rec in frame.to_dict("records"):
+        hidden = bool(rec["hidden"])
+        row = {"area_name": rec["area_name"], "area_code": rec["area_code"]}
+        for col in ("value", "lower", "upper", "difference"):
+            if col in rec:
+                row[col] = SUPPRESSED if hidden else _rounded(float(rec[col]))
+        row["numerator"] = SUPPRESSED if hidden and hide_numerator else _rounded(float(rec["numerator"]))
+        row["denominator"] = _rounded(float(rec["denominator"]))
+        if "vs_region" in rec:
+            row["vs_region"] = rec["vs_region"]
+        rows.append(row)
+    return rows
 
 
 def table_page(data: AppData, view: MapView, policy: DisclosurePolicy, *, sort_column: str | None = None,
-               ascending: bool = False, page: int = 0, page_size: int = 15) -> tuple[pd.DataFrame, int]:
-    """One sorted page of the map's table, formatted; only the page's rows are formatted, so a
+               ascending: bool = False, start: int = 0, end: int = 15) -> tuple[list[dict], int]:
+    """Rows start..end of the map's table in the asked order; only those rows are converted, so a
     filter change at LSOA level costs the same as at ICS level. Returns (rows, total rows)."""
     frame = numeric_rows(data, view, policy)
     key = SORT_KEYS.get(sort_column or "value", "value")
@@ -99,39 +95,41 @@ def table_page(data: AppData, view: MapView, policy: DisclosurePolicy, *, sort_c
         key = "value"
     ordered = frame.sort_values([key, "area_name"], ascending=[ascending, True], na_position="last",
                                 kind="stable")
-    chunk = ordered.iloc[page * page_size:(page + 1) * page_size]
-    return format_rows(data, view, chunk), len(frame)
+    return grid_rows(data, view, ordered.iloc[start:end]), len(frame)
 
 
 def table_columns(data: AppData, view: MapView) -> list[dict]:
+    """The grid's columns: numbers right-aligned with their d3 format, units in the headers."""
     info = data.metric(view.metric)
-    cols = [{"name": "Area", "id": "area_name"}, {"name": "Code", "id": "area_code"},
-            {"name": metric_title(info), "id": "value"}]
+    value_format = grid.COUNT_FORMAT if info.kind == "count" else grid.VALUE_FORMAT
+    cols = [grid.text_column("area_name", "Area", pinned="left", minWidth=200), grid.text_column("area_code", "Code"),
+            grid.number_column("value", metric_title(info), value_format, initialSort="desc")]
     if info.has_ci:
-        cols.append({"name": "95% CI", "id": "ci"})
-    cols += [{"name": "Numerator", "id": "numerator"},
-             {"name": f"Denominator ({info.denominator})", "id": "denominator"}]
+        cols += [grid.number_column("lower", "95% CI lower", value_format),
+                 grid.number_column("upper", "95% CI upper", value_format)]
+    cols += [grid.number_column("numerator", "Numerator", COUNTS),
+             grid.number_column("denominator", f"Denominator ({info.denominator})", COUNTS)]
     if info.has_ci:
-        cols.append({"name": f"Compared with {data.region_name}", "id": "vs_region"})
+        cols.append(grid.text_column("vs_region", f"Compared with {data.region_name}"))
     if diverging(data, view.metric, view.mode):
-        cols.append({"name": f"Difference from {data.name_of(comparator_code(data, view.area))} "
-                             f"({difference_unit(info)})", "id": "difference"})
+        cols.append(grid.number_column(
+            "difference", f"Difference from {data.name_of(comparator_code(data, view.area))} "
+                          f"({difference_unit(info)})", "+" + grid.VALUE_FORMAT))
     return cols
 
 
-def page_view(data: AppData, view: MapView, policy: DisclosurePolicy, page: int, sort_by: Any,
-              page_size: int) -> tuple[list[dict], list[dict], int, int, str]:
-    """(rows, columns, page count, page shown, caption) of one page of the map's table."""
-    columns = table_columns(data, view)
-    column, ascending = parse_sort(sort_by, [c["id"] for c in columns])
+def page_rows(data: AppData, view: MapView, policy: DisclosurePolicy, request: Any,
+              page_size: int) -> tuple[dict, str]:
+    """(getRowsResponse, caption) for one block of the map's table asked for by the grid."""
+    start, end = parse_rows(request, grid.MAX_BLOCK_ROWS)
+    columns = [c["field"] for c in table_columns(data, view)]
+    column, ascending = parse_sort(request.get("sortModel"), columns)
     try:
-        total = len(data.codes_within(view.level, view.area))
-        pages = max(1, -(-total // page_size))
-        page = min(max(int(page or 0), 0), pages - 1)
-        chunk, total = table_page(data, view, policy, sort_column=column, ascending=ascending, page=page,
-                                  page_size=page_size)
+        rows, total = table_page(data, view, policy, sort_column=column, ascending=ascending, start=start, end=end)
     except Exception:  # noqa: BLE001 - the map's notice shows the reason
-        return [], [], 1, 0, "Table"
-    caption = (f"Table: {title(data, view)} — {total:,} areas, page {page + 1} of {pages} "
+        return grid.rows_response([], 0), "Table"
+    rows = [{k: row[k] for k in columns if k in row} for row in rows]  # only what the grid shows
+    pages = max(1, -(-total // page_size))
+    caption = (f"Table: {title(data, view)} — {total:,} areas, page {start // page_size + 1} of {pages} "
                f"(sorted by {column.replace('_', ' ')}, {'ascending' if ascending else 'descending'})")
-    return ui.records(chunk), columns, pages, page, caption
+    return grid.rows_response(rows, total), caption
