@@ -129,3 +129,17 @@ PROFILE_PACK_DOWNLOAD = "profile-pack-download"
 EXPORT_BUTTON = "figure-export"
 EXPORT_REQUEST = "figure-export-request"  # dcc.Store: what the figure shows (kind, level, area, metric, ...)
 EXPORT_DOWNLOAD = "figure-export-download"
+
+# Shared area and population across pages (issue 14): the shell's URL watcher and its nav links,
+# {"type": NAV_LINK_TYPE, "path": page path}; the profile's population filters and gap table.
+NAV_URL = "nav-url"
+NAV_LINK_TYPE = "nav-link"
+PROFILE_FILTERS = "profile-filters"  # {"type": PROFILE_FILTERS, "key": filter key}: one checklist each
+PROFILE_GAP = "profile-gap"
+PROFILE_GAP_TABLE = "profile-gap-table"
+INEQ_AREA = "ineq-area"
+OUT_TABLE_CAPTION = "outreach-table-caption"
+
+
+def nav_link(path: str) -> dict:
+    return {"type": NAV_LINK_TYPE, "path": path}

@@ -27,6 +27,11 @@ PALETTES = ("viridis", "cividis")
 RISK_CHOICES = (("top_percent", 5.0), ("top_percent", 10.0), ("top_percent", 20.0),
                 ("min_probability", 0.2), ("min_probability", 0.3), ("min_probability", 0.5))
 FILTER_KEYS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty")  # offered in the app
+AREA_KEY = "area"  # the user's area (ICS, place, PCN or LSOA code) in every page's URL
+SELECTED_KEY = "sel"  # the map's selected area (a click at the lowest level): the user's area too
+# What every page shares: the area and the population (filters, "high-risk only" and its definition).
+# Carried in the nav links and by each page's URL, so switching page keeps them and a link reproduces them.
+SHARED_KEYS = (AREA_KEY, *FILTER_KEYS, "risk", "hr")
 
 
 class InvalidInput(ValueError):
@@ -187,6 +192,44 @@ def query_from_search(search: str | None) -> dict[str, str]:
     """'?a=1&b=x,y' -> {'a': '1', 'b': 'x,y'} (last value wins for repeated keys)."""
     parsed = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
     return {k: v[-1] for k, v in parsed.items() if v}
+
+
+def shared_query(query: Mapping[str, Any] | None) -> dict[str, str]:
+    """The part of a page's URL query every page shares (SHARED_KEYS); the map's selected area,
+    when there is one, is the user's area."""
+    query = dict(query or {})
+    out = {k: v for k in SHARED_KEYS if (v := _first(query, k)) is not None}
+    selected = _first(query, SELECTED_KEY)
+    if selected is not None:
+        out[AREA_KEY] = selected
+    return out
+
+
+def page_href(path: str, query: Mapping[str, Any] | None) -> str:
+    """A nav link to `path` carrying the shared part of the current query."""
+    shared = shared_query(query)
+    return path + ("?" + urlencode(shared, safe=",:") if shared else "")
+
+
+def area_view_query(query: Mapping[str, Any] | None, levels: Sequence[str],
+                    area_level: Mapping[str, str] | None, parent_of: Mapping[str, str | None] | None = None
+                    ) -> dict[str, str]:
+    """A query that names an area but no level (a shared link from another page), completed so the
+    area's children are shown (`level` one below it) or, for an area at the lowest level the role
+    may see, the area is selected among its siblings. Queries with a level are returned unchanged."""
+    query = dict(query or {})
+    area = _first(query, AREA_KEY)
+    known = area_level or {}
+    if _first(query, "level") is not None or area is None or known.get(area) not in levels:
+        return query
+    index = list(levels).index(known[area])
+    if index + 1 < len(levels):
+        return {**query, "level": levels[index + 1]}
+    parent = (parent_of or {}).get(area)
+    rest = {k: v for k, v in query.items() if k != AREA_KEY}
+    if parent is not None and known.get(parent) in levels:
+        rest[AREA_KEY] = parent
+    return {**rest, "level": known[area], SELECTED_KEY: area}
 
 
 @dataclass(frozen=True)
