@@ -380,6 +380,19 @@ class ProfileView:
         return self.filters if self.filters.risk is None else replace(self.filters, risk=self.risk)
 
 
+def _outreach_scope(area: str, level: str, levels: Sequence[str], area_level: Mapping[str, str],
+                    parent_of: Mapping[str, str | None]) -> tuple[str | None, str]:
+    """(area, level ranked) for outreach: an LSOA stands for its PCN; the level is below the area."""
+    if area_level.get(area) == "lsoa":
+        area = parent_of.get(area) or ""
+    if area_level.get(area) not in LEVELS:
+        return None, level
+    below = [lv for lv in levels if LEVELS.index(lv) > LEVELS.index(area_level[area])]
+    if not below:
+        return None, level
+    return area, level if level in below else below[0]
+
+
 _AREA_CODE = re.compile(r"[A-Za-z0-9]{3,12}")  # an area code; anything else in a URL is dropped
 
 
@@ -393,7 +406,7 @@ class OutreachView:
     capacity: int = DEFAULT_CAPACITY
     rank_by: str = "high_risk_without_plan"
     filters: Filters = field(default_factory=Filters)
-    area: str | None = None  # the what-if's area (an ICS or place; None = the region)
+    area: str | None = None  # the area ranked within, and the what-if's (None = the region)
     whatif: str = WHATIF_RANKINGS[0]  # the what-if's ranking (explorer.domain.whatif.RANKINGS)
 
     def to_query(self) -> dict[str, str]:
@@ -413,11 +426,16 @@ class OutreachView:
         return "?" + urlencode(self.to_query(), safe=",:")
 
     @classmethod
-    def from_query(cls, query: Mapping[str, Any] | None, *, levels: Sequence[str] = ("place", "pcn")
-                   ) -> OutreachView:
+    def from_query(cls, query: Mapping[str, Any] | None, *, levels: Sequence[str] = ("place", "pcn"),
+                   area_level: Mapping[str, str] | None = None,
+                   parent_of: Mapping[str, str | None] | None = None) -> OutreachView:
+        """`levels`: the levels the role may rank; with `area_level` (and `parent_of`) the area is
+        checked: an LSOA stands for its PCN, and the level ranked is always below the area (the
+        first level below it the role may rank, or no area when there is none)."""
         query = dict(query or {})
         level = _first(query, "level")
-        level = level if level in levels else (levels[-1] if levels else "pcn")
+        default = "pcn" if "pcn" in levels else (levels[-1] if levels else "pcn")
+        level = level if level in levels else default
         try:
             capacity = int(float(_first(query, "capacity") or DEFAULT_CAPACITY))
         except (ValueError, OverflowError):  # "abc", "nan", "1e309" in a URL: the default
@@ -428,8 +446,10 @@ class OutreachView:
             filters = Filters.from_query({k: query[k] for k in FILTER_KEYS if k in query})
         except FilterError:
             filters = Filters()
-        area = _first(query, "area") or None
+        area = _first(query, AREA_KEY) or None
         area = area if area and _AREA_CODE.fullmatch(area) else None
+        if area is not None and area_level is not None:
+            area, level = _outreach_scope(area, level, levels, area_level, parent_of or {})
         wif = _first(query, "wif")
         return cls(level=level, risk=parse_risk(_first(query, "hr")), capacity=capacity,
                    rank_by=rank if rank in RANK_BY else "high_risk_without_plan", filters=filters,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+import pandas as pd
+
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from explorer.app import board_pack
@@ -15,16 +17,19 @@ from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.presenters.format import difference_words, metric_title, short_unit
+from explorer.app.presenters.format import difference_unit, difference_words, metric_title, short_unit, subject
 from explorer.app.presenters.profile import key_metrics
 from explorer.services.app_data import AppData
+from explorer.app.filters_ui import filter_values, filters_from_values, population_checklists
 from explorer.app.state import (
-    GRADIENT_GROUPS, ProfileView, check_store, query_from_search, require_canonical, text_value,
+    GRADIENT_GROUPS, InvalidInput, ProfileView, check_store, query_from_search, require_canonical, text_value,
+    text_values,
 )
 from explorer.domain import access
 from explorer.domain.access import AccessDenied, deprivation_groups_note, disclosure_policy_for
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
+from explorer.figures.classify import format_number
 
 MODULE = "explorer.app.pages.profile"
 PATH = "/profile"
@@ -106,52 +111,153 @@ def layout(**query: Any) -> html.Div:
             ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
                      "Deprivation groups" + (f" ({note})" if (note := deprivation_groups_note(disclosure_policy_for(role))) else "")),
         ], className="row-controls panel"),
+        html.Details([html.Summary("Population filters (care-plan metrics): who the profile counts"),
+                      html.Div(population_checklists(_filter_id, filter_values(view.filters),
+                                                     (f"; {note}" if (note := deprivation_groups_note(
+                                                         disclosure_policy_for(role))) else "")),
+                               className="filters")],
+                     className="panel", open=not view.filters.is_empty),
         board_pack.controls(),
         html.Div(id=ids.PROFILE_FILTER_NOTE),
         html.Section(id=ids.PROFILE_KEY_TABLE, className="figure-block"),
         html.Div([html.Div(id=ids.PROFILE_GRADIENT), html.Div(id=ids.PROFILE_TREND)], className="grid-2"),
+        html.Section(id=ids.PROFILE_GAP, className="figure-block panel", **{"aria-live": "polite"}),
         html.Div(id=ids.PROFILE_CASCADE),
         html.Section([html.H2("Who lives here", className="block-title"),
                       html.Div(id=ids.PROFILE_POPULATION, className="grid-2")], className="panel"),
     ], className="profile-page")
 
 
+def _filter_id(key: str) -> dict:
+    return {"type": ids.PROFILE_FILTERS, "key": key}
+
+
 def _sig_badge(code: str) -> html.Span:
     return html.Span(SIG_TEXT.get(code, code), className=f"sig sig-{code.split()[0]}")
 
 
+def _num(v: Any, kind: str = "") -> str:
+    """A number on screen (the unit is in the row's label): whole counts, else 3 significant figures."""
+    if _isnan(v):
+        return ""
+    return f"{float(v):,.0f}" if kind == "count" else format_number(float(v))
+
+
 def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
+    """The key metrics against the parent (when it is below the region) and the region, filtered
+    alike. Counts are not rated against a benchmark; numerator / denominator only where they are
+    the value's own; lower and upper 95% limits in their own columns."""
     frame = key_metrics(data, view.area, view.effective_filters, view.risk, policy)
     parent = frame.attrs.get("parent")
     frame = access.strip_clinical_columns(frame, role, metric_col="metric")  # no completeness for social care
-    parent_name = data.name_of(parent) if view.area else None
-    head = ["Metric", f"{data.name_of(view.area)}", "95% CI", "Numerator / denominator"]
+    flt = view.effective_filters
+    region = subject(data, "", None, flt, comparator=data.region_name).comparator_label or data.region_name
+    above = subject(data, "", parent, flt, comparator=data.name_of(parent)).comparator_label if parent else None
+    head = ["Metric (unit)", "Value", "Lower 95% CI", "Upper 95% CI", "Numerator", "Denominator"]
+    if above:
+        head += [above, f"Compared with {data.name_of(parent)}"]
     if view.area:
-        head += [parent_name or data.region_name, f"Compared with {parent_name or data.region_name}"]
-    head += [data.region_name]
-    if view.area:
-        head.append(f"Compared with {data.region_name}")
+        head += [region, f"Compared with {data.region_name}"]
     rows = []
     for _, r in frame.iterrows():
-        cells = [html.Th(r["label"], scope="row"), html.Td(r["value"] or "not available"), html.Td(r["ci"]),
-                 html.Td(r["counts"])]
+        cells = [html.Th(r["label"], scope="row"), html.Td("*" if r["hidden"] else _num(r["value"], r["kind"])),
+                 html.Td(_num(r["lower"], r["kind"])), html.Td(_num(r["upper"], r["kind"])),
+                 html.Td(_num(r["numerator"], "count")), html.Td(_num(r["denominator"], "count"))]
+        if above:
+            cells += [html.Td(_num(r["parent"], r["kind"])), html.Td(_sig_badge(r["_vs_parent"]))]
         if view.area:
-            cells += [html.Td(r["parent"] if parent else r["region"]),
-                      html.Td(_sig_badge(r["_vs_parent"] if parent else r["_vs_region"]))]
-        cells.append(html.Td(r["region"]))
-        if view.area:
-            cells.append(html.Td(_sig_badge(r["_vs_region"])))
+            cells += [html.Td(_num(r["region"], r["kind"])), html.Td(_sig_badge(r["_vs_region"]))]
         rows.append(html.Tr(cells))
-    flt = view.effective_filters
-    caption = (f"Key metrics for {data.name_of(view.area)}"
-               + ("" if flt.is_empty else f" (care-plan metrics for: {flt.describe()})")
-               + ". Significance: 95% confidence interval compared with the benchmark value.")
+    what = subject(data, "Key metrics", view.area, flt, role=role, comparator=None if not view.area else
+                   data.region_name)
+    caption = what.caption() + " Significance: the area's 95% confidence interval against the benchmark's value."
+    hidden = [str(r["label"]) for _, r in frame.iterrows() if r["hidden"]]
+    note = (f"* = suppressed: {'; '.join(hidden)} (fewer than 8 people, or hidden so it cannot be worked out "
+            "from other figures)." if hidden else "No value in this table is suppressed.")
     return [html.H2("Key metrics", className="block-title"),
             html.Div(html.Table([html.Caption(caption, className="table-note"),
                                  html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
                                  html.Tbody(rows)], className="key-table"), style={"overflowX": "auto"}),
-            html.P("* = suppressed (fewer than 8 people). Better/worse uses each metric's direction; metrics "
-                   "with no direction show higher/lower.", className="table-note")]
+            html.P(note + " Counts (people, plans, admissions) are sizes, not rates, so they are not compared with "
+                   "a benchmark; numerator and denominator are shown only where the value is their ratio. "
+                   "Better/worse uses each metric's direction; metrics with no direction show higher/lower.",
+                   className="table-note", id=ids.PROFILE_KEY_TABLE + "-note")]
+
+
+def gap_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
+    """The gap between the least and most deprived IMD quintiles (difference and ratio, 95% CIs) and
+    the SII/RII, in words and in a table of numbers, for the area and the filters."""
+    info = data.metric(view.metric)
+    flt = view.effective_filters
+    what = subject(data, f"Deprivation gap in {info.label.lower()}", view.area, flt, role=role,
+                   unit=short_unit(info))
+    heading = html.H2(what.title(), className="block-title", id=ids.PROFILE_GAP + "-title")
+    if info.source == "geography" or not data.has_engine():
+        return [heading, ui.notice("The deprivation gap needs a care-plan metric (choose one above).")]
+    try:
+        gap = data.deprivation_gap(view.area, view.metric, flt, view.risk, policy)
+    except Exception as exc:  # noqa: BLE001
+        return [heading, ui.notice(f"Not available: {exc}", "warning")]
+    unit, most, least = short_unit(info), gap.attrs["most"], gap.attrs["least"]
+    words = gap_words(gap, info.label, unit, data.name_of(view.area), flt)
+    gap_unit = difference_unit(info)
+    units = {"difference": gap_unit, "ratio": "ratio", "sii": gap_unit, "rii": "ratio"}
+    names = {"difference": "Gap: least minus most deprived quintile", "ratio": "Ratio: least over most deprived",
+             "sii": "Slope index of inequality (SII)", "rii": "Relative index of inequality (RII)"}
+    table = pd.DataFrame({
+        "measure": [names[m] for m in gap["measure"]], "value": gap["value"].round(3),
+        "lower": gap["lower"].round(3), "upper": gap["upper"].round(3), "unit": [units[m] for m in gap["measure"]],
+        "most_deprived": _group_value(most), "least_deprived": _group_value(least),
+        "method": gap["method"]})
+    columns = [{"name": "Measure", "id": "measure"},
+               {"name": "Value", "id": "value", "type": "numeric", "format": {"specifier": ",.3~r"}},
+               {"name": "Lower 95% CI", "id": "lower", "type": "numeric", "format": {"specifier": ",.3~r"}},
+               {"name": "Upper 95% CI", "id": "upper", "type": "numeric", "format": {"specifier": ",.3~r"}},
+               {"name": "Units", "id": "unit"},
+               {"name": f"Most deprived: quintile {most.get('group', '-')} ({unit})", "id": "most_deprived",
+                "type": "numeric", "format": {"specifier": ",.3~r"}},
+               {"name": f"Least deprived: quintile {least.get('group', '-')} ({unit})", "id": "least_deprived",
+                "type": "numeric", "format": {"specifier": ",.3~r"}},
+               {"name": "CI method", "id": "method"}]
+    note = access.deprivation_groups_note(policy)
+    return [heading,
+            html.P(words, id=ids.PROFILE_GAP + "-words"),
+            ui.data_table(ids.PROFILE_GAP_TABLE, columns, ui.records(table)),
+            html.P(what.caption() + " Computed from disclosure-controlled counts; a suppressed quintile withholds "
+                   "the gap." + (f" Quintiles: {note}." if note else ""), className="table-note",
+                   id=ids.PROFILE_GAP + "-caption")]
+
+
+def _group_value(row: dict) -> float:
+    return math.nan if not row or row.get("suppressed") else float(row.get("value") or math.nan)
+
+
+def gap_words(gap: pd.DataFrame, label: str, unit: str, area: str, filters: Any) -> str:
+    """The quintile gap and SII/RII in one paragraph; withheld parts say so."""
+    by = {m: r for m, r in zip(gap["measure"], gap.to_dict("records"), strict=True)}
+    most, least = gap.attrs["most"], gap.attrs["least"]
+    who = "everyone" if filters.is_empty else filters.describe()
+    if not most or most.get("suppressed") or least.get("suppressed"):
+        return (f"{label} in {area} ({who}): the gap between the most and least deprived quintiles is withheld "
+                "(a quintile's count is suppressed by disclosure control or no one lives there).")
+    gap_unit = "percentage points" if unit == "%" else unit
+    text = (f"{label} in {area} ({who}) is {_num(most['value'])} {unit} in the most deprived quintile "
+            f"({most['group']}) and {_num(least['value'])} {unit} in the least deprived quintile present "
+            f"({least['group']}).")
+    d, r = by["difference"], by["ratio"]
+    if not _isnan(d["value"]):
+        text += (f" Gap (least minus most deprived): {_num(d['value'])} {gap_unit} (95% CI {_num(d['lower'])} to "
+                 f"{_num(d['upper'])}); ratio {_num(r['value'])} (95% CI {_num(r['lower'])} to {_num(r['upper'])}).")
+    elif not gap.attrs.get("share"):
+        text += " The gap's CI is given for shares of people only; see the SII."
+    s, ri = by["sii"], by["rii"]
+    if not _isnan(s["value"]):
+        text += (f" Slope index of inequality {_num(s['value'])} {gap_unit} (95% CI {_num(s['lower'])} to "
+                 f"{_num(s['upper'])}); relative index {_num(ri['value'])} (95% CI {_num(ri['lower'])} to "
+                 f"{_num(ri['upper'])}).")
+    else:
+        text += " SII not shown: it needs a value for every quintile present."
+    return text
 
 
 def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
@@ -328,17 +434,23 @@ def register(app: Dash, data: AppData) -> None:
         Output(ids.PROFILE_AREA, "value"),
         Output(ids.PROFILE_METRIC, "value"),
         Output(ids.PROFILE_GROUPS, "value"),
+        Output(_filter_id(ALL), "value"),
         Input(ids.PROFILE_AREA, "value"),
         Input(ids.PROFILE_METRIC, "value"),
         Input(ids.PROFILE_GROUPS, "value"),
+        Input(_filter_id(ALL), "value"),
         Input(ids.PROFILE_URL, "search"),
         State(ids.PROFILE_VIEW, "data"),
         State(ids.PROFILE_URL, "pathname"),
         prevent_initial_call=True,
     )
-    def update_view(area: str | None, metric: str | None, groups: str | None, search: str | None,
+    def update_view(area: str | None, metric: str | None, groups: str | None, checked: list, search: str | None,
                     stored: dict, pathname: str | None) -> tuple:
         role = current_role()
+        keys = [o["id"]["key"] for o in ctx.outputs_list[-1]]
+        if not isinstance(checked, list) or len(checked) != len(keys):
+            raise InvalidInput("Malformed request: the population filters must be one list per filter.")
+        values = {k: text_values(v, k) for k, v in zip(keys, checked, strict=True)}
         levels = allowed_levels(role)
         current = _stored_view(data, stored, levels, role)
         area, metric, groups = text_value(area, "area"), text_value(metric, "metric"), text_value(groups, "groups")
@@ -349,16 +461,19 @@ def register(app: Dash, data: AppData) -> None:
             new = _view(data, query_from_search(search), levels, role)
             if new == current:
                 raise PreventUpdate
-            return new.to_query(), no_update, new.area or data.region_code, new.metric, new.groups
+            shown = filter_values(new.filters)
+            return (new.to_query(), no_update, new.area or data.region_code, new.metric, new.groups,
+                    [shown.get(k, []) for k in keys])
         code = None if area in (None, "", data.region_code) else area
         if code is not None and (code not in data.area_level or data.level_of(code) not in levels):
             raise AccessDenied(f"Area {code!r} is not one your role may see.", role=str(role))
         access.check_clinical(role, [metric] if metric in data.metrics else [])
         new = current.with_(area=code, metric=metric if metric in data.metrics else current.metric,
-                            groups=groups if groups in GRADIENT_GROUPS else current.groups)
+                            groups=groups if groups in GRADIENT_GROUPS else current.groups,
+                            filters=filters_from_values(values, current.filters))
         if new == current:
             raise PreventUpdate
-        return new.to_query(), new.to_search(), no_update, no_update, no_update
+        return new.to_query(), new.to_search(), no_update, no_update, no_update, [no_update] * len(keys)
 
     @app.callback(
         Output(ids.PROFILE_AREA, "options"),
@@ -378,14 +493,18 @@ def register(app: Dash, data: AppData) -> None:
     )
     def send_key_metrics(stored: dict) -> tuple:
         view, policy = current_view(stored)
-        level = data.level_label(data.level_of(view.area)) if view.area else "region"
         parent = data.parent_of.get(view.area) if view.area else None
-        title = f"Area profile: {data.name_of(view.area)}" + (
-            f" ({level}, in {data.name_of(parent)})" if view.area and parent else "")
         flt = view.effective_filters
+        title = subject(data, "Area profile", view.area, flt).title() + (
+            f" (in {data.name_of(parent)})" if view.area and parent else "")
         note = None if flt.is_empty else ui.notice(
-            f"Care-plan metrics are for: {flt.describe()} (set on the map page).", "info")
+            f"Care-plan metrics are for: {flt.describe()} (population filters above; kept on every page).", "info")
         return title, note, key_metrics_section(data, view, policy, current_role())
+
+    @app.callback(Output(ids.PROFILE_GAP, "children"), Input(ids.PROFILE_VIEW, "data"))
+    def send_gap(stored: dict) -> list:
+        view, policy = current_view(stored)
+        return gap_section(data, view, policy, current_role())
 
     @app.callback(Output(ids.PROFILE_GRADIENT, "children"), Input(ids.PROFILE_VIEW, "data"))
     def send_gradient(stored: dict) -> list:
