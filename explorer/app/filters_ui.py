@@ -1,5 +1,6 @@
-"""The population filters' checkboxes (age band, sex, ethnic group, IMD quintile, frailty), built
-once for every page that offers them (map, profile), and read back into `Filters`."""
+"""Controls shared by pages: the population filters' checkboxes (age band, sex, ethnic group, IMD
+quintile, frailty; map and profile), read back into `Filters`, and the area picker of the pages
+that work within one area (inequalities, outreach)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dash import html
 from explorer.app import components as ui
 from explorer.app.state import FILTER_KEYS
 from explorer.domain.metrics import VOCAB, FilterError, Filters
-from explorer.vocab import ETHNIC_LABELS, FRAILTY_LABELS
+from explorer.vocab import ETHNIC_LABELS, FRAILTY_LABELS, LEVEL_CONTROL_LABELS
 
 
 def filter_values(filters: Filters) -> dict[str, list[str]]:
@@ -37,6 +38,16 @@ def population_checklists(id_of: Callable[[str], Any], values: Mapping[str, Sequ
     ]
 
 
+def area_options(data: Any, levels: Sequence[str] = ("ics", "place", "pcn")) -> list[dict]:
+    """The region ("" value) then its areas at `levels`, ICSs first, each labelled with its level."""
+    areas = data.bundle.areas
+    rows = areas[areas["level"].isin(tuple(levels))]
+    rows = rows.assign(_o=rows["level"].map({lv: i for i, lv in enumerate(levels)})).sort_values(["_o", "area_name"])
+    return [{"label": f"{data.region_name} (whole region)", "value": ""},
+            *({"label": f"{name} ({LEVEL_CONTROL_LABELS.get(lv, lv)})", "value": code}
+              for code, name, lv in zip(rows["area_code"], rows["area_name"], rows["level"], strict=True))]
+
+
 def filters_from_values(values: Mapping[str, Sequence[str] | None], current: Filters) -> Filters:
     """Filters from the checklists' values (keeping `current`'s high-risk switch); `current` if invalid."""
     try:
@@ -48,4 +59,4 @@ def filters_from_values(values: Mapping[str, Sequence[str] | None], current: Fil
         return current
 
 
-__all__ = ["FILTER_KEYS", "filter_values", "filters_from_values", "population_checklists"]
+__all__ = ["FILTER_KEYS", "area_options", "filter_values", "filters_from_values", "population_checklists"]

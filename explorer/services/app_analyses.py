@@ -176,8 +176,10 @@ class AppAnalyses:
 
     # ------------------------------------------------------------------ funnel
     def funnel(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy,
-               within: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-        """Areas' values against their denominators with 95% and 99.8% limits around the region.
+               within: str | None = None, benchmark: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+        """Areas' values against their denominators with 95% and 99.8% limits around the benchmark
+        area's value (`benchmark`, None = the region), filtered alike; `position_region` places each
+        area against the region's value too.
 
         Returns (points: area_code, area_name, value, denominator, position; limits; comparator).
         points.attrs: "hidden", the number of areas not plotted, and "not_plotted", those areas
@@ -188,7 +190,8 @@ class AppAnalyses:
             raise ExplorerError(f"a funnel plot needs a crude proportion, rate or ratio; {info.label} is a {info.kind}")
         rsk = risk if info.needs_risk or filters.risk is not None else None
         table = self.table(level, metric, filters, policy, within, rsk)
-        comparator = _f(self.value_of(None, metric, filters, policy, rsk)[metric])
+        comparator = _f(self.value_of(benchmark, metric, filters, policy, rsk)[metric])
+        region = comparator if benchmark is None else _f(self.value_of(None, metric, filters, policy, rsk)[metric])
         shown = table[~table[f"{metric}_suppressed"].astype(bool)]
         value = pd.to_numeric(shown[metric], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         den = pd.to_numeric(shown[f"{metric}_denominator"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -201,6 +204,8 @@ class AppAnalyses:
         # each area's own 95% / 99.8% CIs (from the released counts, as the bars and map) against the
         # comparator; funnel_limits inverts the same intervals, so points fall outside the lines alike
         points["position"] = stats.funnel_position(num[keep], den[keep], comparator, kind, mult)
+        points["position_region"] = stats.funnel_position(num[keep], den[keep], region, kind, mult)
+        points["numerator"] = num[keep]
         if len(points):
             grid = np.unique(np.geomspace(max(points["denominator"].min() * 0.8, 1), points["denominator"].max() * 1.1,
                                           120).round(1))

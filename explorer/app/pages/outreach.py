@@ -16,6 +16,7 @@ from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
+from explorer.app.filters_ui import area_options
 from explorer.app.presenters.format import subject
 from explorer.app.presenters.outreach import (
     AUDIT_HEADERS, RANK_NAMES, SUMMARY_HEADERS, audit_text, summary_text, target_areas,
@@ -40,17 +41,6 @@ NAME = "Outreach"
 ORDER = 3
 DESCRIPTION = "Rank places or PCNs by high-risk people without a care plan, within your team's capacity."
 FIGURE_AREAS = 15
-
-
-def _area_options(data: AppData) -> list[dict]:
-    """The region and its ICSs, places and PCNs: the area ranked within (and the what-if's)."""
-    areas = data.bundle.areas
-    order = {"ics": 0, "place": 1, "pcn": 2}
-    rows = areas[areas["level"].isin(tuple(order))].sort_values(["level", "area_name"], key=lambda c: c.map(
-        order) if c.name == "level" else c)
-    return [{"label": f"{data.region_name} (whole region)", "value": ""},
-            *({"label": f"{name} ({LEVEL_CONTROL_LABELS.get(lv, lv)})", "value": code}
-              for code, name, lv in zip(rows["area_code"], rows["area_name"], rows["level"], strict=True))]
 
 
 def whatif_panel(data: AppData, view: OutreachView, role: Any, policy: Any) -> list:
@@ -119,7 +109,7 @@ def layout(**query: Any) -> html.Div:
             ui.radio(ids.OUT_LEVEL, [(LEVEL_CONTROL_LABELS[lv], lv) for lv in _levels(role)], view.level, "Rank"),
             ui.select(ids.OUT_RISK, risk_options(), risk_text(view.risk), "High-risk definition"),
             ui.radio(ids.OUT_RANK_BY, [(RANK_NAMES[r], r) for r in RANK_BY], view.rank_by, "Rank by"),
-            ui.select(ids.OUT_AREA, _area_options(data), view.area or "", "Area: rank and spend the capacity within",
+            ui.select(ids.OUT_AREA, area_options(data), view.area or "", "Area: rank and spend the capacity within",
                       help_text="Your area on every page; the what-if compares it with its parent."),
             ui.radio(ids.OUT_WHATIF_RANK, [(RANKING_NAMES[r], r) for r in WHATIF_RANKINGS], view.whatif,
                      "What-if ranking"),

@@ -115,13 +115,13 @@ def layout(**query: Any) -> html.Div:
                       html.Div(population_checklists(_filter_id, filter_values(view.filters),
                                                      (f"; {note}" if (note := deprivation_groups_note(
                                                          disclosure_policy_for(role))) else "")),
-                               className="filters")],
+                               className="profile-filters")],
                      className="panel", open=not view.filters.is_empty),
         board_pack.controls(),
         html.Div(id=ids.PROFILE_FILTER_NOTE),
+        html.Section(id=ids.PROFILE_GAP, className="figure-block panel", **{"aria-live": "polite"}),
         html.Section(id=ids.PROFILE_KEY_TABLE, className="figure-block"),
         html.Div([html.Div(id=ids.PROFILE_GRADIENT), html.Div(id=ids.PROFILE_TREND)], className="grid-2"),
-        html.Section(id=ids.PROFILE_GAP, className="figure-block panel", **{"aria-live": "polite"}),
         html.Div(id=ids.PROFILE_CASCADE),
         html.Section([html.H2("Who lives here", className="block-title"),
                       html.Div(id=ids.PROFILE_POPULATION, className="grid-2")], className="panel"),
@@ -496,7 +496,7 @@ def register(app: Dash, data: AppData) -> None:
         parent = data.parent_of.get(view.area) if view.area else None
         flt = view.effective_filters
         title = subject(data, "Area profile", view.area, flt).title() + (
-            f" (in {data.name_of(parent)})" if view.area and parent else "")
+            f" (in {data.name_of(parent)})" if view.area and parent and parent != data.region_code else "")
         note = None if flt.is_empty else ui.notice(
             f"Care-plan metrics are for: {flt.describe()} (population filters above; kept on every page).", "info")
         return title, note, key_metrics_section(data, view, policy, current_role())
