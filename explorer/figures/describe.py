@@ -119,14 +119,13 @@ class Subject:
             return None
         return f"{self.comparator}, same filters" if self.filtered else self.comparator
 
+    def qualifiers(self) -> str:
+        """"; frailty: moderate, severe; as at 31 October 2026" (empty when unfiltered and undated)."""
+        return (f"; {self.filters}" if self.filtered else "") + (f"; as at {self.as_at}" if self.as_at else "")
+
     def title(self) -> str:
-        """"Care-plan coverage: North East London (ICS), frailty: moderate, severe, as at 31 Oct 2026"."""
-        text = f"{self.what}: {self.area} ({self.level})"
-        if self.filtered:
-            text += f"; {self.filters}"
-        if self.as_at:
-            text += f"; as at {self.as_at}"
-        return text
+        """"Care-plan coverage: North East London (ICS); frailty: moderate, severe; as at 31 October 2026"."""
+        return f"{self.what}: {self.area} ({self.level})" + self.qualifiers()
 
     def caption(self) -> str:
         """The title plus role, comparator and unit: a table's caption or a figure's subtitle."""

@@ -134,17 +134,20 @@ def layout(**query: Any) -> html.Div:
 
 
 def columns(data: AppData, view: OutreachView) -> list[tuple[str, str, str | None]]:
-    """(id, header, d3 number format or None for text) of the ranking's table and CSV."""
+    """(id, header, d3 number format or None for text) of the ranking's table; the ids are the CSV's
+    column names (snake_case, units in the name), the headers what the screen shows."""
     bench = data.name_of(view.area)
     return [("rank", "Rank", "d"), ("area_name", "Area", None), ("area_code", "Code", None),
             ("parent_name", "Parent area", None), ("parent_code", "Parent code", None),
-            ("high_risk", "High-risk people", ",d"), ("high_risk_without_plan", "High-risk without a plan", ",d"),
-            ("high_risk_plan_coverage", "High-risk with a plan (%)", ".3~r"),
-            ("coverage_lower", "Lower 95% CI (%)", ".3~r"), ("coverage_upper", "Upper 95% CI (%)", ".3~r"),
-            ("vs_benchmark", f"Coverage compared with {bench}", None),
-            ("expected_admissions_without_plan", "Expected admissions without a plan (12 months)", ",d"),
-            ("gap", "Gap count (plans)", ",d"), ("cumulative_without_plan", "Cumulative without a plan", ",d"),
-            ("reach", "Reached within capacity", ",d"), ("targeted", "Target", None),
+            ("high_risk_people", "High-risk people", ",d"),
+            ("without_plan_people", "High-risk people without a plan", ",d"),
+            ("coverage_pct", "High-risk with a plan (%)", ".3~r"),
+            ("coverage_lower_pct", "Lower 95% CI (%)", ".3~r"), ("coverage_upper_pct", "Upper 95% CI (%)", ".3~r"),
+            ("coverage_vs_benchmark", f"Coverage compared with {bench}", None),
+            ("expected_admissions", "Expected admissions without a plan (12 months)", ",d"),
+            ("gap_count_plans", "Gap count (plans)", ",d"),
+            ("cumulative_without_plan_people", "Cumulative people without a plan", ",d"),
+            ("reached_people", "People reached within capacity", ",d"), ("targeted", "Target", None),
             ("suppressed", "Suppressed (disclosure control)", None)]
 
 
@@ -155,21 +158,27 @@ def display_table(data: AppData, view: OutreachView, ranked: pd.DataFrame, bench
         flags = ranked.get(f"{col}_suppressed", pd.Series(False, index=ranked.index)).astype(bool)
         return pd.to_numeric(ranked[col], errors="coerce").astype(float).mask(flags)
 
+    def whole(values: pd.Series) -> pd.Series:
+        return values.round().astype("Int64")  # whole numbers in the CSV ("385", not "385.0"); empty if hidden
+
     parents = [data.parent_of.get(c) for c in ranked["area_code"]]
     cov = "high_risk_plan_coverage"
+    hidden = ranked[f"{cov}_suppressed"].astype(bool)
     out = pd.DataFrame({"rank": ranked["rank"], "area_name": ranked["area_name"], "area_code": ranked["area_code"],
                         "parent_name": [data.name_of(p) if p else "" for p in parents],
-                        "parent_code": [p or "" for p in parents]})
-    for col in ("high_risk", "high_risk_without_plan", "gap", cov):
-        out[col] = hide(col)
-    hidden = ranked[f"{cov}_suppressed"].astype(bool)
-    out["coverage_lower"] = pd.to_numeric(ranked[f"{cov}_lower"], errors="coerce").mask(hidden)
-    out["coverage_upper"] = pd.to_numeric(ranked[f"{cov}_upper"], errors="coerce").mask(hidden)
-    out["vs_benchmark"] = [str(v) for v in stats.compare_to_benchmark(
-        out["coverage_lower"].to_numpy(dtype=float), out["coverage_upper"].to_numpy(dtype=float), benchmark, True)]
-    out["expected_admissions_without_plan"] = hide("expected_admissions_without_plan").round()
-    out["cumulative_without_plan"] = ranked["cumulative_without_plan"].astype(float)
-    out["reach"] = ranked["reach"].astype(float)
+                        "parent_code": [p or "" for p in parents],
+                        "high_risk_people": whole(hide("high_risk")),
+                        "without_plan_people": whole(hide("high_risk_without_plan")),
+                        "coverage_pct": hide(cov).round(3),
+                        "coverage_lower_pct": pd.to_numeric(ranked[f"{cov}_lower"], errors="coerce").mask(hidden).round(3),
+                        "coverage_upper_pct": pd.to_numeric(ranked[f"{cov}_upper"], errors="coerce").mask(hidden).round(3)})
+    out["coverage_vs_benchmark"] = [str(v) for v in stats.compare_to_benchmark(
+        out["coverage_lower_pct"].to_numpy(dtype=float), out["coverage_upper_pct"].to_numpy(dtype=float),
+        benchmark, True)]
+    out["expected_admissions"] = whole(hide("expected_admissions_without_plan"))
+    out["gap_count_plans"] = whole(hide("gap"))
+    out["cumulative_without_plan_people"] = whole(ranked["cumulative_without_plan"].astype(float))
+    out["reached_people"] = whole(ranked["reach"].astype(float))
     out["targeted"] = ranked["targeted"].map({True: "yes", False: "no"})
     names = {"high_risk": "high-risk people", "high_risk_without_plan": "without a plan", "gap": "gap",
              cov: "coverage", "expected_admissions_without_plan": "expected admissions"}

@@ -10,12 +10,10 @@ import pandas as pd
 from explorer.app import components as ui
 from explorer.app.presenters.format import (
     as_float,
-    ci_text,
-    count_text,
     difference_unit,
     metric_title,
     short_unit,
-    value_text,
+    subject,
 )
 from explorer.app.presenters.map import (
     base_value,
@@ -30,7 +28,8 @@ from explorer.domain.disclosure import DisclosurePolicy
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_data import AppData
 
-SORT_KEYS = {"area_name": "area_name", "area_code": "area_code", "value": "value", "ci": "value",
+SORT_KEYS = {"area_name": "area_name", "area_code": "area_code", "value": "value", "lower": "lower",
+             "upper": "upper", "parent_name": "area_code", "suppressed": "hidden",
              "numerator": "numerator", "denominator": "denominator", "vs_region": "vs_region",
              "difference": "difference"}
 
@@ -65,23 +64,31 @@ def _build_numeric_rows(data: AppData, key: CacheKey) -> pd.DataFrame:
 
 
 def format_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows for the table as numbers (the columns carry the number formats, `table_columns`): a
+    suppressed value and its CI are empty and the row says "suppressed"; counts are whole numbers."""
     info = data.metric(view.metric)
-    unit = short_unit(info)
-    count = info.kind == "count"
-    rows = zip(frame["value"], frame["lower"], frame["upper"], frame["numerator"], frame["denominator"],
-               frame["hidden"])
-    out = pd.DataFrame([{
-        "value": value_text(v, h, unit, exact=count), "ci": ci_text(lo, hi, h, unit),
-        "numerator": count_text(n, h and info.kind != "mean"), "denominator": count_text(d, False),
-    } for v, lo, hi, n, d, h in rows], columns=["value", "ci", "numerator", "denominator"])
-    out.insert(0, "area_code", frame["area_code"].to_numpy())
-    out.insert(0, "area_name", frame["area_name"].to_numpy())
+    hidden = frame["hidden"].to_numpy(dtype=bool)
+
+    def masked(col: str, hide: np.ndarray = hidden) -> pd.Series:
+        return pd.Series(np.where(hide, np.nan, frame[col].to_numpy(dtype=float)), index=frame.index)
+
+    def whole(values: pd.Series) -> pd.Series:
+        return values.round().astype("Int64") if info.kind != "mean" else values
+
+    codes = frame["area_code"].to_numpy()
+    parents = [data.parent_of.get(c) for c in codes]
+    out = pd.DataFrame({"area_name": frame["area_name"].to_numpy(), "area_code": codes,
+                        "parent_name": [data.name_of(p) if p else "" for p in parents]}, index=frame.index)
+    out["value"] = whole(masked("value")) if info.kind == "count" else masked("value")
+    out["lower"], out["upper"] = masked("lower"), masked("upper")
+    out["numerator"] = whole(masked("numerator", hidden & (info.kind != "mean")))
+    out["denominator"] = whole(masked("denominator", np.zeros(len(frame), dtype=bool)))
+    out["suppressed"] = np.where(hidden, "suppressed", "")
     if "vs_region" in frame.columns:
         out["vs_region"] = frame["vs_region"].to_numpy()
     if "difference" in frame.columns:
-        out["difference"] = [value_text(d, h, difference_unit(info), signed=True)
-                             for d, h in zip(frame["difference"], frame["hidden"])]
-    return out
+        out["difference"] = masked("difference")
+    return out.reset_index(drop=True)
 
 
 def display_rows(data: AppData, view: MapView, policy: DisclosurePolicy) -> pd.DataFrame:
@@ -103,19 +110,30 @@ def table_page(data: AppData, view: MapView, policy: DisclosurePolicy, *, sort_c
     return format_rows(data, view, chunk), len(frame)
 
 
+NUMBER = {"type": "numeric", "format": {"specifier": ",.3~r"}}  # 3 significant figures, kept as numbers
+COUNT = {"type": "numeric", "format": {"specifier": ",d"}}
+
+
 def table_columns(data: AppData, view: MapView) -> list[dict]:
+    """The table's columns: numbers with a d3 format, the CI in lower/upper columns, the parent area."""
     info = data.metric(view.metric)
+    unit = short_unit(info)
     cols = [{"name": "Area", "id": "area_name"}, {"name": "Code", "id": "area_code"},
-            {"name": metric_title(info), "id": "value"}]
+            {"name": "Parent area", "id": "parent_name"},
+            {"name": metric_title(info), "id": "value", **(COUNT if info.kind == "count" else NUMBER)}]
     if info.has_ci:
-        cols.append({"name": "95% CI", "id": "ci"})
-    cols += [{"name": "Numerator", "id": "numerator"},
-             {"name": f"Denominator ({info.denominator})", "id": "denominator"}]
+        cols += [{"name": f"Lower 95% CI ({unit})", "id": "lower", **NUMBER},
+                 {"name": f"Upper 95% CI ({unit})", "id": "upper", **NUMBER}]
+    cols += [{"name": "Numerator", "id": "numerator", **COUNT},
+             {"name": f"Denominator ({info.denominator})", "id": "denominator", **COUNT}]
     if info.has_ci:
-        cols.append({"name": f"Compared with {data.region_name}", "id": "vs_region"})
+        region = subject(data, "", None, view.effective_filters if info.filterable else None,
+                         comparator=data.region_name).comparator_label
+        cols.append({"name": f"Compared with {region}", "id": "vs_region"})
     if diverging(data, view.metric, view.mode):
         cols.append({"name": f"Difference from {data.name_of(comparator_code(data, view.area))} "
-                             f"({difference_unit(info)})", "id": "difference"})
+                             f"({difference_unit(info)})", "id": "difference", **NUMBER})
+    cols.append({"name": "Disclosure control", "id": "suppressed"})
     return cols
 
 
