@@ -163,3 +163,19 @@ def resource_count(driver: WebDriver) -> int:
 
 def severe_console_messages(driver: WebDriver) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+
+
+def allow_downloads(driver: WebDriver, folder: str) -> None:
+    """Save the page's downloads (dcc.Download) into `folder`, as a person's browser would."""
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": folder,
+                                                           "eventsEnabled": True})
+
+
+def wait_for_download(folder: Any, suffix: str, before: set | None = None, timeout: float = TIMEOUT) -> Any:
+    """The first finished file ending in `suffix` in `folder` (a pathlib.Path) not in `before`."""
+    before = before or set()
+
+    def done(_: Any) -> Any:
+        files = [p for p in folder.iterdir() if p.name.endswith(suffix) and p not in before]
+        return files[0] if files and not any(p.name.endswith(".crdownload") for p in folder.iterdir()) else False
+    return WebDriverWait(None, timeout, poll_frequency=0.2).until(done, message=f"waiting for a {suffix} download")
