@@ -30,8 +30,16 @@ from explorer.app.components import dom_id
 from explorer.domain.access import disclosure_policy_for
 from explorer.domain.metrics import Filters
 from tests.browser_support import (
-    act, allow_downloads, serve_in_thread, severe_console_messages, start_chromium, text_of, wait_for,
-    wait_for_download, wait_for_page, wait_for_text,
+    act,
+    allow_downloads,
+    serve_in_thread,
+    severe_console_messages,
+    start_chromium,
+    text_of,
+    wait_for,
+    wait_for_download,
+    wait_for_page,
+    wait_for_text,
 )
 
 pytestmark = pytest.mark.browser

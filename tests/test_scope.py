@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from explorer.app.state import (
-    SHARED_KEYS, MapView, OutreachView, ProfileView, area_view_query, page_href, query_from_search, shared_query,
+    SHARED_KEYS,
+    MapView,
+    OutreachView,
+    ProfileView,
+    area_view_query,
+    page_href,
+    query_from_search,
+    shared_query,
 )
 from explorer.domain import narrative, stats
 from explorer.domain.access import disclosure_policy_for

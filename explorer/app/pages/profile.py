@@ -470,7 +470,7 @@ def register(app: Dash, data: AppData) -> None:
         access.check_clinical(role, [metric] if metric in data.metrics else [])
         new = current.with_(area=code, metric=metric if metric in data.metrics else current.metric,
                             groups=groups if groups in GRADIENT_GROUPS else current.groups,
-                            filters=filters_from_values(values, current.filters))
+                            filters=filters_from_values(values, current.filters) if keys else current.filters)
         if new == current:
             raise PreventUpdate
         return new.to_query(), new.to_search(), no_update, no_update, no_update, [no_update] * len(keys)
