@@ -179,3 +179,16 @@ def wait_for_download(folder: Any, suffix: str, before: set | None = None, timeo
         files = [p for p in folder.iterdir() if p.name.endswith(suffix) and p not in before]
         return files[0] if files and not any(p.name.endswith(".crdownload") for p in folder.iterdir()) else False
     return WebDriverWait(None, timeout, poll_frequency=0.2).until(done, message=f"waiting for a {suffix} download")
+
+
+_READABLE_ERRORS = """const _error = console.error;
+console.error = (...args) => _error(args.map(a => {
+  try { return a && a.stack ? String(a) : (typeof a === 'object' ? JSON.stringify(a).slice(0, 600) : String(a)); }
+  catch (e) { return String(a); }
+}).join(' | '));"""
+
+
+def readable_console_errors(driver: WebDriver) -> None:
+    """From the next page load on, console errors logged as objects (Dash's renderer logs its errors
+    so) are written out as text, so a test can say which error it met."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _READABLE_ERRORS})
