@@ -26,6 +26,7 @@ from explorer.domain.disclosure import SUPPRESSION_NOTE, DisclosurePolicy
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, MetricInfo
 from explorer.errors import ExplorerError
 from explorer.figures import theme
+from explorer.figures.describe import Subject
 from explorer.services.app_analyses import DEFAULT_CAPACITY, MAX_CAPACITY, RANK_BY
 from explorer.services.app_data import REGION_LEVEL, AppData
 from explorer.services.provenance import provenance
@@ -36,6 +37,7 @@ __all__ = ["AREA_KINDS", "BY_CHOICES", "DEFAULT_BY", "FIGURE_KINDS", "LEVEL_KIND
 
 FIGURE_KINDS: tuple[str, ...] = ("map", "gradient", "cascade", "trend", "inequalities", "funnel", "outreach",
                                  "population", "calibration")
+COMPARATORS = {"funnel": "area", "inequalities": "region", "gradient": "region"}  # whose value a figure compares with
 LEVEL_KINDS = frozenset({"map", "funnel", "outreach"})  # the areas at `level`, within `area` (None: the region)
 AREA_KINDS = frozenset({"gradient", "cascade", "trend", "inequalities", "population"})  # about one area
 METRIC_KINDS = frozenset({"map", "gradient", "trend", "inequalities", "funnel"})
@@ -287,6 +289,11 @@ def subtitle(r: Resolved, units: str) -> str:
     parts.append(f"{r.role.replace('_', ' ').capitalize()} view")
     if units:
         parts.append(units)
+    comparator = COMPARATORS.get(r.kind)
+    if comparator is not None:  # "Compared with London, same filters" (describe.Subject words it)
+        name = data.name_of(r.area if comparator == "area" else None)
+        parts.append("Compared with " + str(Subject("", "", "", "" if r.filters.is_empty else r.filters.describe(),
+                                                    comparator=name).comparator_label))
     return " · ".join(parts)
 
 
