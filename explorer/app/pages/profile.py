@@ -287,15 +287,13 @@ def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
     summary = describe.describe_gradient(frame, label=info.label, unit=unit, sii=sii_value,
                                          sii_lower=sii.get("sii_lower"), sii_upper=sii.get("sii_upper"),
                                          group=group)
-    table = frame.assign(**{"95% CI": [_ci(lo, hi) for lo, hi in zip(frame["lower"], frame["upper"])]})
-    table = table[["label", "value", "95% CI", "numerator", "denominator"]].rename(
-        columns={"label": "IMD group", "value": metric_title(info), "numerator": "Numerator",
-                 "denominator": f"Denominator ({info.denominator})"})
-    table = table.round(3)
+    table, columns = numeric_table(frame, [("label", "IMD group", None), ("value", metric_title(info), NUMBER),
+                                           ("lower", "Lower 95% CI", NUMBER), ("upper", "Upper 95% CI", NUMBER),
+                                           ("numerator", "Numerator", COUNT),
+                                           ("denominator", f"Denominator ({info.denominator})", COUNT)])
     graph = ui.graph(ids.PROFILE_GRADIENT + "-graph", figure, synthetic=data.shows_synthetic(info.name))
     return [ui.figure_block(graph, ui.sr_only(summary),
-                            ui.data_table(ids.PROFILE_GRADIENT_TABLE, [{"name": c, "id": c} for c in table.columns],
-                                          ui.records(table.astype(object).where(table.notna(), "*"))),
+                            ui.data_table(ids.PROFILE_GRADIENT_TABLE, columns, ui.records(table)),
                             title=title, download=_download(data, view, "gradient", by=view.groups)),
             html.P(sii_text, className="table-note")]
 
@@ -325,14 +323,13 @@ def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
     values = [float(v) if not _isnan(v) else math.nan for v in frame["value"]]
     summary = describe.describe_series(list(frame["period"])[-6:], values[-6:], what=f"{info.label}, last 6 months",
                                        unit=unit) + " " + verdict
-    table = frame[["period", "value", "lower", "upper", "numerator", "denominator"]].copy()
-    table = table.round(3).astype(object).where(table.notna(), "*")
-    table.columns = ["Month", metric_title(info), "Lower 95% CI", "Upper 95% CI", "Numerator",
-                     f"Denominator ({info.denominator})"]
+    table, columns = numeric_table(frame, [("period", "Month", None), ("value", metric_title(info), NUMBER),
+                                           ("lower", "Lower 95% CI", NUMBER), ("upper", "Upper 95% CI", NUMBER),
+                                           ("numerator", "Numerator", COUNT),
+                                           ("denominator", f"Denominator ({info.denominator})", COUNT)])
     graph = ui.graph(ids.PROFILE_TREND + "-graph", figure, synthetic=data.shows_synthetic(info.name))
     return [ui.figure_block(graph, ui.sr_only(summary),
-                            ui.data_table(ids.PROFILE_TREND + "-table", [{"name": c, "id": c} for c in table.columns],
-                                          ui.records(table), page_size=6),
+                            ui.data_table(ids.PROFILE_TREND + "-table", columns, ui.records(table), page_size=6),
                             title=title, download=_download(data, view, "trend")), html.P(verdict, className="table-note")]
 
 
@@ -399,6 +396,27 @@ def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
     return blocks
 
 
+NUMBER = {"type": "numeric", "format": {"specifier": ",.3~r"}}  # 3 significant figures, kept as numbers
+COUNT = {"type": "numeric", "format": {"specifier": ",d"}}
+
+
+def numeric_table(frame: pd.DataFrame, spec: list[tuple[str, str, dict | None]]) -> tuple[pd.DataFrame, list[dict]]:
+    """(rows, columns) of a table of numbers: `spec` is (column, header, number format or None for
+    text); a suppressed row's values are empty and its `suppressed` column says so."""
+    hidden = frame["suppressed"].astype(bool) if "suppressed" in frame.columns else pd.Series(False, index=frame.index)
+    table = pd.DataFrame(index=frame.index)
+    for col, _, fmt in spec:
+        values = frame[col]
+        if fmt is not None:
+            values = pd.to_numeric(values, errors="coerce").astype(float)
+            values = values.mask(hidden) if col != "denominator" else values
+            values = values.round().astype("Int64") if fmt is COUNT else values.round(4)
+        table[col] = values
+    table["suppressed"] = hidden.map({True: "suppressed", False: ""})
+    columns = [{"name": name, "id": col, **(fmt or {})} for col, name, fmt in spec]
+    return table.reset_index(drop=True), [*columns, {"name": "Disclosure control", "id": "suppressed"}]
+
+
 def _download(data: AppData, view: ProfileView, kind: str, by: str | None = None) -> Any:
     """The figure's PNG/SVG/PDF menu: what it shows, for the download callback (explorer.app.exports)."""
     metric = view.metric if kind in ("gradient", "trend") else None
@@ -412,12 +430,6 @@ def _isnan(v: Any) -> bool:
         return v is None or math.isnan(float(v))
     except (TypeError, ValueError):
         return True
-
-
-def _ci(lo: Any, hi: Any) -> str:
-    if _isnan(lo) or _isnan(hi):
-        return ""
-    return f"{float(lo):.3g} to {float(hi):.3g}"
 
 
 def register(app: Dash, data: AppData) -> None:
