@@ -6,30 +6,49 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pandas as pd
-
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from explorer.app import board_pack
+from explorer.app import board_pack, exports, ids
 from explorer.app import components as ui
-from explorer.app import exports
-from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.presenters.format import difference_unit, difference_words, metric_title, short_unit, subject
+from explorer.app.filters_ui import (
+    filter_values,
+    filters_from_values,
+    population_checklists,
+)
+from explorer.app.presenters.format import (
+    COUNT,
+    NUMBER,
+    difference_words,
+    metric_title,
+    number_text,
+    numeric_table,
+    short_unit,
+    subject,
+)
+from explorer.app.presenters.gap import gap_section
 from explorer.app.presenters.profile import key_metrics
-from explorer.services.app_data import AppData
-from explorer.app.filters_ui import filter_values, filters_from_values, population_checklists
 from explorer.app.state import (
-    GRADIENT_GROUPS, InvalidInput, ProfileView, check_store, query_from_search, require_canonical, text_value,
+    GRADIENT_GROUPS,
+    InvalidInput,
+    ProfileView,
+    check_store,
+    query_from_search,
+    require_canonical,
+    text_value,
     text_values,
 )
 from explorer.domain import access
-from explorer.domain.access import AccessDenied, deprivation_groups_note, disclosure_policy_for
+from explorer.domain.access import (
+    AccessDenied,
+    deprivation_groups_note,
+    disclosure_policy_for,
+)
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
-from explorer.figures.classify import format_number
+from explorer.services.app_data import AppData
 
 MODULE = "explorer.app.pages.profile"
 PATH = "/profile"
@@ -136,13 +155,6 @@ def _sig_badge(code: str) -> html.Span:
     return html.Span(SIG_TEXT.get(code, code), className=f"sig sig-{code.split()[0]}")
 
 
-def _num(v: Any, kind: str = "") -> str:
-    """A number on screen (the unit is in the row's label): whole counts, else 3 significant figures."""
-    if _isnan(v):
-        return ""
-    return f"{float(v):,.0f}" if kind == "count" else format_number(float(v))
-
-
 def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
     """The key metrics against the parent (when it is below the region) and the region, filtered
     alike. Counts are not rated against a benchmark; numerator / denominator only where they are
@@ -160,13 +172,13 @@ def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any
         head += [region, f"Compared with {data.region_name}"]
     rows = []
     for _, r in frame.iterrows():
-        cells = [html.Th(r["label"], scope="row"), html.Td("*" if r["hidden"] else _num(r["value"], r["kind"])),
-                 html.Td(_num(r["lower"], r["kind"])), html.Td(_num(r["upper"], r["kind"])),
-                 html.Td(_num(r["numerator"], "count")), html.Td(_num(r["denominator"], "count"))]
+        cells = [html.Th(r["label"], scope="row"), html.Td("*" if r["hidden"] else number_text(r["value"], r["kind"])),
+                 html.Td(number_text(r["lower"], r["kind"])), html.Td(number_text(r["upper"], r["kind"])),
+                 html.Td(number_text(r["numerator"], "count")), html.Td(number_text(r["denominator"], "count"))]
         if above:
-            cells += [html.Td(_num(r["parent"], r["kind"])), html.Td(_sig_badge(r["_vs_parent"]))]
+            cells += [html.Td(number_text(r["parent"], r["kind"])), html.Td(_sig_badge(r["_vs_parent"]))]
         if view.area:
-            cells += [html.Td(_num(r["region"], r["kind"])), html.Td(_sig_badge(r["_vs_region"]))]
+            cells += [html.Td(number_text(r["region"], r["kind"])), html.Td(_sig_badge(r["_vs_region"]))]
         rows.append(html.Tr(cells))
     what = subject(data, "Key metrics", view.area, flt, role=role, comparator=None if not view.area else
                    data.region_name)
@@ -182,82 +194,6 @@ def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any
                    "a benchmark; numerator and denominator are shown only where the value is their ratio. "
                    "Better/worse uses each metric's direction; metrics with no direction show higher/lower.",
                    className="table-note", id=ids.PROFILE_KEY_TABLE + "-note")]
-
-
-def gap_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
-    """The gap between the least and most deprived IMD quintiles (difference and ratio, 95% CIs) and
-    the SII/RII, in words and in a table of numbers, for the area and the filters."""
-    info = data.metric(view.metric)
-    flt = view.effective_filters
-    what = subject(data, f"Deprivation gap in {info.label.lower()}", view.area, flt, role=role,
-                   unit=short_unit(info))
-    heading = html.H2(what.title(), className="block-title", id=ids.PROFILE_GAP + "-title")
-    if info.source == "geography" or not data.has_engine():
-        return [heading, ui.notice("The deprivation gap needs a care-plan metric (choose one above).")]
-    try:
-        gap = data.deprivation_gap(view.area, view.metric, flt, view.risk, policy)
-    except Exception as exc:  # noqa: BLE001
-        return [heading, ui.notice(f"Not available: {exc}", "warning")]
-    unit, most, least = short_unit(info), gap.attrs["most"], gap.attrs["least"]
-    words = gap_words(gap, info.label, unit, data.name_of(view.area), flt)
-    gap_unit = difference_unit(info)
-    units = {"difference": gap_unit, "ratio": "ratio", "sii": gap_unit, "rii": "ratio"}
-    names = {"difference": "Gap: least minus most deprived quintile", "ratio": "Ratio: least over most deprived",
-             "sii": "Slope index of inequality (SII)", "rii": "Relative index of inequality (RII)"}
-    table = pd.DataFrame({
-        "measure": [names[m] for m in gap["measure"]], "value": gap["value"].round(3),
-        "lower": gap["lower"].round(3), "upper": gap["upper"].round(3), "unit": [units[m] for m in gap["measure"]],
-        "most_deprived": _group_value(most), "least_deprived": _group_value(least),
-        "method": gap["method"]})
-    columns = [{"name": "Measure", "id": "measure"},
-               {"name": "Value", "id": "value", "type": "numeric", "format": {"specifier": ",.3~r"}},
-               {"name": "Lower 95% CI", "id": "lower", "type": "numeric", "format": {"specifier": ",.3~r"}},
-               {"name": "Upper 95% CI", "id": "upper", "type": "numeric", "format": {"specifier": ",.3~r"}},
-               {"name": "Units", "id": "unit"},
-               {"name": f"Most deprived: quintile {most.get('group', '-')} ({unit})", "id": "most_deprived",
-                "type": "numeric", "format": {"specifier": ",.3~r"}},
-               {"name": f"Least deprived: quintile {least.get('group', '-')} ({unit})", "id": "least_deprived",
-                "type": "numeric", "format": {"specifier": ",.3~r"}},
-               {"name": "CI method", "id": "method"}]
-    note = access.deprivation_groups_note(policy)
-    return [heading,
-            html.P(words, id=ids.PROFILE_GAP + "-words"),
-            ui.data_table(ids.PROFILE_GAP_TABLE, columns, ui.records(table)),
-            html.P(what.caption() + " Computed from disclosure-controlled counts; a suppressed quintile withholds "
-                   "the gap." + (f" Quintiles: {note}." if note else ""), className="table-note",
-                   id=ids.PROFILE_GAP + "-caption")]
-
-
-def _group_value(row: dict) -> float:
-    return math.nan if not row or row.get("suppressed") else float(row.get("value") or math.nan)
-
-
-def gap_words(gap: pd.DataFrame, label: str, unit: str, area: str, filters: Any) -> str:
-    """The quintile gap and SII/RII in one paragraph; withheld parts say so."""
-    by = {m: r for m, r in zip(gap["measure"], gap.to_dict("records"), strict=True)}
-    most, least = gap.attrs["most"], gap.attrs["least"]
-    who = "everyone" if filters.is_empty else filters.describe()
-    if not most or most.get("suppressed") or least.get("suppressed"):
-        return (f"{label} in {area} ({who}): the gap between the most and least deprived quintiles is withheld "
-                "(a quintile's count is suppressed by disclosure control or no one lives there).")
-    gap_unit = "percentage points" if unit == "%" else unit
-    text = (f"{label} in {area} ({who}) is {_num(most['value'])} {unit} in the most deprived quintile "
-            f"({most['group']}) and {_num(least['value'])} {unit} in the least deprived quintile present "
-            f"({least['group']}).")
-    d, r = by["difference"], by["ratio"]
-    if not _isnan(d["value"]):
-        text += (f" Gap (least minus most deprived): {_num(d['value'])} {gap_unit} (95% CI {_num(d['lower'])} to "
-                 f"{_num(d['upper'])}); ratio {_num(r['value'])} (95% CI {_num(r['lower'])} to {_num(r['upper'])}).")
-    elif not gap.attrs.get("share"):
-        text += " The gap's CI is given for shares of people only; see the SII."
-    s, ri = by["sii"], by["rii"]
-    if not _isnan(s["value"]):
-        text += (f" Slope index of inequality {_num(s['value'])} {gap_unit} (95% CI {_num(s['lower'])} to "
-                 f"{_num(s['upper'])}); relative index {_num(ri['value'])} (95% CI {_num(ri['lower'])} to "
-                 f"{_num(ri['upper'])}).")
-    else:
-        text += " SII not shown: it needs a value for every quintile present."
-    return text
 
 
 def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
@@ -394,27 +330,6 @@ def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
                           ui.records(table), page_size=10),
             title=title, download=_download(data, view, "population", by=key)))
     return blocks
-
-
-NUMBER = {"type": "numeric", "format": {"specifier": ",.3~r"}}  # 3 significant figures, kept as numbers
-COUNT = {"type": "numeric", "format": {"specifier": ",d"}}
-
-
-def numeric_table(frame: pd.DataFrame, spec: list[tuple[str, str, dict | None]]) -> tuple[pd.DataFrame, list[dict]]:
-    """(rows, columns) of a table of numbers: `spec` is (column, header, number format or None for
-    text); a suppressed row's values are empty and its `suppressed` column says so."""
-    hidden = frame["suppressed"].astype(bool) if "suppressed" in frame.columns else pd.Series(False, index=frame.index)
-    table = pd.DataFrame(index=frame.index)
-    for col, _, fmt in spec:
-        values = frame[col]
-        if fmt is not None:
-            values = pd.to_numeric(values, errors="coerce").astype(float)
-            values = values.mask(hidden) if col != "denominator" else values
-            values = values.round().astype("Int64") if fmt is COUNT else values.round(4)
-        table[col] = values
-    table["suppressed"] = hidden.map({True: "suppressed", False: ""})
-    columns = [{"name": name, "id": col, **(fmt or {})} for col, name, fmt in spec]
-    return table.reset_index(drop=True), [*columns, {"name": "Disclosure control", "id": "suppressed"}]
 
 
 def _download(data: AppData, view: ProfileView, kind: str, by: str | None = None) -> Any:
