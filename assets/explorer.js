@@ -374,3 +374,28 @@
     start();
   }
 })();
+
+/* The user's area on every page (issue 14): each page writes its view into the URL with its own
+   dcc.Location (refresh=False), which no other Location hears. After every history change, tell the
+   shell's Location (id "nav-url") the new query, so its server callback (explorer.app.shell
+   carry_area, keys from explorer.app.state.SHARED_KEYS) rewrites the nav links. */
+(function () {
+  "use strict";
+  function sync() {
+    var dc = window.dash_clientside;
+    if (dc && dc.set_props) {  // dcc.Location draws no element: set_props finds it in the layout
+      var here = window.location;  // all three: a Location with a stale href would push it back
+      try { dc.set_props("nav-url", { href: here.href, pathname: here.pathname, search: here.search }); }
+      catch (e) { /* not rendered yet */ }
+    }
+  }
+  ["pushState", "replaceState"].forEach(function (name) {
+    var original = window.history[name];
+    window.history[name] = function () {
+      var result = original.apply(this, arguments);
+      window.setTimeout(sync, 0);
+      return result;
+    };
+  });
+  window.addEventListener("popstate", function () { window.setTimeout(sync, 0); });
+})();

@@ -302,3 +302,32 @@ window.fetch = async function (url, opts) {
   return response;
 };
 """
+
+
+def allow_downloads(driver: WebDriver, folder: str) -> None:
+    """Save the page's downloads (dcc.Download) into `folder`, as a person's browser would."""
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": folder,
+                                                           "eventsEnabled": True})
+
+
+def wait_for_download(folder: Any, suffix: str, before: set | None = None, timeout: float = TIMEOUT) -> Any:
+    """The first finished file ending in `suffix` in `folder` (a pathlib.Path) not in `before`."""
+    before = before or set()
+
+    def done(_: Any) -> Any:
+        files = [p for p in folder.iterdir() if p.name.endswith(suffix) and p not in before]
+        return files[0] if files and not any(p.name.endswith(".crdownload") for p in folder.iterdir()) else False
+    return WebDriverWait(None, timeout, poll_frequency=0.2).until(done, message=f"waiting for a {suffix} download")
+
+
+_READABLE_ERRORS = """const _error = console.error;
+console.error = (...args) => _error(args.map(a => {
+  try { return a && a.stack ? String(a) : (typeof a === 'object' ? JSON.stringify(a).slice(0, 600) : String(a)); }
+  catch (e) { return String(a); }
+}).join(' | '));"""
+
+
+def readable_console_errors(driver: WebDriver) -> None:
+    """From the next page load on, console errors logged as objects (Dash's renderer logs its errors
+    so) are written out as text, so a test can say which error it met."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _READABLE_ERRORS})

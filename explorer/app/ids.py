@@ -193,3 +193,16 @@ ACT_DOWNLOAD = "activity-download"
 # The map's server-side grid (explorer.app.grid): a store the view change writes so the browser
 # empties the grid's block cache and asks again (assets/explorer.js refreshGrid)
 MAP_TABLE_REFRESH = "map-table-refresh"
+# Shared area and population across pages (issue 14): the shell's URL watcher and its nav links,
+# {"type": NAV_LINK_TYPE, "path": page path}; the profile's population filters and gap table.
+NAV_URL = "nav-url"
+NAV_LINK_TYPE = "nav-link"
+PROFILE_FILTERS = "profile-filters"  # {"type": PROFILE_FILTERS, "key": filter key}: one checklist each
+PROFILE_GAP = "profile-gap"
+PROFILE_GAP_TABLE = "profile-gap-table"
+INEQ_AREA = "ineq-area"
+OUT_TABLE_CAPTION = "outreach-table-caption"
+
+
+def nav_link(path: str) -> dict:
+    return {"type": NAV_LINK_TYPE, "path": path}

@@ -8,6 +8,7 @@ from dash import ALL, Dash, Input, Output, ctx, dcc, html, no_update
 from explorer.app import auth, ids
 from explorer.app.context import current_data, role_and_policy
 from explorer.app.presenters.map import theme_payload
+from explorer.app.state import page_href, query_from_search, text_value
 from explorer.services.app_data import AppData
 from explorer.app.pages import PAGES
 from explorer.domain.access import AccessDenied
@@ -48,7 +49,8 @@ def user_badge() -> html.Div:
 def layout() -> html.Div:
     data = current_data()
     nav = html.Nav(
-        html.Ul([html.Li(dcc.Link(page.NAME, href=page.PATH, className="nav-link")) for page in PAGES],
+        html.Ul([html.Li(dcc.Link(page.NAME, href=page.PATH, className="nav-link", id=ids.nav_link(page.PATH)))
+                 for page in PAGES],
                 className="nav-list"),
         className="site-nav", **{"aria-label": "Pages"})
     return html.Div([
@@ -61,6 +63,7 @@ def layout() -> html.Div:
                                           className="brand-sub")]),
                       nav, user_badge()], className="topbar"),
         ], className="site-header"),
+        dcc.Location(id=ids.NAV_URL, refresh=False),
         *[dcc.Store(id=ids.geometry_store(level), storage_type="memory") for level in LEVELS],
         dcc.Store(id=ids.GEOMETRY_REQUEST, storage_type="memory"),
         dcc.Store(id=ids.MAP_THEME, data=theme_payload(), storage_type="memory"),
@@ -80,6 +83,15 @@ def browser_geometry(payload: dict) -> dict:
 
 
 def register(app: Dash, data: AppData) -> None:
+    @app.callback(
+        Output(ids.nav_link(ALL), "href"),
+        Input(ids.NAV_URL, "search"),
+    )
+    def carry_area(search: str | None) -> list[str]:
+        """Nav links keep the user's area and population (state.SHARED_KEYS) from page to page."""
+        query = query_from_search(text_value(search, "search"))
+        return [page_href(o["id"]["path"], query) for o in ctx.outputs_list]
+
     @app.callback(
         Output(ids.geometry_store(ALL), "data"),
         Input(ids.GEOMETRY_REQUEST, "data"),

@@ -27,6 +27,11 @@ PALETTES = ("viridis", "cividis")
 RISK_CHOICES = (("top_percent", 5.0), ("top_percent", 10.0), ("top_percent", 20.0),
                 ("min_probability", 0.2), ("min_probability", 0.3), ("min_probability", 0.5))
 FILTER_KEYS = ("age_band", "sex", "ethnic_group", "imd_quintile", "frailty")  # offered in the app
+AREA_KEY = "area"  # the user's area (ICS, place, PCN or LSOA code) in every page's URL
+SELECTED_KEY = "sel"  # the map's selected area (a click at the lowest level): the user's area too
+# What every page shares: the area and the population (filters, "high-risk only" and its definition).
+# Carried in the nav links and by each page's URL, so switching page keeps them and a link reproduces them.
+SHARED_KEYS = (AREA_KEY, *FILTER_KEYS, "risk", "hr")
 
 
 class InvalidInput(ValueError):
@@ -193,6 +198,44 @@ def query_from_search(search: str | None) -> dict[str, str]:
     return {k: v[-1] for k, v in parsed.items() if v}
 
 
+def shared_query(query: Mapping[str, Any] | None) -> dict[str, str]:
+    """The part of a page's URL query every page shares (SHARED_KEYS); the map's selected area,
+    when there is one, is the user's area."""
+    query = dict(query or {})
+    out = {k: v for k in SHARED_KEYS if (v := _first(query, k)) is not None}
+    selected = _first(query, SELECTED_KEY)
+    if selected is not None:
+        out[AREA_KEY] = selected
+    return out
+
+
+def page_href(path: str, query: Mapping[str, Any] | None) -> str:
+    """A nav link to `path` carrying the shared part of the current query."""
+    shared = shared_query(query)
+    return path + ("?" + urlencode(shared, safe=",:") if shared else "")
+
+
+def area_view_query(query: Mapping[str, Any] | None, levels: Sequence[str],
+                    area_level: Mapping[str, str] | None, parent_of: Mapping[str, str | None] | None = None
+                    ) -> dict[str, str]:
+    """A query that names an area but no level (a shared link from another page), completed so the
+    area's children are shown (`level` one below it) or, for an area at the lowest level the role
+    may see, the area is selected among its siblings. Queries with a level are returned unchanged."""
+    query = dict(query or {})
+    area = _first(query, AREA_KEY)
+    known = area_level or {}
+    if _first(query, "level") is not None or area is None or known.get(area) not in levels:
+        return query
+    index = list(levels).index(known[area])
+    if index + 1 < len(levels):
+        return {**query, "level": levels[index + 1]}
+    parent = (parent_of or {}).get(area)
+    rest = {k: v for k, v in query.items() if k != AREA_KEY}
+    if parent is not None and known.get(parent) in levels:
+        rest[AREA_KEY] = parent
+    return {**rest, "level": known[area], SELECTED_KEY: area}
+
+
 @dataclass(frozen=True)
 class MapView:
     """The map page's view: level shown, the area it is within, the selection, metric and filters.
@@ -341,6 +384,19 @@ class ProfileView:
         return self.filters if self.filters.risk is None else replace(self.filters, risk=self.risk)
 
 
+def _outreach_scope(area: str, level: str, levels: Sequence[str], area_level: Mapping[str, str],
+                    parent_of: Mapping[str, str | None]) -> tuple[str | None, str]:
+    """(area, level ranked) for outreach: an LSOA stands for its PCN; the level is below the area."""
+    if area_level.get(area) == "lsoa":
+        area = parent_of.get(area) or ""
+    if area_level.get(area) not in LEVELS:
+        return None, level
+    below = [lv for lv in levels if LEVELS.index(lv) > LEVELS.index(area_level[area])]
+    if not below:
+        return None, level
+    return area, level if level in below else below[0]
+
+
 _AREA_CODE = re.compile(r"[A-Za-z0-9]{3,12}")  # an area code; anything else in a URL is dropped
 
 
@@ -354,7 +410,7 @@ class OutreachView:
     capacity: int = DEFAULT_CAPACITY
     rank_by: str = "high_risk_without_plan"
     filters: Filters = field(default_factory=Filters)
-    area: str | None = None  # the what-if's area (an ICS or place; None = the region)
+    area: str | None = None  # the area ranked within, and the what-if's (None = the region)
     whatif: str = WHATIF_RANKINGS[0]  # the what-if's ranking (explorer.domain.whatif.RANKINGS)
 
     def to_query(self) -> dict[str, str]:
@@ -374,11 +430,16 @@ class OutreachView:
         return "?" + urlencode(self.to_query(), safe=",:")
 
     @classmethod
-    def from_query(cls, query: Mapping[str, Any] | None, *, levels: Sequence[str] = ("place", "pcn")
-                   ) -> OutreachView:
+    def from_query(cls, query: Mapping[str, Any] | None, *, levels: Sequence[str] = ("place", "pcn"),
+                   area_level: Mapping[str, str] | None = None,
+                   parent_of: Mapping[str, str | None] | None = None) -> OutreachView:
+        """`levels`: the levels the role may rank; with `area_level` (and `parent_of`) the area is
+        checked: an LSOA stands for its PCN, and the level ranked is always below the area (the
+        first level below it the role may rank, or no area when there is none)."""
         query = dict(query or {})
         level = _first(query, "level")
-        level = level if level in levels else (levels[-1] if levels else "pcn")
+        default = "pcn" if "pcn" in levels else (levels[-1] if levels else "pcn")
+        level = level if level in levels else default
         try:
             capacity = int(float(_first(query, "capacity") or DEFAULT_CAPACITY))
         except (ValueError, OverflowError):  # "abc", "nan", "1e309" in a URL: the default
@@ -389,8 +450,10 @@ class OutreachView:
             filters = Filters.from_query({k: query[k] for k in FILTER_KEYS if k in query})
         except FilterError:
             filters = Filters()
-        area = _first(query, "area") or None
+        area = _first(query, AREA_KEY) or None
         area = area if area and _AREA_CODE.fullmatch(area) else None
+        if area is not None and area_level is not None:
+            area, level = _outreach_scope(area, level, levels, area_level, parent_of or {})
         wif = _first(query, "wif")
         return cls(level=level, risk=parse_risk(_first(query, "hr")), capacity=capacity,
                    rank_by=rank if rank in RANK_BY else "high_risk_without_plan", filters=filters,

@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from explorer.domain.stats import compare_to_benchmark, z_value
+from explorer.domain.stats import compare_to_benchmark, proportion_ratio
 
 __all__ = [
     "Estimate",
@@ -114,17 +114,8 @@ def benchmark_sentence(what: str, unit: str, area_name: str, area: Estimate, ben
 
 def ratio_interval(a: Estimate, b: Estimate, confidence: float = 0.95) -> tuple[float, float, float]:
     """Ratio of two proportions a/b with its CI (log method, Katz et al. 1978, Biometrics 34:469),
-    from the released counts; NaNs when a count is missing or zero."""
-    counts = (a.numerator, a.denominator, b.numerator, b.denominator)
-    if not all(_finite(c) and float(c) > 0 for c in counts):
-        return math.nan, math.nan, math.nan
-    na, da, nb, db = (float(c) for c in counts)
-    if na > da or nb > db:
-        return math.nan, math.nan, math.nan
-    ratio = (na / da) / (nb / db)
-    se = math.sqrt(1 / na - 1 / da + 1 / nb - 1 / db)
-    z = z_value(confidence)
-    return ratio, ratio * math.exp(-z * se), ratio * math.exp(z * se)
+    from the released counts; NaNs when a count is missing or zero (`stats.proportion_ratio`)."""
+    return proportion_ratio(a.numerator, a.denominator, b.numerator, b.denominator, confidence)
 
 
 def gap_sentence(what: str, who: str, low_name: str, high_name: str, low: Estimate, high: Estimate,

@@ -204,10 +204,13 @@ def _inequalities(r: Resolved) -> Drawn:
 
 def _funnel(r: Resolved) -> Drawn:
     data, m, info = r.data, r.metric, r.info
-    points, limits, comparator = data.funnel(r.level, m, r.filters, r.risk, r.policy, within=r.area)
+    # as the inequalities page: the areas inside `area` around its own value (the region's without one)
+    points, limits, comparator = data.funnel(r.level, m, r.filters, r.risk, r.policy, within=r.area,
+                                             benchmark=r.area)
     unit = short_unit(info)
+    cname = data.name_of(r.area)
     fig = charts.funnel_figure(points, limits, label=info.label, unit=unit, comparator=comparator,
-                               comparator_name=data.region_name, denominator_label=info.denominator.capitalize())
+                               comparator_name=cname, denominator_label=info.denominator.capitalize())
     hidden = int(points.attrs.get("hidden", 0))
     _suppressed_key(fig, hidden > 0)
     # every area at the level, as the other tables: plotted ones, then those not plotted (NaN values,
@@ -218,11 +221,11 @@ def _funnel(r: Resolved) -> Drawn:
                       ignore_index=True)[[*points.columns, "suppressed"]]
     table["suppressed"] = table["suppressed"].astype(bool)
     table.attrs = {"comparator": comparator, "hidden": hidden}
-    alt = describe.describe_funnel(points, label=info.label, comparator_name=data.region_name)
+    alt = describe.describe_funnel(points, label=info.label, comparator_name=cname)
     return Drawn(fig, table, f"Funnel plot: {info.label} by {LEVEL_CONTROL_LABELS[r.level]} against "
-                 f"{data.region_name}", alt, _units(r), data.shows_synthetic(m),
+                 f"{cname}", alt, _units(r), data.shows_synthetic(m),
                  note=f"{hidden} area(s) not plotted (suppressed or no denominator). Limits: 95% and 99.8% around "
-                      f"the {data.region_name} value.")
+                      f"the {cname} value.")
 
 
 def _outreach(r: Resolved) -> Drawn:

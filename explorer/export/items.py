@@ -27,6 +27,7 @@ from explorer.domain.disclosure import SUPPRESSION_NOTE, DisclosurePolicy
 from explorer.domain.metrics import DEFAULT_RISK, FilterError, Filters, MetricInfo
 from explorer.errors import ExplorerError
 from explorer.figures import theme
+from explorer.figures.describe import Subject
 from explorer.services.app_analyses import DEFAULT_CAPACITY, MAX_CAPACITY, RANK_BY
 from explorer.services.app_data import REGION_LEVEL, AppData
 from explorer.services.provenance import provenance
@@ -41,6 +42,8 @@ LEVEL_KINDS = frozenset({"map", "funnel", "outreach", "compare"})  # the areas a
 AREA_KINDS = frozenset({"gradient", "cascade", "trend", "inequalities", "population", "spine"})  # about one area
 METRIC_KINDS = frozenset({"map", "gradient", "trend", "inequalities", "funnel", "compare"})
 CARE_PLAN_KINDS = frozenset({"gradient", "trend", "inequalities", "funnel", "cascade", "outreach", "compare"})
+COMPARATORS = {"funnel": "area", "inequalities": "region", "gradient": "region", "spine": "region",
+               "compare": "area"}  # whose value a figure compares with
 BY_CHOICES: Mapping[str, tuple[str, ...]] = {
     "gradient": ("imd_decile", "imd_quintile"),
     "inequalities": ("ethnic_group", "age_band", "sex", "disabled", "frailty", "imd_quintile", "imd_decile"),
@@ -288,6 +291,11 @@ def subtitle(r: Resolved, units: str) -> str:
     parts.append(f"{r.role.replace('_', ' ').capitalize()} view")
     if units:
         parts.append(units)
+    comparator = COMPARATORS.get(r.kind)
+    if comparator is not None:  # "Compared with London, same filters" (describe.Subject words it)
+        name = data.name_of(r.area if comparator == "area" else None)
+        parts.append("Compared with " + str(Subject("", "", "", "" if r.filters.is_empty else r.filters.describe(),
+                                                    comparator=name).comparator_label))
     return " · ".join(parts)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -103,3 +104,74 @@ def describe_spine(frame: pd.DataFrame, *, area_name: str, comparator_name: str)
         if named[k]:
             text += f" {k.capitalize()}: {named[k]}."
     return text
+# --------------------------------------------------------------------------- what an output shows
+
+@dataclass(frozen=True)
+class Subject:
+    """What one output (title, table caption, image, CSV) shows: the one place its description is
+    written, so a chart, its table and its download never disagree.
+
+    `filters` is the filters' text ("" or "everyone" when unfiltered); `as_at` the month end the
+    care-plan figures are for (None for official statistics with their own date); `comparator`
+    the benchmark's name, said to be filtered the same way when `filters` are set.
+    """
+
+    what: str
+    area: str
+    level: str
+    filters: str = ""
+    as_at: str | None = None
+    role: str | None = None
+    comparator: str | None = None
+    unit: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.filters) and self.filters != "everyone"
+
+    @property
+    def comparator_label(self) -> str | None:
+        """"London, same filters" when the comparator is filtered as the area is."""
+        if not self.comparator:
+            return None
+        return f"{self.comparator}, same filters" if self.filtered else self.comparator
+
+    def qualifiers(self) -> str:
+        """"; frailty: moderate, severe; as at 31 October 2026" (empty when unfiltered and undated)."""
+        return (f"; {self.filters}" if self.filtered else "") + (f"; as at {self.as_at}" if self.as_at else "")
+
+    def title(self) -> str:
+        """"Care-plan coverage: North East London (ICS); frailty: moderate, severe; as at 31 October 2026"."""
+        return f"{self.what}: {self.area} ({self.level})" + self.qualifiers()
+
+    def caption(self) -> str:
+        """The title plus role, comparator and unit: a table's caption or a figure's subtitle."""
+        parts = [self.title()]
+        if not self.filtered:
+            parts.append("all people (no filters)")
+        if self.unit:
+            parts.append(f"units: {self.unit}")
+        if self.comparator_label:
+            parts.append(f"compared with {self.comparator_label}")
+        if self.role:
+            parts.append(f"as seen by the {self.role.replace('_', ' ')} role")
+        return "; ".join(parts) + "."
+
+    def header_lines(self) -> list[str]:
+        """Key-value lines for the top of a CSV (each written as '# key: value')."""
+        lines = [("shows", self.what), ("area", f"{self.area} ({self.level})"),
+                 ("filters", self.filters if self.filtered else "none (everyone)"),
+                 ("as at", self.as_at or "not applicable"), ("units", self.unit or "see column names"),
+                 ("comparator", self.comparator_label or "none"), ("role", self.role or "not stated")]
+        return [f"{k}: {v}" for k, v in lines]
+
+
+def as_at_text(month_end: object) -> str | None:
+    """A snapshot date (date or ISO text) as "31 October 2026"; None when there is none."""
+    if month_end is None:
+        return None
+    try:
+        day = pd.Timestamp(month_end)
+    except (TypeError, ValueError):
+        return None
+    return f"{day.day} {day.strftime('%B %Y')}"

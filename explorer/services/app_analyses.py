@@ -41,6 +41,9 @@ MAX_CAPACITY = 10_000_000  # the most the outreach page and exports accept
 RANK_NAMES = {"high_risk_without_plan": "High-risk people without a plan",
               "gap": "Gap count (plans to close the deprivation gap)",
               "expected_admissions_without_plan": "Expected emergency admissions without a plan"}
+# rates that are shares of people (plans among registered people, per 1,000): their gaps get the
+# proportion intervals (stats.proportion_difference / proportion_ratio)
+SHARE_RATES = ("coverage",)
 _FRAILTY = {"fit": "Fit", "mild": "Mild frailty", "moderate": "Moderate frailty", "severe": "Severe frailty",
             "not_assessed": "Not assessed (under 65)"}
 
@@ -125,10 +128,58 @@ class AppAnalyses:
         table.attrs.update(table.attrs)
         return table, sii
 
+    def deprivation_gap(self, code: str | None, metric: str, filters: Filters, risk: Any,
+                        policy: DisclosurePolicy) -> pd.DataFrame:
+        """The gap between the least and the most deprived IMD quintiles of an area, with 95% CIs:
+        rows "difference" (least minus most deprived: Newcombe's hybrid score interval), "ratio"
+        (least over most: Katz's log interval), "sii" and "rii" (fitted to the quintiles' released
+        values, `gradient`). Columns measure, value, lower, upper, method.
+
+        Everything comes from the role's disclosure-controlled quintile counts (for roles that see
+        deprivation only as groups of whole PCNs, the engine's quintiles are those groups); a gap
+        whose quintile is suppressed is NaN (withheld). Only for metrics that are a share of people
+        (GAP_METRICS' kinds): a rate's or mean's gap would need other methods.
+        attrs: most, least (the quintile rows compared), groups (quintiles present), multiplier."""
+        info = self.metric(metric)
+        table = self.groups_table(code, metric, "imd_quintile", filters, risk, policy)
+        table = table[table["group"].astype(str) != "unknown"]
+        den = pd.to_numeric(table["denominator"], errors="coerce")
+        # a quintile nobody in the area lives in (e.g. no whole PCN of the ICS is in quintile 5) is
+        # left out: the gap is then between the most and least deprived quintiles present
+        table = table[~((den == 0) & ~table["suppressed"].astype(bool))].sort_values(
+            "group", key=lambda g: g.astype(int)).reset_index(drop=True)
+        records = table.to_dict("records")
+        most, least = (records[0], records[-1]) if len(records) > 1 else ({}, {})
+        counts = [_f(r.get(k)) for r in (least, most) for k in ("numerator", "denominator")]
+        hidden = not most or any(bool(r.get("suppressed", True)) for r in (least, most))
+        sii = dict.fromkeys(("sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"), math.nan)
+        value, weight, lower, upper = (pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                                       for c in ("value", "denominator", "lower", "upper"))
+        if len(value) > 1 and np.all(np.isfinite(value)) and np.all(weight > 0):
+            ci = bool(np.all(np.isfinite(lower)) and np.all(np.isfinite(upper)))
+            sii = stats.slope_index_of_inequality(value, weight, lower if ci else None, upper if ci else None,
+                                                  n_simulations=2_000, seed=0)
+        share = info.kind == "proportion" or metric in SHARE_RATES
+        diff = ratio = (math.nan, math.nan, math.nan)
+        if share and not hidden:
+            diff = tuple(v * info.multiplier for v in stats.proportion_difference(*counts))
+            ratio = stats.proportion_ratio(*counts)
+        out = pd.DataFrame([
+            ("difference", *diff, "Newcombe hybrid score (method 10)"),
+            ("ratio", *ratio, "Katz log method"),
+            ("sii", sii["sii"], sii["sii_lower"], sii["sii_upper"], "OHID weighted regression, simulated CI"),
+            ("rii", sii["rii"], sii["rii_lower"], sii["rii_upper"], "OHID weighted regression, simulated CI"),
+        ], columns=["measure", "value", "lower", "upper", "method"])
+        out.attrs.update(most=most, least=least, multiplier=info.multiplier, share=share,
+                         groups=[str(r["group"]) for r in records])
+        return out
+
     # ------------------------------------------------------------------ funnel
     def funnel(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy,
-               within: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-        """Areas' values against their denominators with 95% and 99.8% limits around the region.
+               within: str | None = None, benchmark: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+        """Areas' values against their denominators with 95% and 99.8% limits around the benchmark
+        area's value (`benchmark`, None = the region), filtered alike; `position_region` places each
+        area against the region's value too.
 
         Returns (points: area_code, area_name, value, denominator, position; limits; comparator).
         points.attrs: "hidden", the number of areas not plotted, and "not_plotted", those areas
@@ -139,7 +190,8 @@ class AppAnalyses:
             raise ExplorerError(f"a funnel plot needs a crude proportion, rate or ratio; {info.label} is a {info.kind}")
         rsk = risk if info.needs_risk or filters.risk is not None else None
         table = self.table(level, metric, filters, policy, within, rsk)
-        comparator = _f(self.value_of(None, metric, filters, policy, rsk)[metric])
+        comparator = _f(self.value_of(benchmark, metric, filters, policy, rsk)[metric])
+        region = comparator if benchmark is None else _f(self.value_of(None, metric, filters, policy, rsk)[metric])
         shown = table[~table[f"{metric}_suppressed"].astype(bool)]
         value = pd.to_numeric(shown[metric], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         den = pd.to_numeric(shown[f"{metric}_denominator"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -152,6 +204,8 @@ class AppAnalyses:
         # each area's own 95% / 99.8% CIs (from the released counts, as the bars and map) against the
         # comparator; funnel_limits inverts the same intervals, so points fall outside the lines alike
         points["position"] = stats.funnel_position(num[keep], den[keep], comparator, kind, mult)
+        points["position_region"] = stats.funnel_position(num[keep], den[keep], region, kind, mult)
+        points["numerator"] = num[keep]
         if len(points):
             grid = np.unique(np.geomspace(max(points["denominator"].min() * 0.8, 1), points["denominator"].max() * 1.1,
                                           120).round(1))

@@ -311,6 +311,11 @@ class AppData(AppAnalyses):
     def has_engine(self) -> bool:
         return self.engine is not None
 
+    @property
+    def as_at(self) -> Any:
+        """The month end the care-plan figures are for (the engine's snapshot); None without records."""
+        return getattr(self.engine, "snapshot", None)
+
     def engine_call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """A cached call to a CoverageEngine method (arguments must be hashable)."""
         if self.engine is None:

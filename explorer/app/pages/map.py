@@ -27,17 +27,18 @@ from explorer.app import exports
 from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.presenters import map as present
+from explorer.app.filters_ui import population_checklists
 from explorer.app.presenters import tables
 from explorer.services.app_data import AppData
 from explorer.app.state import (
-    MODES, PALETTES, SCHEMES, MapView, event_location, parse_risk, query_from_search,
+    MODES, PALETTES, SCHEMES, MapView, area_view_query, event_location, parse_risk, query_from_search,
     risk_options, risk_text, text_value, text_values,
 )
 from explorer.app.auth import current_role
 from explorer.domain.access import AccessDenied, Role, deprivation_groups_note, disclosure_policy_for, visible_metrics
 from explorer.domain.geography import LEVELS, child_level
-from explorer.domain.metrics import VOCAB, Filters, FilterError
-from explorer.vocab import ETHNIC_LABELS, FRAILTY_LABELS, LEVEL_CONTROL_LABELS
+from explorer.domain.metrics import Filters, FilterError
+from explorer.vocab import LEVEL_CONTROL_LABELS
 
 MODULE = "explorer.app.pages.map"
 PATH = "/"
@@ -57,6 +58,7 @@ def role_metrics(data: AppData, role: Any) -> tuple[str, ...]:
 
 
 def view_from_query(data: AppData, query: dict, levels: tuple[str, ...], role: Any) -> MapView:
+    query = area_view_query(query, levels, data.area_level, data.parent_of)  # an area from another page
     return MapView.from_query(query, levels=levels, metrics=role_metrics(data, role),
                               default_metric=data.default_metric(), area_level=data.area_level)
 
@@ -141,15 +143,7 @@ def controls(data: AppData, view: MapView, levels: tuple[str, ...], metrics: tup
     v = control_values(view)
     c = ids.map_control
     filterable = ui.fieldset("Filters (care-plan metrics)", [
-        ui.checklist(c("age_band"), [(b, b) for b in VOCAB["age_band"]], v["age_band"],
-                     "Age band (none ticked: all ages)"),
-        ui.checklist(c("sex"), [("Female", "female"), ("Male", "male")], v["sex"], "Sex"),
-        ui.checklist(c("ethnic_group"), [(ETHNIC_LABELS.get(g, g), g) for g in VOCAB["ethnic_group"]],
-                     v["ethnic_group"], "Ethnic group (Census 2021; none ticked: all)", inline=False),
-        ui.checklist(c("imd_quintile"), [(f"{q}", str(q)) for q in range(1, 6)], v["imd_quintile"],
-                     "IMD quintile (1 = most deprived 20% in England)" + _groups_note(role)),
-        ui.checklist(c("frailty"), [(FRAILTY_LABELS.get(f, f), f) for f in VOCAB["frailty"]], v["frailty"],
-                     "Frailty (electronic frailty index, 65+; none ticked: any)", inline=False),
+        *population_checklists(c, v, _groups_note(role)),
         ui.select(c("risk"), risk_options(), v["risk"], "High-risk definition",
                   help_text="Who counts as at high risk of emergency admission in the risk metrics."),
         ui.checklist(c("only_high_risk"), [("Count only high-risk people", "yes")], v["only_high_risk"],

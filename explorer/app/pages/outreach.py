@@ -16,16 +16,18 @@ from explorer.app import exports
 from explorer.app import ids
 from explorer.app.auth import audit_export, current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
+from explorer.app.filters_ui import area_options
+from explorer.app.presenters.format import subject
 from explorer.app.presenters.outreach import (
     AUDIT_HEADERS, RANK_NAMES, SUMMARY_HEADERS, audit_text, summary_text, target_areas,
 )
 from explorer.services.app_data import AppData
-from explorer.services.whatif import RANKING_NAMES, outreach_whatif
+from explorer.services.whatif import RANKING_NAMES, UNIT_LEVELS, outreach_whatif
 from explorer.app.state import (
     RANK_BY, OutreachView, check_store, parse_capacity, query_from_search, require_canonical, risk_options,
     risk_text, text_value,
 )
-from explorer.domain import access
+from explorer.domain import access, stats
 from explorer.domain.access import AccessDenied, Capability
 from explorer.domain.metrics import risk_label
 from explorer.domain.whatif import RANKINGS as WHATIF_RANKINGS
@@ -41,18 +43,12 @@ DESCRIPTION = "Rank places or PCNs by high-risk people without a care plan, with
 FIGURE_AREAS = 15
 
 
-def _area_options(data: AppData) -> list[dict]:
-    """The region and its ICSs and places (the what-if's area; its units are the level ranked)."""
-    areas = data.bundle.areas
-    rows = areas[areas["level"].isin(("ics", "place"))].sort_values(["level", "area_name"])
-    return [{"label": f"{data.region_name} (whole region)", "value": ""},
-            *({"label": f"{name} ({LEVEL_CONTROL_LABELS.get(lv, lv)})", "value": code}
-              for code, name, lv in zip(rows["area_code"], rows["area_name"], rows["level"], strict=True))]
-
-
 def whatif_panel(data: AppData, view: OutreachView, role: Any, policy: Any) -> list:
     """'What would this reach do?': coverage and SII before -> after for the area and its parent,
     and the equity audit, as tables (figures computed from controlled counts only)."""
+    if view.level not in UNIT_LEVELS or (view.area and data.level_of(view.area) not in ("ics", "place")):
+        return [html.H2("What would this reach do?", className="block-title"),
+                ui.notice("The what-if works for the region, an ICS or a place, ranked by place or PCN.", "info")]
     result = outreach_whatif(data.engine_call, data.bundle.areas, role, policy, level=view.level,
                              area=view.area, capacity=view.capacity, ranking=view.whatif, risk=view.risk,
                              filters=view.filters)
@@ -73,8 +69,16 @@ def whatif_panel(data: AppData, view: OutreachView, role: Any, policy: Any) -> l
     ]
 
 
+RANK_LEVELS = ("place", "pcn", "lsoa")  # units outreach can rank (the role permitting)
+
+
 def _levels(role: Any) -> tuple[str, ...]:
-    return tuple(lv for lv in ("place", "pcn") if lv in allowed_levels(role))
+    return tuple(lv for lv in RANK_LEVELS if lv in allowed_levels(role))
+
+
+def _view(data: AppData, query: dict, role: Any) -> OutreachView:
+    return OutreachView.from_query(query, levels=_levels(role), area_level=data.area_level,
+                                   parent_of=data.parent_of)
 
 
 def _unavailable(data: AppData, role: Any) -> str | None:
@@ -96,7 +100,7 @@ def layout(**query: Any) -> html.Div:
     problem = _unavailable(data, role)
     if problem:
         return html.Div([title, ui.notice(problem, "warning")])
-    view = OutreachView.from_query(query, levels=_levels(role))
+    view = _view(data, query, role)
     return html.Div([
         dcc.Location(id=ids.OUT_URL, refresh=False),
         dcc.Store(id=ids.OUT_VIEW, data=view.to_query(), storage_type="memory"),
@@ -105,7 +109,8 @@ def layout(**query: Any) -> html.Div:
             ui.radio(ids.OUT_LEVEL, [(LEVEL_CONTROL_LABELS[lv], lv) for lv in _levels(role)], view.level, "Rank"),
             ui.select(ids.OUT_RISK, risk_options(), risk_text(view.risk), "High-risk definition"),
             ui.radio(ids.OUT_RANK_BY, [(RANK_NAMES[r], r) for r in RANK_BY], view.rank_by, "Rank by"),
-            ui.select(ids.OUT_AREA, _area_options(data), view.area or "", "What-if area (and its parent)"),
+            ui.select(ids.OUT_AREA, area_options(data), view.area or "", "Area: rank and spend the capacity within",
+                      help_text="Your area on every page; the what-if compares it with its parent."),
             ui.radio(ids.OUT_WHATIF_RANK, [(RANKING_NAMES[r], r) for r in WHATIF_RANKINGS], view.whatif,
                      "What-if ranking"),
             ui.field("We can hold this many planning conversations",
@@ -118,7 +123,8 @@ def layout(**query: Any) -> html.Div:
         html.Div(id=ids.OUT_FIGURE),
         html.Section([
             html.H2("Ranked areas", className="block-title"),
-            ui.data_table(ids.OUT_TABLE, page_size=20, caption="Every area in rank order (sort by any column)"),
+            html.P(id=ids.OUT_TABLE_CAPTION, className="table-note"),
+            ui.data_table(ids.OUT_TABLE, page_size=20, labelled_by=ids.OUT_TABLE_CAPTION),
             html.Button("Download this table (CSV)", id=ids.OUT_DOWNLOAD_BUTTON, n_clicks=0),
             dcc.Download(id=ids.OUT_DOWNLOAD),
             html.P("Downloads are always disclosure-controlled (counts of 1-7 hidden, others rounded to the nearest "
@@ -127,54 +133,96 @@ def layout(**query: Any) -> html.Div:
     ], className="outreach-page")
 
 
-COLUMNS = [("rank", "Rank"), ("area_name", "Area"), ("area_code", "Code"), ("high_risk", "High-risk people"),
-           ("high_risk_without_plan", "High-risk without a plan"),
-           ("high_risk_plan_coverage", "High-risk with a plan (%)"), ("coverage_ci", "95% CI (%)"),
-           ("expected_admissions_without_plan", "Expected admissions without a plan (12 months)"),
-           ("gap", "Gap count (plans)"), ("cumulative_without_plan", "Cumulative without a plan"),
-           ("reach", "Reached within capacity"), ("targeted", "Target")]
+def columns(data: AppData, view: OutreachView) -> list[tuple[str, str, str | None]]:
+    """(id, header, d3 number format or None for text) of the ranking's table; the ids are the CSV's
+    column names (snake_case, units in the name), the headers what the screen shows."""
+    bench = data.name_of(view.area)
+    return [("rank", "Rank", "d"), ("area_name", "Area", None), ("area_code", "Code", None),
+            ("parent_name", "Parent area", None), ("parent_code", "Parent code", None),
+            ("high_risk_people", "High-risk people", ",d"),
+            ("without_plan_people", "High-risk people without a plan", ",d"),
+            ("coverage_pct", "High-risk with a plan (%)", ".3~r"),
+            ("coverage_lower_pct", "Lower 95% CI (%)", ".3~r"), ("coverage_upper_pct", "Upper 95% CI (%)", ".3~r"),
+            ("coverage_vs_benchmark", f"Coverage compared with {bench}", None),
+            ("expected_admissions", "Expected admissions without a plan (12 months)", ",d"),
+            ("gap_count_plans", "Gap count (plans)", ",d"),
+            ("cumulative_without_plan_people", "Cumulative people without a plan", ",d"),
+            ("reached_people", "People reached within capacity", ",d"), ("targeted", "Target", None),
+            ("suppressed", "Suppressed (disclosure control)", None)]
 
 
-def display_table(ranked: pd.DataFrame) -> pd.DataFrame:
-    """Ranked rows as text: '*' for suppressed, thousands separators, 3 s.f. for rates."""
-    out = pd.DataFrame({"rank": ranked["rank"], "area_name": ranked["area_name"], "area_code": ranked["area_code"]})
-
-    def count(col: str) -> list[str]:
+def display_table(data: AppData, view: OutreachView, ranked: pd.DataFrame, benchmark: float) -> pd.DataFrame:
+    """The ranking as numbers (suppressed cells empty, named in `suppressed`), the coverage CI in its
+    own lower/upper columns, each unit's parent and its coverage against the area's (`benchmark`)."""
+    def hide(col: str) -> pd.Series:
         flags = ranked.get(f"{col}_suppressed", pd.Series(False, index=ranked.index)).astype(bool)
-        return ["*" if f else ("" if pd.isna(v) else f"{float(v):,.0f}") for v, f in zip(ranked[col], flags)]
+        return pd.to_numeric(ranked[col], errors="coerce").astype(float).mask(flags)
 
-    for col in ("high_risk", "high_risk_without_plan", "gap"):
-        out[col] = count(col)
-    hidden = ranked["high_risk_plan_coverage_suppressed"].astype(bool)
-    out["high_risk_plan_coverage"] = ["*" if h or pd.isna(v) else f"{float(v):.3g}"
-                                      for v, h in zip(ranked["high_risk_plan_coverage"], hidden)]
-    out["coverage_ci"] = ["*" if h or pd.isna(lo) else f"{float(lo):.3g} to {float(hi):.3g}"
-                          for lo, hi, h in zip(ranked["high_risk_plan_coverage_lower"],
-                                               ranked["high_risk_plan_coverage_upper"], hidden)]
-    exp_hidden = ranked["expected_admissions_without_plan_suppressed"].astype(bool)
-    out["expected_admissions_without_plan"] = ["*" if h or pd.isna(v) else f"{float(v):,.0f}"
-                                               for v, h in zip(ranked["expected_admissions_without_plan"], exp_hidden)]
-    out["cumulative_without_plan"] = ranked["cumulative_without_plan"].map(lambda v: f"{v:,.0f}")
-    out["reach"] = ranked["reach"].map(lambda v: f"{v:,.0f}")
-    out["targeted"] = ranked["targeted"].map({True: "Yes", False: ""})
+    def whole(values: pd.Series) -> pd.Series:
+        return values.round().astype("Int64")  # whole numbers in the CSV ("385", not "385.0"); empty if hidden
+
+    parents = [data.parent_of.get(c) for c in ranked["area_code"]]
+    cov = "high_risk_plan_coverage"
+    hidden = ranked[f"{cov}_suppressed"].astype(bool)
+    out = pd.DataFrame({"rank": ranked["rank"], "area_name": ranked["area_name"], "area_code": ranked["area_code"],
+                        "parent_name": [data.name_of(p) if p else "" for p in parents],
+                        "parent_code": [p or "" for p in parents],
+                        "high_risk_people": whole(hide("high_risk")),
+                        "without_plan_people": whole(hide("high_risk_without_plan")),
+                        "coverage_pct": hide(cov).round(3),
+                        "coverage_lower_pct": pd.to_numeric(ranked[f"{cov}_lower"], errors="coerce").mask(hidden).round(3),
+                        "coverage_upper_pct": pd.to_numeric(ranked[f"{cov}_upper"], errors="coerce").mask(hidden).round(3)})
+    out["coverage_vs_benchmark"] = [str(v) for v in stats.compare_to_benchmark(
+        out["coverage_lower_pct"].to_numpy(dtype=float), out["coverage_upper_pct"].to_numpy(dtype=float),
+        benchmark, True)]
+    out["expected_admissions"] = whole(hide("expected_admissions_without_plan"))
+    out["gap_count_plans"] = whole(hide("gap"))
+    out["cumulative_without_plan_people"] = whole(ranked["cumulative_without_plan"].astype(float))
+    out["reached_people"] = whole(ranked["reach"].astype(float))
+    out["targeted"] = ranked["targeted"].map({True: "yes", False: "no"})
+    names = {"high_risk": "high-risk people", "high_risk_without_plan": "without a plan", "gap": "gap",
+             cov: "coverage", "expected_admissions_without_plan": "expected admissions"}
+    out["suppressed"] = ["; ".join(n for c, n in names.items() if bool(row.get(f"{c}_suppressed", False)))
+                         for row in ranked.to_dict("records")]
     return out
 
 
+def scope_benchmark(data: AppData, view: OutreachView, policy: Any) -> float:
+    """High-risk coverage (%) of the area ranked within (the region when none), filtered alike."""
+    row = data.value_of(view.area, "high_risk_plan_coverage", view.filters.without("risk"), policy, view.risk)
+    return float("nan") if bool(row["high_risk_plan_coverage_suppressed"]) else float(row["high_risk_plan_coverage"])
+
+
+def what_it_shows(data: AppData, view: OutreachView, role: Any) -> Any:
+    """The ranking's description (explorer.figures.describe.Subject) for titles, captions and the CSV."""
+    return subject(data, f"Outreach ranking of {LEVEL_CONTROL_LABELS[view.level]}s by "
+                   f"{RANK_NAMES[view.rank_by].lower()} (high risk = {risk_label(view.risk)}; capacity "
+                   f"{view.capacity:,} conversations)", view.area, view.filters.without("risk"), role=role,
+                   comparator=data.name_of(view.area), unit="people; coverage in % of high-risk people")
+
+
 def _ranked(data: AppData, view: OutreachView, policy: Any) -> pd.DataFrame:
+    """Units at the level inside the area, ranked; suppression decided on the whole level first."""
     table = data.outreach(view.level, view.filters, view.risk, policy)
-    return target_areas(table, view.capacity, view.rank_by)
+    if view.area is not None:
+        table = table[table["area_code"].isin(data.codes_within(view.level, view.area))]
+    return target_areas(table.reset_index(drop=True), view.capacity, view.rank_by)
 
 
 def csv_bytes(data: AppData, view: OutreachView) -> str:
-    """The download: always under the publication policy, with the synthetic/source note."""
-    ranked = _ranked(data, view, access.disclosure_policy_for(current_role(), publication=True))
-    table = display_table(ranked)[[col for col, _ in COLUMNS]]  # headers must label their own columns
-    table.columns = [name for _, name in COLUMNS]
+    """The download: always under the publication policy; a commented header says what it shows
+    (area, level, filters, as-at month, role, comparator, units); then one row per unit, numbers as
+    numbers (read it with `comment="#"`)."""
+    role = current_role()
+    policy = access.disclosure_policy_for(role, publication=True)
+    ranked = _ranked(data, view, policy)
+    table = display_table(data, view, ranked, scope_benchmark(data, view, policy))
+    table.insert(0, "as_at", data.as_at.isoformat() if data.as_at else "")
+    table.insert(1, "level", view.level)
     buffer = io.StringIO()
-    note = theme.source_note(synthetic=data.synthetic)
-    buffer.write(f"# Outreach ranking: {LEVEL_CONTROL_LABELS[view.level]} by {RANK_NAMES[view.rank_by].lower()}; "
-                 f"high risk = {risk_label(view.risk)}; capacity {view.capacity:,} conversations; "
-                 f"{date.today().isoformat()}\n# {note}\n")
+    what = what_it_shows(data, view, role)
+    lines = [*what.header_lines(), theme.source_note(synthetic=data.synthetic), f"made: {date.today().isoformat()}"]
+    buffer.write("".join(f"# {line}\n" for line in lines))
     safe_frame(table).to_csv(buffer, index=False)  # area names could be spreadsheet formulas
     return buffer.getvalue()
 
@@ -185,7 +233,7 @@ def register(app: Dash, data: AppData) -> None:
         problem = _unavailable(data, role)
         if problem:
             raise AccessDenied(problem, role=str(role))
-        view = OutreachView.from_query(check_store(stored) or {}, levels=_levels(role))
+        view = _view(data, dict(check_store(stored) or {}), role)
         require_canonical(stored, view)
         _, policy = role_and_policy(view.level)
         return view, policy
@@ -217,7 +265,7 @@ def register(app: Dash, data: AppData) -> None:
         problem = _unavailable(data, role)
         if problem:
             raise AccessDenied(problem, role=str(role))
-        current = OutreachView.from_query(check_store(stored) or {}, levels=levels)
+        current = _view(data, dict(check_store(stored) or {}), role)
         require_canonical(stored, current)
         level, risk, rank_by = text_value(level, "level"), text_value(risk, "risk"), text_value(rank_by, "rank")
         search, pathname = text_value(search, "search"), text_value(pathname, "pathname")
@@ -228,17 +276,18 @@ def register(app: Dash, data: AppData) -> None:
         if ctx.triggered_id == ids.OUT_URL:
             if pathname != PATH:
                 raise PreventUpdate
-            new = OutreachView.from_query(query_from_search(search), levels=levels)
+            new = _view(data, query_from_search(search), role)
             if new == current:
                 raise PreventUpdate
             return (new.to_query(), no_update, new.level, risk_text(new.risk), new.rank_by, new.capacity,
                     new.area or "", new.whatif)
         query = {**current.to_query(), "level": level, "hr": risk or "", "rank": rank_by,
                  "capacity": "" if capacity is None else str(capacity), "area": area or "", "wif": whatif or ""}
-        new = OutreachView.from_query(query, levels=levels)
+        new = _view(data, query, role)
         if new == current:
             raise PreventUpdate
-        return new.to_query(), new.to_search(), no_update, no_update, no_update, no_update, no_update, no_update
+        adjusted = new.level if new.level != level else no_update  # an area with no such level below it
+        return new.to_query(), new.to_search(), adjusted, no_update, no_update, no_update, no_update, no_update
 
     @app.callback(Output(ids.OUT_WHATIF, "children"), Input(ids.OUT_VIEW, "data"))
     def send_whatif(stored: dict) -> list:
@@ -256,6 +305,7 @@ def register(app: Dash, data: AppData) -> None:
         Output(ids.OUT_FIGURE, "children"),
         Output(ids.OUT_TABLE, "rowData"),
         Output(ids.OUT_TABLE, "columnDefs"),
+        Output(ids.OUT_TABLE_CAPTION, "children"),
         Input(ids.OUT_VIEW, "data"),
     )
     def send_ranking(stored: dict) -> tuple:
@@ -263,18 +313,20 @@ def register(app: Dash, data: AppData) -> None:
         try:
             ranked = _ranked(data, view, policy)
         except Exception as exc:  # noqa: BLE001
-            return ui.notice(f"Not available: {exc}", "warning"), None, [], []
+            return ui.notice(f"Not available: {exc}", "warning"), None, [], [], ""
         level = LEVEL_CONTROL_LABELS[view.level]
         reach, areas = ranked.attrs["reach"], ranked.attrs["areas"]
-        region = data.value_of(None, "high_risk_without_plan", view.filters.without("risk"), policy, view.risk)
-        total = float(region["high_risk_without_plan"]) if not bool(region["high_risk_without_plan_suppressed"]) \
+        scope = data.value_of(view.area, "high_risk_without_plan", view.filters.without("risk"), policy, view.risk)
+        total = float(scope["high_risk_without_plan"]) if not bool(scope["high_risk_without_plan_suppressed"]) \
             else ranked.attrs["total"]
+        what = what_it_shows(data, view, current_role())
         summary = [
-            html.H2("What this capacity reaches", className="block-title"),
+            html.H2(f"What this capacity reaches in {data.name_of(view.area)}", className="block-title"),
             html.P([html.Span(f"{reach:,.0f}", className="big-number"),
                     f" high-risk people without a plan can be offered a conversation by starting in the top "
-                    f"{areas} {level}s (of {total:,.0f} high-risk people without a plan in {data.region_name}, "
-                    f"{reach / total * 100 if total else 0:.1f}%)."]),
+                    f"{areas} {level}s of {data.name_of(view.area)} (of {total:,.0f} high-risk people without a "
+                    f"plan there, {reach / total * 100 if total else 0:.1f}%); every conversation stays in "
+                    f"{data.name_of(view.area)}."], id=ids.OUT_SUMMARY + "-reach"),
             html.P(f"High risk = {risk_label(view.risk)} of emergency admission in the next 12 months. Ranked by "
                    f"{RANK_NAMES[view.rank_by].lower()}. Counts are rounded to the nearest 5.", className="muted"),
         ]
@@ -286,15 +338,17 @@ def register(app: Dash, data: AppData) -> None:
         text = describe.describe_series(list(top["area_name"].head(10)),
                                         list(pd.to_numeric(top["high_risk_without_plan"], errors="coerce").head(10)),
                                         what=f"Top {level}s by high-risk people without a plan", unit="people")
-        table = display_table(ranked)
+        table = display_table(data, view, ranked, scope_benchmark(data, view, policy))
         block = ui.figure_block(ui.graph(ids.OUT_FIGURE + "-graph", figure, synthetic=data.synthetic), ui.sr_only(text),
                                 html.P("The full ranking is in the table below.", className="muted"),
-                                title=f"Top {min(FIGURE_AREAS, len(ranked))} {level}s (targeted areas in colour)",
+                                title=f"Top {min(FIGURE_AREAS, len(ranked))} {level}s in {data.name_of(view.area)} "
+                                      "(targeted areas in colour)",
                                 table_label="About this chart", note=None,
                                 download=exports.menu("outreach", exports.request_data(
-                                    "outreach", view.level, filters=view.filters, risk=view.risk,
+                                    "outreach", view.level, area=view.area, filters=view.filters, risk=view.risk,
                                     capacity=view.capacity, rank_by=view.rank_by)))
-        return summary, block, *ui.grid_props([{"name": name, "id": col} for col, name in COLUMNS], ui.records(table))
+        cols = [{"name": name, "id": col} for col, name, _ in columns(data, view)]
+        return summary, block, *ui.grid_props(cols, ui.records(table)), what.caption()
 
     @app.callback(
         Output(ids.OUT_DOWNLOAD, "data"),
@@ -309,4 +363,5 @@ def register(app: Dash, data: AppData) -> None:
         content = csv_bytes(data, view)
         audit_export("outreach_csv", level=view.level, risk=risk_text(view.risk), capacity=view.capacity,
                      rank_by=view.rank_by)
-        return dcc.send_string(content, f"outreach-{view.level}-{date.today().isoformat()}.csv", type="text/csv")
+        name = f"outreach-{view.area or 'region'}-{view.level}-{date.today().isoformat()}.csv"
+        return dcc.send_string(content, name, type="text/csv")

@@ -6,26 +6,50 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from explorer.app import board_pack
+from explorer.app import board_pack, exports, ids
 from explorer.app import components as ui
-from explorer.app import exports
-from explorer.app import ids
 from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
-from explorer.app.presenters.format import difference_words, metric_title, short_unit
+from explorer.app.filters_ui import (
+    filter_values,
+    filters_from_values,
+    population_checklists,
+)
+from explorer.app.presenters.format import (
+    COUNT,
+    NUMBER,
+    difference_words,
+    metric_title,
+    number_text,
+    numeric_table,
+    short_unit,
+    subject,
+)
+from explorer.app.presenters.gap import gap_section
 from explorer.app.presenters.profile import key_metrics
 from explorer.app.pages.search import practice_panel
-from explorer.services.app_data import AppData
 from explorer.app.state import (
-    GRADIENT_GROUPS, ProfileView, check_store, query_from_search, require_canonical, text_value,
+    GRADIENT_GROUPS,
+    InvalidInput,
+    ProfileView,
+    check_store,
+    query_from_search,
+    require_canonical,
+    text_value,
+    text_values,
 )
 from explorer.domain import access
-from explorer.domain.access import AccessDenied, deprivation_groups_note, disclosure_policy_for
+from explorer.domain.access import (
+    AccessDenied,
+    deprivation_groups_note,
+    disclosure_policy_for,
+)
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
+from explorer.services.app_data import AppData
 
 MODULE = "explorer.app.pages.profile"
 PATH = "/profile"
@@ -108,8 +132,15 @@ def layout(**query: Any) -> html.Div:
             ui.radio(ids.PROFILE_GROUPS, [("Deciles", "imd_decile"), ("Quintiles", "imd_quintile")], view.groups,
                      "Deprivation groups" + (f" ({note})" if (note := deprivation_groups_note(disclosure_policy_for(role))) else "")),
         ], className="row-controls panel"),
+        html.Section([html.H2("Population filters (care-plan metrics): who the profile counts",
+                              className="block-title"),
+                      html.Div(population_checklists(_filter_id, filter_values(view.filters),
+                                                     (f"; {note}" if (note := deprivation_groups_note(
+                                                         disclosure_policy_for(role))) else "")),
+                               className="profile-filters")], className="panel"),
         board_pack.controls(),
         html.Div(id=ids.PROFILE_FILTER_NOTE),
+        html.Section(id=ids.PROFILE_GAP, className="figure-block panel", **{"aria-live": "polite"}),
         html.Section(id=ids.PROFILE_KEY_TABLE, className="figure-block"),
         html.Div([html.Div(id=ids.PROFILE_GRADIENT), html.Div(id=ids.PROFILE_TREND)], className="grid-2"),
         html.Div(id=ids.PROFILE_CASCADE),
@@ -118,42 +149,53 @@ def layout(**query: Any) -> html.Div:
     ], className="profile-page")
 
 
+def _filter_id(key: str) -> dict:
+    return {"type": ids.PROFILE_FILTERS, "key": key}
+
+
 def _sig_badge(code: str) -> html.Span:
     return html.Span(SIG_TEXT.get(code, code), className=f"sig sig-{code.split()[0]}")
 
 
 def key_metrics_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> list:
+    """The key metrics against the parent (when it is below the region) and the region, filtered
+    alike. Counts are not rated against a benchmark; numerator / denominator only where they are
+    the value's own; lower and upper 95% limits in their own columns."""
     frame = key_metrics(data, view.area, view.effective_filters, view.risk, policy)
     parent = frame.attrs.get("parent")
     frame = access.strip_clinical_columns(frame, role, metric_col="metric")  # no completeness for social care
-    parent_name = data.name_of(parent) if view.area else None
-    head = ["Metric", f"{data.name_of(view.area)}", "95% CI", "Numerator / denominator"]
+    flt = view.effective_filters
+    region = subject(data, "", None, flt, comparator=data.region_name).comparator_label or data.region_name
+    above = subject(data, "", parent, flt, comparator=data.name_of(parent)).comparator_label if parent else None
+    head = ["Metric (unit)", "Value", "Lower 95% CI", "Upper 95% CI", "Numerator", "Denominator"]
+    if above:
+        head += [above, f"Compared with {data.name_of(parent)}"]
     if view.area:
-        head += [parent_name or data.region_name, f"Compared with {parent_name or data.region_name}"]
-    head += [data.region_name]
-    if view.area:
-        head.append(f"Compared with {data.region_name}")
+        head += [region, f"Compared with {data.region_name}"]
     rows = []
     for _, r in frame.iterrows():
-        cells = [html.Th(r["label"], scope="row"), html.Td(r["value"] or "not available"), html.Td(r["ci"]),
-                 html.Td(r["counts"])]
+        cells = [html.Th(r["label"], scope="row"), html.Td("*" if r["hidden"] else number_text(r["value"], r["kind"])),
+                 html.Td(number_text(r["lower"], r["kind"])), html.Td(number_text(r["upper"], r["kind"])),
+                 html.Td(number_text(r["numerator"], "count")), html.Td(number_text(r["denominator"], "count"))]
+        if above:
+            cells += [html.Td(number_text(r["parent"], r["kind"])), html.Td(_sig_badge(r["_vs_parent"]))]
         if view.area:
-            cells += [html.Td(r["parent"] if parent else r["region"]),
-                      html.Td(_sig_badge(r["_vs_parent"] if parent else r["_vs_region"]))]
-        cells.append(html.Td(r["region"]))
-        if view.area:
-            cells.append(html.Td(_sig_badge(r["_vs_region"])))
+            cells += [html.Td(number_text(r["region"], r["kind"])), html.Td(_sig_badge(r["_vs_region"]))]
         rows.append(html.Tr(cells))
-    flt = view.effective_filters
-    caption = (f"Key metrics for {data.name_of(view.area)}"
-               + ("" if flt.is_empty else f" (care-plan metrics for: {flt.describe()})")
-               + ". Significance: 95% confidence interval compared with the benchmark value.")
+    what = subject(data, "Key metrics", view.area, flt, role=role, comparator=None if not view.area else
+                   data.region_name)
+    caption = what.caption() + " Significance: the area's 95% confidence interval against the benchmark's value."
+    hidden = [str(r["label"]) for _, r in frame.iterrows() if r["hidden"]]
+    note = (f"* = suppressed: {'; '.join(hidden)} (fewer than 8 people, or hidden so it cannot be worked out "
+            "from other figures)." if hidden else "No value in this table is suppressed.")
     return [html.H2("Key metrics", className="block-title"),
             html.Div(html.Table([html.Caption(caption, className="table-note"),
                                  html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
                                  html.Tbody(rows)], className="key-table"), style={"overflowX": "auto"}),
-            html.P("* = suppressed (fewer than 8 people). Better/worse uses each metric's direction; metrics "
-                   "with no direction show higher/lower.", className="table-note")]
+            html.P(note + " Counts (people, plans, admissions) are sizes, not rates, so they are not compared with "
+                   "a benchmark; numerator and denominator are shown only where the value is their ratio. "
+                   "Better/worse uses each metric's direction; metrics with no direction show higher/lower.",
+                   className="table-note", id=ids.PROFILE_KEY_TABLE + "-note")]
 
 
 def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
@@ -183,15 +225,13 @@ def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
     summary = describe.describe_gradient(frame, label=info.label, unit=unit, sii=sii_value,
                                          sii_lower=sii.get("sii_lower"), sii_upper=sii.get("sii_upper"),
                                          group=group)
-    table = frame.assign(**{"95% CI": [_ci(lo, hi) for lo, hi in zip(frame["lower"], frame["upper"])]})
-    table = table[["label", "value", "95% CI", "numerator", "denominator"]].rename(
-        columns={"label": "IMD group", "value": metric_title(info), "numerator": "Numerator",
-                 "denominator": f"Denominator ({info.denominator})"})
-    table = table.round(3)
+    table, columns = numeric_table(frame, [("label", "IMD group", None), ("value", metric_title(info), NUMBER),
+                                           ("lower", "Lower 95% CI", NUMBER), ("upper", "Upper 95% CI", NUMBER),
+                                           ("numerator", "Numerator", COUNT),
+                                           ("denominator", f"Denominator ({info.denominator})", COUNT)])
     graph = ui.graph(ids.PROFILE_GRADIENT + "-graph", figure, synthetic=data.shows_synthetic(info.name))
     return [ui.figure_block(graph, ui.sr_only(summary),
-                            ui.data_table(ids.PROFILE_GRADIENT_TABLE, [{"name": c, "id": c} for c in table.columns],
-                                          ui.records(table.astype(object).where(table.notna(), "*"))),
+                            ui.data_table(ids.PROFILE_GRADIENT_TABLE, columns, ui.records(table)),
                             title=title, download=_download(data, view, "gradient", by=view.groups)),
             html.P(sii_text, className="table-note")]
 
@@ -221,14 +261,13 @@ def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
     values = [float(v) if not _isnan(v) else math.nan for v in frame["value"]]
     summary = describe.describe_series(list(frame["period"])[-6:], values[-6:], what=f"{info.label}, last 6 months",
                                        unit=unit) + " " + verdict
-    table = frame[["period", "value", "lower", "upper", "numerator", "denominator"]].copy()
-    table = table.round(3).astype(object).where(table.notna(), "*")
-    table.columns = ["Month", metric_title(info), "Lower 95% CI", "Upper 95% CI", "Numerator",
-                     f"Denominator ({info.denominator})"]
+    table, columns = numeric_table(frame, [("period", "Month", None), ("value", metric_title(info), NUMBER),
+                                           ("lower", "Lower 95% CI", NUMBER), ("upper", "Upper 95% CI", NUMBER),
+                                           ("numerator", "Numerator", COUNT),
+                                           ("denominator", f"Denominator ({info.denominator})", COUNT)])
     graph = ui.graph(ids.PROFILE_TREND + "-graph", figure, synthetic=data.shows_synthetic(info.name))
     return [ui.figure_block(graph, ui.sr_only(summary),
-                            ui.data_table(ids.PROFILE_TREND + "-table", [{"name": c, "id": c} for c in table.columns],
-                                          ui.records(table), page_size=6),
+                            ui.data_table(ids.PROFILE_TREND + "-table", columns, ui.records(table), page_size=6),
                             title=title, download=_download(data, view, "trend")), html.P(verdict, className="table-note")]
 
 
@@ -310,12 +349,6 @@ def _isnan(v: Any) -> bool:
         return True
 
 
-def _ci(lo: Any, hi: Any) -> str:
-    if _isnan(lo) or _isnan(hi):
-        return ""
-    return f"{float(lo):.3g} to {float(hi):.3g}"
-
-
 def register(app: Dash, data: AppData) -> None:
     def current_view(stored: dict) -> tuple[ProfileView, Any]:
         role = current_role()
@@ -330,17 +363,23 @@ def register(app: Dash, data: AppData) -> None:
         Output(ids.PROFILE_AREA, "value"),
         Output(ids.PROFILE_METRIC, "value"),
         Output(ids.PROFILE_GROUPS, "value"),
+        Output(_filter_id(ALL), "value"),
         Input(ids.PROFILE_AREA, "value"),
         Input(ids.PROFILE_METRIC, "value"),
         Input(ids.PROFILE_GROUPS, "value"),
+        Input(_filter_id(ALL), "value"),
         Input(ids.PROFILE_URL, "search"),
         State(ids.PROFILE_VIEW, "data"),
         State(ids.PROFILE_URL, "pathname"),
         prevent_initial_call=True,
     )
-    def update_view(area: str | None, metric: str | None, groups: str | None, search: str | None,
+    def update_view(area: str | None, metric: str | None, groups: str | None, checked: list, search: str | None,
                     stored: dict, pathname: str | None) -> tuple:
         role = current_role()
+        keys = [o["id"]["key"] for o in ctx.outputs_list[-1]]
+        if not isinstance(checked, list) or len(checked) != len(keys):
+            raise InvalidInput("Malformed request: the population filters must be one list per filter.")
+        values = {k: text_values(v, k) for k, v in zip(keys, checked, strict=True)}
         levels = allowed_levels(role)
         current = _stored_view(data, stored, levels, role)
         area, metric, groups = text_value(area, "area"), text_value(metric, "metric"), text_value(groups, "groups")
@@ -351,16 +390,19 @@ def register(app: Dash, data: AppData) -> None:
             new = _view(data, query_from_search(search), levels, role)
             if new == current:
                 raise PreventUpdate
-            return new.to_query(), no_update, new.area or data.region_code, new.metric, new.groups
+            shown = filter_values(new.filters)
+            return (new.to_query(), no_update, new.area or data.region_code, new.metric, new.groups,
+                    [shown.get(k, []) for k in keys])
         code = None if area in (None, "", data.region_code) else area
         if code is not None and (code not in data.area_level or data.level_of(code) not in levels):
             raise AccessDenied(f"Area {code!r} is not one your role may see.", role=str(role))
         access.check_clinical(role, [metric] if metric in data.metrics else [])
         new = current.with_(area=code, metric=metric if metric in data.metrics else current.metric,
-                            groups=groups if groups in GRADIENT_GROUPS else current.groups)
+                            groups=groups if groups in GRADIENT_GROUPS else current.groups,
+                            filters=filters_from_values(values, current.filters) if keys else current.filters)
         if new == current:
             raise PreventUpdate
-        return new.to_query(), new.to_search(), no_update, no_update, no_update
+        return new.to_query(), new.to_search(), no_update, no_update, no_update, [no_update] * len(keys)
 
     @app.callback(
         Output(ids.PROFILE_AREA, "options"),
@@ -380,14 +422,18 @@ def register(app: Dash, data: AppData) -> None:
     )
     def send_key_metrics(stored: dict) -> tuple:
         view, policy = current_view(stored)
-        level = data.level_label(data.level_of(view.area)) if view.area else "region"
         parent = data.parent_of.get(view.area) if view.area else None
-        title = f"Area profile: {data.name_of(view.area)}" + (
-            f" ({level}, in {data.name_of(parent)})" if view.area and parent else "")
         flt = view.effective_filters
+        title = subject(data, "Area profile", view.area, flt).title() + (
+            f" (in {data.name_of(parent)})" if view.area and parent and parent != data.region_code else "")
         note = None if flt.is_empty else ui.notice(
-            f"Care-plan metrics are for: {flt.describe()} (set on the map page).", "info")
+            f"Care-plan metrics are for: {flt.describe()} (population filters above; kept on every page).", "info")
         return title, note, key_metrics_section(data, view, policy, current_role())
+
+    @app.callback(Output(ids.PROFILE_GAP, "children"), Input(ids.PROFILE_VIEW, "data"))
+    def send_gap(stored: dict) -> list:
+        view, policy = current_view(stored)
+        return gap_section(data, view, policy, current_role())
 
     @app.callback(Output(ids.PROFILE_GRADIENT, "children"), Input(ids.PROFILE_VIEW, "data"))
     def send_gradient(stored: dict) -> list:

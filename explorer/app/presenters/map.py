@@ -24,6 +24,7 @@ from explorer.app.presenters.format import (
     difference_unit,
     metric_title,
     short_unit,
+    subject,
     value_text,
 )
 from explorer.app.state import MapView
@@ -157,8 +158,12 @@ def _build_map_payload(data: AppData, key: CacheKey) -> MapPayload:
 
 
 def title(data: AppData, view: MapView) -> str:
+    """"Care-plan coverage by PCN in X; frailty: severe; as at 31 October 2026": the filters and the
+    records' month for care-plan metrics (geography metrics are official statistics, undated here)."""
     info = data.metric(view.metric)
-    return f"{info.label} by {data.level_label(view.level)} in {data.name_of(view.area)}"
+    care = info.source != "geography"
+    what = subject(data, "", view.area, view.effective_filters if info.filterable else None, dated=care)
+    return f"{info.label} by {data.level_label(view.level)} in {data.name_of(view.area)}" + what.qualifiers()
 
 
 def values_view(data: AppData, view: MapView, policy: DisclosurePolicy) -> tuple:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.app import grid
-from explorer.app.presenters.format import as_float, difference_unit, metric_title
+from explorer.app.presenters.format import as_float, difference_unit, metric_title, short_unit, subject
 from explorer.app.presenters.map import (
     base_value,
     comparator_code,
@@ -25,6 +25,7 @@ from explorer.services.app_data import AppData
 
 COUNTS = ",.1~f"  # numerators and denominators: whole people, or a mean's sum to 1 decimal
 SORT_KEYS = {"area_name": "area_name", "area_code": "area_code", "value": "value", "lower": "lower", "upper": "upper",
+             "parent_name": "area_code", "suppressed": "hidden",
              "numerator": "numerator", "denominator": "denominator", "vs_region": "vs_region",
              "difference": "difference"}
 
@@ -73,7 +74,9 @@ def grid_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> list[dict]:
     rows = []
     for rec in frame.to_dict("records"):
         hidden = bool(rec["hidden"])
-        row = {"area_name": rec["area_name"], "area_code": rec["area_code"]}
+        parent = data.parent_of.get(rec["area_code"])
+        row = {"area_name": rec["area_name"], "area_code": rec["area_code"],
+               "parent_name": data.name_of(parent) if parent else MISSING}
         for col in ("value", "lower", "upper", "difference"):
             if col in rec:
                 row[col] = SUPPRESSED if hidden else _rounded(float(rec[col]))
@@ -81,6 +84,7 @@ def grid_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> list[dict]:
         row["denominator"] = _rounded(float(rec["denominator"]))
         if "vs_region" in rec:
             row["vs_region"] = rec["vs_region"]
+        row["suppressed"] = "suppressed" if hidden else MISSING
         rows.append(row)
     return rows
 
@@ -99,22 +103,28 @@ def table_page(data: AppData, view: MapView, policy: DisclosurePolicy, *, sort_c
 
 
 def table_columns(data: AppData, view: MapView) -> list[dict]:
-    """The grid's columns: numbers right-aligned with their d3 format, units in the headers."""
+    """The grid's columns: numbers right-aligned with their d3 format, units in the headers, the CI in
+    lower/upper columns, the parent area, and which rows disclosure control hid."""
     info = data.metric(view.metric)
+    unit = short_unit(info)
     value_format = grid.COUNT_FORMAT if info.kind == "count" else grid.VALUE_FORMAT
     cols = [grid.text_column("area_name", "Area", pinned="left", minWidth=200), grid.text_column("area_code", "Code"),
+            grid.text_column("parent_name", "Parent area"),
             grid.number_column("value", metric_title(info), value_format, initialSort="desc")]
     if info.has_ci:
-        cols += [grid.number_column("lower", "95% CI lower", value_format),
-                 grid.number_column("upper", "95% CI upper", value_format)]
+        cols += [grid.number_column("lower", f"Lower 95% CI ({unit})", value_format),
+                 grid.number_column("upper", f"Upper 95% CI ({unit})", value_format)]
     cols += [grid.number_column("numerator", "Numerator", COUNTS),
              grid.number_column("denominator", f"Denominator ({info.denominator})", COUNTS)]
     if info.has_ci:
-        cols.append(grid.text_column("vs_region", f"Compared with {data.region_name}"))
+        region = subject(data, "", None, view.effective_filters if info.filterable else None,
+                         comparator=data.region_name).comparator_label
+        cols.append(grid.text_column("vs_region", f"Compared with {region}"))
     if diverging(data, view.metric, view.mode):
         cols.append(grid.number_column(
             "difference", f"Difference from {data.name_of(comparator_code(data, view.area))} "
                           f"({difference_unit(info)})", "+" + grid.VALUE_FORMAT))
+    cols.append(grid.text_column("suppressed", "Disclosure control"))
     return cols
 
 

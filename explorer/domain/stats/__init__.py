@@ -17,7 +17,7 @@ Conventions shared by every function here:
 The package's modules are private; import from here. One module per family of statistics, as
 DHSC's PHStatsMethods groups them: ``_intervals`` (z values, Wilson, Byar / exact Poisson, crude
 rates), ``_standardisation`` (ESP 2013, DSRs with Dobson limits, indirect standardisation,
-expected counts), ``_inequality`` (slope and relative index of inequality), ``_funnel`` (funnel
+expected counts), ``_gaps`` (difference and ratio of two proportions), ``_inequality`` (slope and relative index of inequality), ``_funnel`` (funnel
 limits and positions), ``_trend`` (recent trend test) and ``_compare`` (significance against a
 benchmark); ``_arrays`` holds the array coercion they share.
 """
@@ -31,6 +31,7 @@ from explorer.domain.stats._funnel import (
     funnel_position,
     statistic_interval,
 )
+from explorer.domain.stats._gaps import proportion_difference, proportion_ratio
 from explorer.domain.stats._inequality import slope_index_of_inequality
 from explorer.domain.stats._intervals import (
     byar_interval,
@@ -59,6 +60,8 @@ __all__ = [
     "funnel_limits",
     "funnel_position",
     "indirect_standardised_ratio",
+    "proportion_difference",
+    "proportion_ratio",
     "rate_interval",
     "recent_trend",
     "slope_index_of_inequality",
