@@ -33,3 +33,15 @@ def test_funnel_position_matches_map_significance_and_limits(london_app_data, me
     by_lines = np.where((v < lo998) | (v > hi998), "outside 99.8%",
                         np.where((v < lo95) | (v > hi95), "between 95% and 99.8%", "within 95%"))
     assert np.array_equal(by_lines, points["position"].to_numpy())
+
+
+def test_a_comparator_groups_funnel_is_those_areas_as_controlled_in_the_whole_level(london_app_data):
+    """The neighbours' funnel (compare page) shows exactly the group's areas, each with the value and
+    position it has in the funnel of the whole level, around the same region value."""
+    data, policy = london_app_data, DisclosurePolicy()
+    everyone, _, region = data.funnel("pcn", "coverage", Filters(), None, policy)
+    group = tuple(everyone["area_code"].head(12)) + ("E00000000",)  # an unknown code is simply absent
+    points, _, comparator = data.funnel("pcn", "coverage", Filters(), None, policy, codes=group)
+    assert set(points["area_code"]) == set(group[:-1]) and comparator == region
+    merged = points.merge(everyone, on="area_code", suffixes=("", "_all"))
+    assert (merged["value"] == merged["value_all"]).all() and (merged["position"] == merged["position_all"]).all()

@@ -166,6 +166,8 @@ CMP_AREA = "compare-area"
 CMP_METRIC = "compare-metric"
 CMP_GRAPH = "compare-graph"
 CMP_TABLE = "compare-table"
+CMP_FUNNEL = "compare-funnel"  # the comparator group as a funnel plot (nearest neighbours)
+CMP_FUNNEL_TABLE = "compare-funnel-table"
 # ---------------------------------------------------------------- data gaps page (issue 17, point 4)
 GAPS_URL = "gaps-url"
 GAPS_AREA = "gaps-area"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -176,10 +177,12 @@ class AppAnalyses:
 
     # ------------------------------------------------------------------ funnel
     def funnel(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy,
-               within: str | None = None, benchmark: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+               within: str | None = None, benchmark: str | None = None, codes: Sequence[str] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
         """Areas' values against their denominators with 95% and 99.8% limits around the benchmark
         area's value (`benchmark`, None = the region), filtered alike; `position_region` places each
-        area against the region's value too.
+        area against the region's value too. `codes`: only these areas of the level (a comparator
+        group such as nearest neighbours), controlled as part of the whole level.
 
         Returns (points: area_code, area_name, value, denominator, position; limits; comparator).
         points.attrs: "hidden", the number of areas not plotted, and "not_plotted", those areas
@@ -189,7 +192,9 @@ class AppAnalyses:
         if kind is None or metric == "coverage_dsr":
             raise ExplorerError(f"a funnel plot needs a crude proportion, rate or ratio; {info.label} is a {info.kind}")
         rsk = risk if info.needs_risk or filters.risk is not None else None
-        table = self.table(level, metric, filters, policy, within, rsk)
+        table = self.table(level, metric, filters, policy, None if codes is not None else within, rsk)
+        if codes is not None:
+            table = table[table["area_code"].isin(list(codes))]
         comparator = _f(self.value_of(benchmark, metric, filters, policy, rsk)[metric])
         region = comparator if benchmark is None else _f(self.value_of(None, metric, filters, policy, rsk)[metric])
         shown = table[~table[f"{metric}_suppressed"].astype(bool)]

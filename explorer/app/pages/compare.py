@@ -52,7 +52,42 @@ def layout(**query: Any) -> html.Div:
                       "Within (compared with)"),
         ], className="row-controls panel"),
         compare_section(data, view, role) if metrics else ui.notice("Care-plan records are not loaded.", "warning"),
+        group_funnel_section(data, view) if metrics and view.group else None,
     ], className="compare-page")
+
+
+def group_funnel_section(data: AppData, view: AreasView) -> html.Section:
+    """The comparator group (e.g. nearest neighbours) as a funnel plot around the region's value, with
+    OHID's limits; each group member controlled as part of its whole level."""
+    level = data.level_of(view.group[0])
+    role, policy, scope = _areas.scope(view, level)
+    info = data.metric(view.metric)
+    title = f"Funnel plot: {info.label}, the comparator group of {len(view.group)} areas against {data.region_name}"
+    try:
+        points, limits, comparator = data.funnel(level, view.metric, scope.filters, scope.risk, policy,
+                                                 codes=view.group)
+    except Exception as exc:  # noqa: BLE001 - a metric with no funnel (a DSR, a mean) says so
+        return html.Section([html.H2(title, className="block-title"), ui.notice(f"Not available: {exc}", "info")],
+                            className="figure-block")
+    unit = short_unit(info)
+    figure = charts.funnel_figure(points, limits, label=info.label, unit=unit, comparator=comparator,
+                                  comparator_name=data.region_name, denominator_label=info.denominator.capitalize())
+    table = points[["area_name", "area_code", "value", "numerator", "denominator", "position"]]
+    columns = [{"name": "Area", "id": "area_name"}, {"name": "Code", "id": "area_code"},
+               {"name": metric_title(info), "id": "value"}, {"name": "Numerator", "id": "numerator"},
+               {"name": f"Denominator ({info.denominator})", "id": "denominator"},
+               {"name": f"Position against {data.region_name}", "id": "position"}]
+    text = caption(data, what=f"{metric_title(info)}: funnel of {len(points)} areas",
+                   where=f"a comparator group of {len(view.group)} {data.level_label(level)} areas",
+                   filters=view.effective_filters, role=role, comparator=data.region_name,
+                   units=info.unit)
+    hidden = points.attrs.get("hidden", 0)
+    return ui.figure_block(
+        ui.graph(ids.CMP_FUNNEL, figure, synthetic=data.shows_synthetic(view.metric)),
+        ui.sr_only(describe.describe_funnel(points, label=info.label, comparator_name=data.region_name)),
+        ui.data_table(ids.CMP_FUNNEL_TABLE, columns, ui.records(table)),
+        title=title, note=f"{text} {hidden} area(s) not plotted: suppressed or no denominator. Limits: 95% and "
+                          f"99.8% around {data.region_name}'s value (OHID method).")
 
 
 def compare_section(data: AppData, view: AreasView, role: Role) -> html.Section:
