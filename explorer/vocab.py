@@ -75,7 +75,7 @@ NEIGHBOUR_FEATURES = MappingProxyType({
     "imd_score": ("IMD 2025 score (population-weighted)", "deprivation"),
     "imd_decile1": ("% in IMD 2025 national decile 1", "deprivation"),
     **{f"age_{band}": (f"% aged {band}", "age structure") for band in CENSUS_AGE6_BANDS},
-    **{f"ethnic_{group}": (f"% {label} (Census 2021)", "ethnicity") for group, label in ETHNIC_LABELS.items()},
+    **{f"ethnic_{group}": (f"% {ETHNIC_LABELS[group]} (Census 2021)", "ethnicity") for group in ETHNIC_GROUPS},
     "urban": ("% in urban LSOAs (RUC 2021)", "rurality"),
 })
 """Feature column -> (label, theme) of the nearest-neighbour table (explorer.bundle.neighbours)."""

@@ -63,13 +63,13 @@ def _ranked(names: list[str]) -> pd.DataFrame:
     return frame
 
 
-def test_outreach_download_is_neutralised(monkeypatch):
+def test_outreach_download_is_neutralised(monkeypatch, london_app_data):
     from explorer.app.pages import outreach
     from explorer.app.state import OutreachView
 
     monkeypatch.setattr(outreach, "current_role", lambda: "commissioner")
     monkeypatch.setattr(outreach, "_ranked", lambda data, view, policy: _ranked([EVIL, "+Hackney", "Camden"]))
-    text = outreach.csv_bytes(SimpleNamespace(synthetic=True), OutreachView())
+    text = outreach.csv_bytes(london_app_data, OutreachView())
     rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
-    assert [r["Area"] for r in rows] == ["'" + EVIL, "'+Hackney", "Camden"]
-    assert rows[0]["Code"] == "'=C0" and rows[0]["Gap count (plans)"] == "-5"
+    assert [r["area_name"] for r in rows] == ["'" + EVIL, "'+Hackney", "Camden"]
+    assert rows[0]["area_code"] == "'=C0" and rows[0]["gap_count_plans"] == "-5"

@@ -80,7 +80,8 @@ def test_grid_props_adapts_old_table_outputs():
 
 def test_map_rows_send_no_number_for_a_suppressed_cell():
     """The grid shows "*" from SUPPRESSED in rowData, never a number hidden only by the display."""
-    data = SimpleNamespace(metric=lambda name: SimpleNamespace(kind="proportion"))
+    data = SimpleNamespace(metric=lambda name: SimpleNamespace(kind="proportion"), parent_of={"E2": "P1"},
+                           name_of=lambda code: {"P1": "Parent one"}[code])
     frame = pd.DataFrame({"area_name": ["A", "B"], "area_code": ["E1", "E2"], "value": [12.3456, 3.0],
                           "lower": [10.0, 1.0], "upper": [15.0, 6.0], "numerator": [25.0, 3.0],
                           "denominator": [200.0, 100.0], "hidden": [False, True], "vs_region": ["better", "suppressed"]})
@@ -88,4 +89,5 @@ def test_map_rows_send_no_number_for_a_suppressed_cell():
     assert rows[0]["value"] == 12.35 and rows[0]["numerator"] == 25.0 and rows[0]["denominator"] == 200.0
     assert [rows[1][c] for c in ("value", "lower", "upper", "numerator")] == [SUPPRESSED] * 4
     assert rows[1]["denominator"] == 100.0
+    assert rows[1]["parent_name"] == "Parent one" and rows[1]["suppressed"] == "suppressed" and rows[0]["suppressed"] == ""
     assert all(not (isinstance(v, float) and math.isnan(v)) for row in rows for v in row.values())
