@@ -331,3 +331,24 @@ def readable_console_errors(driver: WebDriver) -> None:
     """From the next page load on, console errors logged as objects (Dash's renderer logs its errors
     so) are written out as text, so a test can say which error it met."""
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _READABLE_ERRORS})
+
+
+_GRID_TABLE = """
+let api;
+try { api = dash_ag_grid.getApi(arguments[0]); } catch (e) { return null; }
+if (!api) return null;
+const cols = api.getAllDisplayedColumns();
+const rows = [];
+api.forEachNodeAfterFilterAndSort(node => rows.push(cols.map(c => {
+  const v = api.getCellValue({rowNode: node, colKey: c, useFormatter: true});
+  return v === null || v === undefined ? '' : String(v);
+})));
+return {headers: cols.map(c => c.getColDef().headerName || c.getColId()), rows: rows};
+"""
+
+
+def grid_table(driver: WebDriver, grid_id: str) -> tuple[list[str], list[list[str]]]:
+    """A client-side grid as a person reads it: (headers, rows of shown text), every row in the shown
+    order (all pages, not only the rows AG Grid has drawn); ([], []) until the grid is ready."""
+    got = driver.execute_script(_GRID_TABLE, grid_id)
+    return (got["headers"], got["rows"]) if got else ([], [])

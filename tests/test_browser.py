@@ -32,6 +32,7 @@ from tests.browser_support import (
     click_map_at,
     grid_column,
     grid_rows_drawn,
+    grid_table,
     map_locations,
     resource_bytes_since,
     resource_count,
@@ -392,7 +393,7 @@ def test_new_views_are_reached_from_the_nav_with_their_table_beside_them(browser
         assert browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_TABLE}")
         assert len(browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_GRID} a.rug-cell")) > 100
         return
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{table_id} td"), "the table")
+    wait_for(browser, lambda d: grid_table(d, table_id)[1], "the table")
     graph = browser.find_element(By.ID, figure_id).rect
     table = browser.find_element(By.ID, table_id).rect
     assert table["x"] >= graph["x"] + graph["width"] - 1 and table["y"] < graph["y"] + graph["height"]  # beside
@@ -439,8 +440,7 @@ def test_overview_sorts_by_a_column_header(browser, live_url, london_app_data):
 
 
 def _table_rows(browser: WebDriver, table_id: str) -> list[list[str]]:
-    rows = browser.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
-    return [[td.text for td in row.find_elements(By.CSS_SELECTOR, "td")] for row in rows]
+    return grid_table(browser, table_id)[1]
 
 
 def test_outreach_whatif_reads_coverage_and_sii_change_for_an_entered_capacity(browser, live_url, london_app_data):
@@ -472,7 +472,7 @@ def test_data_gaps_page_shows_chart_beside_table_with_controlled_counts(browser,
     table = ids.GAPS_AREAS + "-table"
     wait_for(browser, lambda d: len(_table_rows(d, table)) > 5, "the area table")
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{table}-graph .main-svg"), "the area chart")
-    header = [th.text for th in browser.find_elements(By.CSS_SELECTOR, f"#{table} th")]
+    header = grid_table(browser, table)[0]
     counts = [header.index(h) for h in ("Registered (GP lists)", "Residents (Census 2021)", "People not recorded")]
     for row in (r for r in _table_rows(browser, table) if r):
         for i in counts:

@@ -15,6 +15,7 @@ from test_browser import browser, live_url, open_page  # noqa: F401 - module fix
 from explorer.app import ids
 from explorer.domain.metrics import Filters
 from tests.browser_support import (
+    grid_table,
     side_by_side,
     tab_until,
     text_of,
@@ -44,8 +45,7 @@ def column(driver, table_id: str, header: str) -> list[str]:
     """A table column's cells as shown."""
     heads = [th.text.strip() for th in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} th")]
     index = heads.index(header)
-    rows = driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
-    return [tds[index].text for tds in (r.find_elements(By.CSS_SELECTOR, "td") for r in rows) if tds]
+    return [row[index] for row in grid_table(driver, table_id)[1]]
 
 
 def no_small_counts(cells: list[str]) -> bool:
@@ -83,7 +83,7 @@ def test_pyramid_from_the_menu_with_table_beside_and_no_small_counts(browser, li
     area = parse_qs(urlparse(browser.current_url).query)["area"][0]
     wait_for_text(browser, f"#{ids.PYRAMID_CONTENT} h2", london_app_data.name_of(area), timeout=SLOW)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.PYRAMID_GRAPH} .main-svg")
-             and d.find_elements(By.CSS_SELECTOR, f"#{ids.PYRAMID_TABLE} tbody td"), "the chart and table",
+             and grid_table(d, ids.PYRAMID_TABLE)[1], "the chart and table",
              timeout=SLOW)
     assert side_by_side(browser, f"#{ids.PYRAMID_GRAPH}", f"#{ids.PYRAMID_TABLE}")
     title = browser.execute_script(
@@ -94,7 +94,7 @@ def test_pyramid_from_the_menu_with_table_beside_and_no_small_counts(browser, li
     raw = london_app_data.raw_table("pcn", "plans", Filters(sex=("female",), age_band=("0-15",)), None)
     small = raw.loc[raw["plans_numerator"].astype(float).between(1, 7), "area_code"].iloc[0]
     open_page(browser, live_url + "/pyramid?" + urlencode({"area": small}))
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{ids.PYRAMID_TABLE} tbody td"), "the table",
+    wait_for(browser, lambda d: grid_table(d, ids.PYRAMID_TABLE)[1], "the table",
              timeout=SLOW)
     plans = column(browser, ids.PYRAMID_TABLE, "People with a care plan")
     assert len(plans) == 10 and plans[0] == "*" and no_small_counts(plans), plans
@@ -112,7 +112,7 @@ def test_neighbours_from_the_menu_explained_with_table_beside(browser, live_url,
              "another area")
     area = parse_qs(urlparse(browser.current_url).query)["area"][0]
     wait_for_text(browser, f"#{ids.NEIGHBOURS_CONTENT} h2", london_app_data.name_of(area), timeout=SLOW)
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"#{ids.NEIGHBOURS_TABLE} tbody tr")) > 15,
+    wait_for(browser, lambda d: len(grid_table(d, ids.NEIGHBOURS_TABLE)[1]) > 15,
              "the neighbours table")
     assert side_by_side(browser, f"#{ids.NEIGHBOURS_GRAPH}", f"#{ids.NEIGHBOURS_TABLE}")
     ranks = column(browser, ids.NEIGHBOURS_TABLE, "Rank")
@@ -125,7 +125,7 @@ def test_neighbours_from_the_menu_explained_with_table_beside(browser, live_url,
 
 def test_pcn_neighbours_outside_london_are_marked(browser, live_url):  # noqa: F811
     open_page(browser, live_url + "/neighbours?area=U00070")  # West Merton PCN: a Surrey PCN is among them
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"#{ids.NEIGHBOURS_TABLE} tbody tr")) > 15,
+    wait_for(browser, lambda d: len(grid_table(d, ids.NEIGHBOURS_TABLE)[1]) > 15,
              "the neighbours table")
     marks = column(browser, ids.NEIGHBOURS_TABLE, "Care-plan data in this app (London)")
     assert "No (outside London)" in marks and marks[0] == "Yes"

@@ -140,7 +140,7 @@ def test_page_sections_chart_table_and_summary_of_change(london_app_data, small_
             for v in node:
                 yield from find(v, key)
 
-    rows = next(t["data"] for t in find(block, "props") if isinstance(t, dict) and "columns" in t)
+    rows = next(t["rowData"] for t in find(block, "props") if isinstance(t, dict) and "columnDefs" in t)
     assert len(rows) == data.engine.history_months and "Rule fired" in rows[0]
     counts = [r["Value (people)"] for r in rows]
     assert counts and all(c == "*" or c == 0 or c >= 8 for c in counts)

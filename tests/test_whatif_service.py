@@ -63,6 +63,16 @@ def test_only_roles_with_outreach(london_app_data, ics):
         run(london_app_data, "strategist", ics, "without_plan")
 
 
+def _components(node):
+    """Every Dash component in a layout tree, depth first."""
+    if isinstance(node, (list, tuple)):
+        for child in node:
+            yield from _components(child)
+    elif hasattr(node, "to_plotly_json"):
+        yield node
+        yield from _components(getattr(node, "children", None))
+
+
 def test_page_panel_has_both_tables_says_synthetic_and_keeps_state_in_the_url(london_app_data, ics):
     view = OutreachView(level="pcn", area=ics, whatif="deprivation_gap", capacity=CAPACITY)
     assert OutreachView.from_query(view.to_query()) == view and "wif=deprivation_gap" in view.to_search()
@@ -70,9 +80,10 @@ def test_page_panel_has_both_tables_says_synthetic_and_keeps_state_in_the_url(lo
                                        access.disclosure_policy_for("commissioner"))
     text = json.dumps(panel, default=lambda c: c.to_plotly_json())
     assert "SYNTHETIC" in text and "Equity audit" in text and " -> " in text
-    tables = [c for c in panel if getattr(c, "id", "").startswith("outreach-whatif-")]
-    assert len(tables) == 2 and all(t.data for t in tables)
-    for row in tables[1].data:  # reached people shown to the nearest 10
+    grids = [t for t in _components(panel) if isinstance(getattr(t, "id", None), str)
+             and t.id.startswith("outreach-whatif-") and getattr(t, "rowData", None) is not None]
+    assert len(grids) == 2 and all(t.rowData for t in grids)
+    for row in grids[1].rowData:  # reached people shown to the nearest 10
         assert row["reached"] == "" or int(row["reached"].replace(",", "")) % 10 == 0
 
 

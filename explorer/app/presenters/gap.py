@@ -68,7 +68,7 @@ def gap_section(data: AppData, view: ProfileView, policy: Any, role: Any) -> lis
     note = access.deprivation_groups_note(policy)
     return [heading,
             html.P(words, id=ids.PROFILE_GAP + "-words"),
-            ui.data_table(ids.PROFILE_GAP_TABLE, columns, ui.records(table)),
+            ui.data_table(ids.PROFILE_GAP_TABLE, columns, ui.records(table), labelled_by=ids.PROFILE_GAP + "-caption"),
             html.P(what.caption() + " Computed from disclosure-controlled counts; a suppressed quintile withholds "
                    "the gap." + (f" Quintiles: {note}." if note else ""), className="table-note",
                    id=ids.PROFILE_GAP + "-caption")]
