@@ -43,9 +43,9 @@ def go_by_keyboard(driver, live_url: str, link_text: str, path: str) -> None:  #
 
 def column(driver, table_id: str, header: str) -> list[str]:
     """A table column's cells as shown."""
-    heads = [th.text.strip() for th in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} th")]
+    heads, rows = grid_table(driver, table_id)
     index = heads.index(header)
-    return [row[index] for row in grid_table(driver, table_id)[1]]
+    return [row[index] for row in rows]
 
 
 def no_small_counts(cells: list[str]) -> bool:
