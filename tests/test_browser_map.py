@@ -110,7 +110,9 @@ def test_a_resting_pointer_sees_new_values_after_a_filter_and_a_metric_change(br
     wait_for(browser, lambda d: shown["value"] in hover_label_text(d), "the hover label to follow the metric")
 
 
-@pytest.mark.parametrize("role", [r.value for r in Role])
+# The analyst sees every page and control; social care the fewest (other content, same components):
+# the two ends of the role range, to keep the suite's time (each role walks every page).
+@pytest.mark.parametrize("role", ["analyst", "social_care"])
 def test_no_page_links_to_an_outside_host(browser, apps, role):
     url = apps[role]
     for path in PAGE_PATHS:
