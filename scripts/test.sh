@@ -2,9 +2,8 @@
 # The README's test command: install the project with its test extras, make sure the Debian tools
 # the tests drive are present (Chromium for the browser tests and kaleido, poppler and fonts for
 # reading exports back, a Java runtime for the Spark tests), then run the whole suite. Extra
-# arguments go to pytest. The suite runs on four pytest-xdist workers (PYTEST_WORKERS): the CI
-# machines have 2 cores, but the browser tests mostly wait on Chromium and the app, and two workers
-# kept the cores only 57% busy (16 min wall, 17 min CPU); the London fixtures are built once for all.
+# arguments go to pytest. The suite runs on two pytest-xdist workers (PYTEST_WORKERS, default 2:
+# the CI machines have 2 cores), tests spread one by one; the London fixtures are built once for both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
@@ -23,4 +22,4 @@ if ((${#missing[@]})); then
 fi
 
 lint-imports  # the one-way layers (pyproject.toml [tool.importlinter]) before anything else
-exec python -m pytest -n "${PYTEST_WORKERS:-4}" --dist load "$@"
+exec python -m pytest -n "${PYTEST_WORKERS:-2}" --dist load "$@"
