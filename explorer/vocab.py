@@ -69,7 +69,13 @@ KEY_ITEMS: tuple[str, ...] = ("resuscitation_decision", "preferred_place_of_care
 # --------------------------------------------------------------------------- nearest neighbours
 
 CENSUS_AGE6_BANDS: tuple[str, ...] = ("0-15", "16-24", "25-34", "35-49", "50-64", "65+")
-"""Census 2021 'Age (6 categories)' bands, used for the national nearest-neighbour features."""
+"""Census 2021 'Age (6 categories)' bands: the age structure of LSOAs outside the mid-2020 estimates
+(explorer.bundle.population) and the national nearest-neighbour features."""
+
+AGE_SEX_SOURCE = "ONS mid-2020 estimates; Census 2021 age bands where those are absent"
+"""Where the bundle's residents by age and sex come from (titles of the age-sex tables and charts):
+London's LSOAs from the mid-2020 small-area estimates, the rest from their own Census 2021 age bands
+split by sex with England's mid-2021 shares (explorer.bundle.population)."""
 
 NEIGHBOUR_FEATURES = MappingProxyType({
     "imd_score": ("IMD 2025 score (population-weighted)", "deprivation"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import tracemalloc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from explorer.bundle.pcn import (
     pcn_table,
     pcn_weights,
 )
-from explorer.bundle.population import carry_age_sex
+from explorer.bundle.population import SOURCE_PROFILE, carry_age_sex
 from explorer.bundle.registrations import Converted, convert_registrations
 from explorer.bundle.store import BOUNDARY_FILES, TABLE_FILES
 from explorer.config import REGIONS, Settings
@@ -57,6 +57,7 @@ class Geography:
     england_profile: int
     shapes: gpd.GeoDataFrame
     centroids: pd.DataFrame  # x, y (British National Grid) indexed by lsoa21cd
+    age_sources: dict[str, int] = field(default_factory=dict)  # LSOAs per source of their age structure
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,8 +82,9 @@ def _region_filter(lookup: pd.DataFrame, region: str) -> pd.Series:
     return lookup["lsoa21cd"].str.startswith("E01")
 
 
-def build_lsoa_table(settings: Settings, region: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """The LSOA attribute table, the age-sex table, and the count of LSOAs given England's age profile."""
+def build_lsoa_table(settings: Settings, region: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """The LSOA attribute table, the age-sex table, and the number of LSOAs per source of their age
+    structure (explorer.bundle.population)."""
     lookup = readers.read_icb_lookup(cached_source(settings, "lsoa_icb_lookup"))
     lookup = lookup[_region_filter(lookup, region)]
     lsoa11 = readers.read_lsoa11_lookup(cached_source(settings, "lsoa11_lsoa21_lookup"))
@@ -92,6 +94,7 @@ def build_lsoa_table(settings: Settings, region: str) -> tuple[pd.DataFrame, pd.
     disability = readers.read_census_disability(cached_source(settings, "census_disability"))
     ruc = readers.read_rural_urban(cached_source(settings, "rural_urban_2021"))
     sape = readers.read_sape(cached_source(settings, "sape_mid2020"))
+    census_age6 = readers.read_census_age6(cached_source(settings, "census_age6"))
 
     table = lookup.merge(imd.drop(columns="lsoa21nm"), on="lsoa21cd", how="left", validate="1:1")
     table = table.merge(ethnic, on="lsoa21cd", how="left", validate="1:1")
@@ -112,8 +115,8 @@ def build_lsoa_table(settings: Settings, region: str) -> tuple[pd.DataFrame, pd.
         "icb_code": "ics_code", "icb_name": "ics_name", "icb_ods": "ics_ods_code",
     })
     table["ics_name"] = table["ics_name"].str.replace(" Integrated Care Board", " ICB", regex=False)
-    age_sex, england_profile = carry_age_sex(sape, lsoa11, table.set_index("lsoa_code")["population"])
-    return table.sort_values("lsoa_code", ignore_index=True), age_sex, england_profile
+    age_sex, age_sources = carry_age_sex(sape, lsoa11, table.set_index("lsoa_code")["population"], census_age6)
+    return table.sort_values("lsoa_code", ignore_index=True), age_sex, age_sources
 
 
 def gp_generator_frame(geography: Geography) -> pd.DataFrame:
@@ -129,7 +132,7 @@ def gp_generator_frame(geography: Geography) -> pd.DataFrame:
 def read_geography(settings: Settings, region: str) -> Geography:
     """The region's LSOA table, age-sex population and boundaries, from the cached official sources."""
     check_region(region)
-    lsoas, age_sex, england_profile = build_lsoa_table(settings, region)
+    lsoas, age_sex, age_sources = build_lsoa_table(settings, region)
     boundary_source = BOUNDARY_SOURCE[region]
     shapes = readers.read_boundaries(cached_source(settings, boundary_source), boundary_source)
     shapes = shapes[shapes["lsoa21cd"].isin(lsoas["lsoa_code"])].sort_values("lsoa21cd", ignore_index=True)
@@ -139,8 +142,8 @@ def read_geography(settings: Settings, region: str) -> Geography:
                             f"(e.g. {missing[:3]}); for England use the BSC boundaries")
     shapes = shapes.rename(columns={"lsoa21cd": "lsoa_code"}).drop(columns="lsoa21nm")
     centroids = geo.centroids(shapes).set_index(shapes["lsoa_code"])
-    return Geography(region=region, lsoas=lsoas, age_sex=age_sex, england_profile=england_profile,
-                     shapes=shapes, centroids=centroids)
+    return Geography(region=region, lsoas=lsoas, age_sex=age_sex, england_profile=age_sources[SOURCE_PROFILE],
+                     shapes=shapes, centroids=centroids, age_sources=age_sources)
 
 
 def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *, seed: int = DEFAULT_SEED,
@@ -202,6 +205,7 @@ def build_bundle(settings: Settings, geography: Geography, gp_files: GPFiles, *,
         "simplify_tolerance_m": SIMPLIFY_TOLERANCE_M[region],
         "boundary_geojson_kb": payload_kb,
         "lsoas_given_england_age_profile": england_profile,
+        "lsoas_by_age_structure_source": geography.age_sources,
         "lsoas_moved_to_keep_pcns_in_places": gp.moved,
         "lsoas_in_a_pcn_based_in_another_place": int(
             (lsoas["pcn_code"].map(pcns.set_index("pcn_code")["place_code"]) != lsoas["place_code"]).sum()),

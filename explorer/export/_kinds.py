@@ -23,7 +23,7 @@ from explorer.services.app_analyses import GROUP_TITLES, RANK_NAMES, target_area
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_geometry import print_features
 from explorer.services.area_views import Scope, area_frame, ordered_metrics, spine_frame
-from explorer.vocab import LEVEL_CONTROL_LABELS
+from explorer.vocab import AGE_SEX_SOURCE, LEVEL_CONTROL_LABELS
 
 OUTREACH_AREAS = 15  # as the outreach page's chart
 COUNT_TEXT = "%{x:,.0f}"
@@ -255,7 +255,7 @@ def _outreach(r: Resolved) -> Drawn:
                       "planning conversations would start with.")
 
 
-POPULATION_TITLES = {"age_sex": "Residents by age and sex (ONS mid-2020 estimates)",
+POPULATION_TITLES = {"age_sex": f"Residents by age and sex ({AGE_SEX_SOURCE})",
                      "ethnic_group": "Residents by ethnic group (Census 2021)",
                      "disability": "Residents by disability (Census 2021, Equality Act)",
                      "imd_decile": "Residents by IMD 2025 decile (1 = most deprived)"}

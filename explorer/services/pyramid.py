@@ -2,7 +2,8 @@
 shares for the outline, and the people with a care plan by the same bands, every number from
 disclosure-controlled counts for the caller's policy.
 
-Residents: the bundle's age-sex table (ONS mid-2020 estimates carried to LSOA 2021, five bands).
+Residents: the bundle's age-sex table (five bands; vocab.AGE_SEX_SOURCE: mid-2020 estimates carried to LSOA
+2021 where the mirror has them, else the LSOA's Census 2021 age bands split by sex; explorer.bundle.population).
 Care plans: the metrics engine's `plans` by age band for each sex; its bands 65-74, 75-84 and 85+ are
 added into 65+ to meet the residents' bands (from their controlled counts; if any part is
 suppressed, 65+ is too). Registered patients: NHS Digital's file has no age or sex (SEX=ALL), so

@@ -6,9 +6,12 @@ has its own random stream (seed, chunk number), so a chunk does not depend on th
 
 How each attribute is made (parameters are the module-level constants below, stored in the
 records manifest by `parameters()`):
-- Residents: each LSOA's bundle age-sex table (5 bands x 2 sexes) is reproduced exactly. The 65+
-  band is split into 65-74 / 75-84 / 85+ with sex-specific shares (SPLIT_65_PLUS), and single
-  years are drawn within bands (SINGLE_YEAR_WEIGHTS: flat under 65, falling with age above).
+- Residents: each LSOA's bundle age-sex table (5 bands x 2 sexes) is reproduced exactly; it is the
+  LSOA's own (explorer.bundle.population: mid-2020 estimates in London, elsewhere the LSOA's Census
+  2021 age bands split by sex with England's mid-2021 shares). The 65+ band is split into 65-74 /
+  75-84 / 85+ with national sex-specific shares (SPLIT_65_PLUS, the same in every LSOA, so an old
+  coastal LSOA has more 85+ people only because it has more 65+), and single years are drawn within
+  bands (SINGLE_YEAR_WEIGHTS: flat under 65, falling with age above).
 - Practice: drawn per person from the LSOA's registrations in `bundle.practice_shares`: with the
   official NHS files these are the real patients per practice and LSOA (July 2023, carried to LSOA
   2021; explorer.bundle.registrations), so each LSOA's people spread over practices as its real
@@ -47,12 +50,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from explorer.bundle.population import AGE_BANDS as BUNDLE_BANDS
 from explorer.bundle.store import Bundle
 from explorer.records.schema import AGE_BANDS, ETHNIC_GROUPS, FRAILTY, PEOPLE, SEXES
 from explorer.synth import truth
 
 CHUNK_LSOAS = 500  # whole places are added to a chunk until it holds at least this many LSOAs
-BUNDLE_BANDS = ("0-15", "16-29", "30-44", "45-64", "65+")  # the bundle's age-sex table
 BAND_LIMITS = {"0-15": (0, 15), "16-29": (16, 29), "30-44": (30, 44), "45-64": (45, 64), "65-74": (65, 74),
                "75-84": (75, 84), "85+": (85, 105)}
 

@@ -18,6 +18,7 @@ from explorer.app.filters_ui import (
     filters_from_values,
     population_checklists,
 )
+from explorer.app.pages.search import practice_panel
 from explorer.app.presenters.format import (
     COUNT,
     NUMBER,
@@ -30,7 +31,6 @@ from explorer.app.presenters.format import (
 )
 from explorer.app.presenters.gap import gap_section
 from explorer.app.presenters.profile import key_metrics
-from explorer.app.pages.search import practice_panel
 from explorer.app.state import (
     GRADIENT_GROUPS,
     InvalidInput,
@@ -50,6 +50,7 @@ from explorer.domain.access import (
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
 from explorer.services.app_data import AppData
+from explorer.vocab import AGE_SEX_SOURCE
 
 MODULE = "explorer.app.pages.profile"
 PATH = "/profile"
@@ -307,14 +308,14 @@ def population_section(data: AppData, view: ProfileView, policy: Any) -> list:
         ui.graph(ids.PROFILE_POPULATION + "-age-sex", charts.pyramid_figure(pyr)),  # official statistics
         ui.sr_only(describe.describe_series([f"{r.sex} {r.age_band}" for r in pyr.itertuples()],
                                             [float(p) if p is not None else math.nan for p in pyr["population"]],
-                                            what="Residents by sex and age band (mid-2020 estimates)",
+                                            what=f"Residents by sex and age band ({AGE_SEX_SOURCE})",
                                             unit="people")),
         ui.data_table(ids.PROFILE_POPULATION + "-age-sex-table",
                       [{"name": "Age band", "id": "age_band"}, {"name": "Sex", "id": "sex"},
                        {"name": "People", "id": "population"}],
                       ui.records(pyr.astype(object).where(pyr.notna(), "*"), ["age_band", "sex", "population"]),
                       page_size=10),
-        title="Age and sex (ONS mid-2020 estimates)", download=_download(data, view, "population", by="age_sex")))
+        title=f"Age and sex ({AGE_SEX_SOURCE})", download=_download(data, view, "population", by="age_sex")))
     titles = {"ethnic_group": ("Ethnic group (Census 2021)", "Ethnic group"),
               "disability": ("Disability (Census 2021, Equality Act)", "Disability"),
               "imd_decile": ("Residents by IMD 2025 decile (1 = most deprived)", "IMD decile")}

@@ -22,6 +22,7 @@ from explorer.figures import describe
 from explorer.figures.pyramid import pyramid_comparison_figure
 from explorer.services.app_data import AppData
 from explorer.services.pyramid import Pyramid, pyramid
+from explorer.vocab import AGE_SEX_SOURCE
 
 MODULE = "explorer.app.pages.pyramid"
 PATH = "/pyramid"
@@ -121,7 +122,7 @@ def content(data: AppData, code: str | None, role: Role) -> list:
              "area's people with a plan; the records' bands 65-74, 75-84 and 85+ are added into 65+."
              if result.has_plans else " Care-plan records are not loaded, so no plans are shown.")
     shows = (f"{result.area} ({level}){parent}. Bars: residents by age band and sex as % of the area's residents "
-             "(ONS mid-2020 estimates carried to LSOA 2021; for a PCN, residents of the LSOAs drawn in it)."
+             f"({AGE_SEX_SOURCE}; for a PCN, residents of the LSOAs drawn in it)."
              f"{plans} No filters. {role_note(role)}")
     figure = pyramid_comparison_figure(result.frame, area=result.area, parent=result.parent, plans=result.has_plans)
     frame = result.frame
