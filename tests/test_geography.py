@@ -63,3 +63,28 @@ def test_imd_score_is_weighted_by_file_7_population_when_the_file_has_it(london_
     assert table.loc[hackney["place_code"].iloc[0], "imd_score"] > census_weighted.loc[
         hackney["place_code"].iloc[0], "imd_score"]  # deprived LSOAs weigh more here
     assert table["population"].equals(census_weighted["population"])  # population stays the Census count
+
+
+@pytest.mark.slow
+def test_every_ics_and_place_in_england_follows_mhclgs_method(england_bundle, mirror):
+    """All 42 ICSs and 296 places, recomputed straight from the mirror's File 7, ICB lookup and Census
+    totals: share of LSOAs in national decile 1 (exact) and the population-weighted IMD score."""
+    file7 = pd.read_csv(mirror / "File_7_IoD2025_LSOA21_subset.csv")
+    decile = next(c for c in file7.columns if c.startswith("Index of Multiple Deprivation (IMD) Decile"))
+    imd = file7.set_index("LSOA code (2021)")[[decile, "Index of Multiple Deprivation (IMD) Score"]]
+    imd.columns = ["decile", "score"]
+    lookup = pd.read_csv(mirror / "LSOA21_SICBL24_ICB24_LAD24_EN_LU.csv").set_index("LSOA21CD")
+    census = pd.read_csv(mirror / "census2021_TS021_ethnic_group_LSOA21.csv")
+    people = census.groupby("LSOA21CD")["Observation"].sum()  # the five groups: all usual residents
+    joined = lookup[["ICB24CD", "LAD24CD"]].join(imd, how="inner").join(people.rename("people"), how="inner")
+    assert len(joined) == 33_755
+    assert "imd_population" not in england_bundle.lsoas  # the mirror's File 7 has no denominators
+    for level, column, count in (("ics", "ICB24CD", 42), ("place", "LAD24CD", 296)):
+        groups = joined.groupby(column)
+        decile1 = groups["decile"].apply(lambda d: (d == 1).sum() / len(d))
+        score = (joined["score"] * joined["people"]).groupby(joined[column]).sum() / groups["people"].sum()
+        ours = area_summary(england_bundle.lsoas, england_bundle.areas, level).set_index("area_code")
+        assert len(ours) == count and set(ours.index) == set(decile1.index)
+        assert (ours["imd_prop_most_deprived_10pc"] == decile1.reindex(ours.index)).all(), level  # exact
+        pd.testing.assert_series_equal(ours["imd_score"], score.reindex(ours.index), check_names=False, rtol=1e-9)
+        assert (ours["lsoa_count"] == groups.size().reindex(ours.index)).all()

@@ -15,7 +15,8 @@ from explorer.services.reports import DEFAULT_ROLE, inequality_frames, summary_f
 MetricOption = Annotated[
     list[str] | None,
     typer.Option("--metric", help="Care-plan metric (repeatable): plans, coverage, coverage_dsr, completeness, "
-                 "reviewed_in_period, urgent_care_views, active_users, active_users_10plus, adjusted_coverage; "
+                 "reviewed_in_period, urgent_care_views, active_users, active_users_10plus, adjusted_coverage, "
+                 "coverage_registered (per 1,000 registered patients; no --filter); "
                  "with a trained risk model also high_risk, high_risk_without_plan, high_risk_plan_coverage, "
                  "expected_admissions_without_plan.", show_default=False),
 ]

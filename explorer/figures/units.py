@@ -8,7 +8,8 @@ from explorer.domain.metrics import MetricInfo
 __all__ = ["SHORT_UNITS", "difference_of", "difference_unit", "difference_words", "metric_title", "short_unit"]
 
 # Short units for values ("45.6%", "12.3 per 1,000"); the long unit from MetricInfo goes in labels.
-SHORT_UNITS = {"%": "%", "per 1,000 people": "per 1,000", "per 100,000 people (ESP 2013)": "per 100,000",
+SHORT_UNITS = {"%": "%", "per 1,000 people": "per 1,000", "per 1,000 residents": "per 1,000",
+               "per 1,000 registered patients": "per 1,000", "per 100,000 people (ESP 2013)": "per 100,000",
                "per 100 live plans": "per 100 plans", "index (region = 100)": "", "people": "people",
                "residents": "people", "admissions in 12 months": "admissions",
                "score (higher = more deprived)": ""}
@@ -21,7 +22,7 @@ def short_unit(info: MetricInfo) -> str:
 
 
 def metric_title(info: MetricInfo) -> str:
-    """'Care-plan coverage (per 1,000 people)'; a unit that explains itself is kept as a phrase."""
+    """'Care-plan coverage of residents (per 1,000 residents)'; a unit that explains itself is kept as a phrase."""
     unit = info.unit.replace("score (higher = more deprived)", "higher = more deprived")
     return f"{info.label} ({unit})"
 

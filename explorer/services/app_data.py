@@ -15,7 +15,9 @@ before any subset is cut from it: a drill-down cannot reveal a cell that the lev
 
 Geography metrics (population, IMD 2025 score, Core20 share, share of LSOAs in decile 1) come from
 the bundle via `geography.area_summary`; care-plan metrics come from
-`explorer.domain.coverage.CoverageEngine` when it and the person-level records exist. Breakdowns,
+`explorer.domain.coverage.CoverageEngine` when it and the person-level records exist. Coverage of
+registered patients (`explorer.services.registered_coverage`) divides the *released* plans of a
+level by the bundle's GP registrations, so it is controlled by construction. Breakdowns,
 funnels, trends, the cascade and outreach tables are in `explorer.services.app_analyses`.
 """
 
@@ -41,6 +43,7 @@ from explorer.domain.release import (
     control,  # one definition for the app, downloads and the CLI
 )
 from explorer.errors import ExplorerError
+from explorer.services import registered_coverage as regcov
 from explorer.services.app_analyses import AppAnalyses
 from explorer.services.app_cache import BUILDERS, CACHE_SIZE, RAW, CacheKey, builds
 from explorer.services.app_geometry import LevelGeometry, level_geometry
@@ -63,9 +66,12 @@ EXTRA_METRICS = {
         "A count of areas, not people: no disclosure control needed.", "LSOAs", source="geography",
         filterable=False, has_ci=False),
 }
+# Area figures only, no breakdown by population group or month: coverage of registered patients
+# (GP lists have no age, sex or ethnicity, and are one month's, July 2023).
+NO_BREAKDOWN_METRICS = (regcov.NAME,)
 BUNDLE_METRICS = ("population", "imd_score", "core20_population_share", "imd_prop_most_deprived_10pc")
 METRIC_GROUPS = (
-    ("Care plans", ("coverage", "plans", "coverage_dsr", "adjusted_coverage", "completeness",
+    ("Care plans", ("coverage", regcov.NAME, "plans", "coverage_dsr", "adjusted_coverage", "completeness",
                     "reviewed_in_period", "urgent_care_views")),
     ("High risk of emergency admission", ("high_risk_plan_coverage", "high_risk_without_plan", "high_risk",
                                          "expected_admissions_without_plan")),
@@ -113,6 +119,8 @@ class AppData(AppAnalyses):
             engine, problem = _load_engine(settings, region)
         metrics = {name: info for name, info in {**METRICS, **EXTRA_METRICS}.items()
                    if name in BUNDLE_METRICS or (engine is not None and _engine_serves(engine, info))}
+        if regcov.available(bundle, set(metrics)):
+            metrics[regcov.NAME] = regcov.INFO
         levels = tuple(lv for lv in geography.LEVELS if lv in REGION_LEVELS.get(region, geography.LEVELS))
         geometry = {level: level_geometry(bundle, level, area_name) for level in levels}
         reasons = []
@@ -256,6 +264,9 @@ class AppData(AppAnalyses):
         info = self.metric(metric)
         if info.source == BUNDLE_SOURCE:
             return self._bundle_table(level, metric)
+        if metric == regcov.NAME:  # from the released plans: controlled already
+            plans = self.controlled(level, regcov.NUMERATOR, Filters(), None, policy).reset_index(drop=True)
+            return regcov.coverage_table(plans, self.bundle, regcov.area_index(self.bundle, self.engine), level)
         if self.engine is None:
             raise ExplorerError(f"'{info.label}' needs the care-plan records: {self.engine_problem}")
         return engine_table(self.engine, level, metric, filters, risk, policy)
@@ -276,6 +287,8 @@ class AppData(AppAnalyses):
     def _controlled_table(self, level: str, metric: str, filters: Filters, risk: Any, policy: DisclosurePolicy
                           ) -> pd.DataFrame:
         info = self.metric(metric)
+        if metric == regcov.NAME:
+            return self.raw_table(level, metric, filters, risk, policy).set_index("area_code", drop=False)
         released = getattr(self.engine, "released_table", None)
         if released is not None and info.source != BUNDLE_SOURCE:  # a release: controlled already
             return released(level, metric, filters, risk, policy).set_index("area_code", drop=False)

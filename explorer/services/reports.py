@@ -20,7 +20,9 @@ def summary_frame(level: str, region: str, metrics: list[str] | None = None, fil
 
     Without metrics: the bundle's area summary. With metrics: the same columns, then per metric
     <metric>, <metric>_numerator, <metric>_denominator, <metric>_lower, <metric>_upper. Controlled
-    columns get a <column>_suppressed flag (explorer.domain.release, the code the app uses)."""
+    columns get a <column>_suppressed flag (explorer.domain.release, the code the app uses).
+    ``coverage_registered`` (plans per 1,000 registered patients) is built from the released
+    ``plans`` column (explorer.services.registered_coverage); it takes no --filter."""
     from explorer.bundle.store import load_bundle
     from explorer.domain import access, release
     from explorer.domain.geography import area_summary
@@ -36,13 +38,27 @@ def summary_frame(level: str, region: str, metrics: list[str] | None = None, fil
     from explorer.domain.coverage import summary_table
     from explorer.domain.metrics import Filters, check_metric
     from explorer.services import load_engine
+    from explorer.services import registered_coverage as regcov
 
-    for name in metrics:
+    registered = regcov.NAME in metrics
+    if registered and filters:
+        raise ExplorerError(f"{regcov.NAME} is unfiltered: the GP registration files have no age or sex")
+    engine_metrics = [m for m in metrics if m != regcov.NAME]
+    wanted = engine_metrics + ([regcov.NUMERATOR] if registered and regcov.NUMERATOR not in engine_metrics else [])
+    for name in wanted:
         check_metric(name)
     parsed = Filters.parse(filters)
     engine = load_engine(settings, region, eager_history=False)  # one snapshot: no history
-    table = summary_table(engine, level, metrics, parsed, as_of, policy=access.disclosure_policy_for(role))
-    return release.control_area_summary(table, level, metrics, role)
+    table = summary_table(engine, level, wanted, parsed, as_of, policy=access.disclosure_policy_for(role))
+    out = release.control_area_summary(table, level, wanted, role)
+    if registered:  # from the released plan counts above: controlled by construction
+        bundle = load_bundle(settings, region)
+        cover = regcov.coverage_table(out, bundle, regcov.area_index(bundle, engine), level)
+        out = out.merge(cover.drop(columns=["area_name", "parent_code"]), on="area_code", how="left")
+        if regcov.NUMERATOR not in engine_metrics:  # asked for the rate only
+            parts = [regcov.NUMERATOR, *(f"{regcov.NUMERATOR}_{p}" for p in release.METRIC_PARTS[1:])]
+            out = out.drop(columns=[c for c in out.columns if c in parts or c.removesuffix("_suppressed") in parts])
+    return out
 
 
 def inequality_frames(level: str, metric: str, by: str, region: str, filters: list[str] | None = None,

@@ -18,7 +18,7 @@ from explorer.app.auth import current_role
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.presenters.format import metric_title, short_unit
 from explorer.services.app_analyses import GROUP_TITLES
-from explorer.services.app_data import AppData
+from explorer.services.app_data import NO_BREAKDOWN_METRICS, AppData
 from explorer.app.filters_ui import area_options
 from explorer.app.presenters.format import subject
 from explorer.app.state import (
@@ -39,7 +39,7 @@ BY = ("ethnic_group", "age_band", "sex", "disabled", "imd_quintile")
 
 def care_metrics(data: AppData, role: Any = None) -> list[str]:
     """Care-plan metrics on offer to `role` (None: all, for tools and tests outside a request)."""
-    names = [n for n, m in data.metrics.items() if m.source != "geography"]
+    names = [n for n, m in data.metrics.items() if m.source != "geography" and n not in NO_BREAKDOWN_METRICS]
     return names if role is None else access.visible_metrics(names, role)
 
 

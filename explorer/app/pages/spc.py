@@ -40,7 +40,7 @@ from explorer.export.items import file_stem
 from explorer.export.safe_cells import safe_frame
 from explorer.figures import describe, theme
 from explorer.figures.spc import spc_figure
-from explorer.services.app_data import AppData
+from explorer.services.app_data import NO_BREAKDOWN_METRICS, AppData
 from explorer.services.spc import (
     ROW_COLUMNS,
     app_series,
@@ -66,7 +66,7 @@ def _months(data: AppData) -> tuple[str, ...]:
 def _metrics(data: AppData, role: Any) -> tuple[str, ...]:
     """Care-plan metrics with a monthly series that the role may see."""
     shown = data.metrics if role is None else access.visible_metrics(data.metrics, role)
-    return tuple(m for m in shown if data.metric(m).source != "geography")
+    return tuple(m for m in shown if data.metric(m).source != "geography" and m not in NO_BREAKDOWN_METRICS)
 
 
 def _view(data: AppData, query: dict, levels: tuple[str, ...], role: Any = None) -> SpcView:

@@ -46,8 +46,10 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     _M("plans", "People with a live care plan", "people", "count", 1, True,
        "People with a live (published, not closed) advance/urgent care plan at the snapshot month end. "
        "95% CI: Byar (exact Poisson below 10).", "registered people", decimals=0),
-    _M("coverage", "Care-plan coverage", "per 1,000 people", "rate", 1_000, True,
-       "People with a live care plan per 1,000 registered people. 95% CI: Byar.", "registered people"),
+    _M("coverage", "Care-plan coverage of residents", "per 1,000 residents", "rate", 1_000, True,
+       "People with a live care plan per 1,000 people in the records: per resident population, as the "
+       "synthetic cohort is drawn to Census 2021 usual residents ('Care-plan coverage of registered "
+       "patients' divides the same plans by GP lists). 95% CI: Byar.", "people in the records (residents)"),
     _M("coverage_dsr", "Care-plan coverage, age-standardised", "per 100,000 people (ESP 2013)", "rate", 100_000,
        True, "People with a live plan per 100,000, directly standardised to the 2013 European Standard "
        "Population (19 age bands). 95% CI: Dobson with Byar. Not shown below 10 plans or where an age band has "

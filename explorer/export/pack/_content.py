@@ -37,7 +37,7 @@ KEY_METRICS = ("coverage", "high_risk_plan_coverage", "high_risk_without_plan", 
 INEQUALITY_GROUPS = (("ethnic_group", "Ethnic group"), ("age_band", "Age band"), ("sex", "Sex"))
 OUTREACH_TOP = 5
 # what the narrative calls a headline measure ("Coverage among high-risk people in X is ...")
-PHRASES = {"high_risk_plan_coverage": "Care-plan coverage among high-risk people", "coverage": "Care-plan coverage"}
+PHRASES = {"high_risk_plan_coverage": "Care-plan coverage among high-risk people", "coverage": "Care-plan coverage of residents"}
 
 
 def pack_metric(data: AppData) -> str:
