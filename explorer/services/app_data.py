@@ -69,6 +69,8 @@ EXTRA_METRICS = {
 # Area figures only, no breakdown by population group or month: coverage of registered patients
 # (GP lists have no age, sex or ethnicity, and are one month's, July 2023).
 NO_BREAKDOWN_METRICS = (regcov.NAME,)
+NO_BREAKDOWN_NOTE = ("Coverage of registered patients is for whole areas only: the GP lists (July 2023) have no "
+                     "age, sex or group detail and no monthly series. Choose 'Care-plan coverage of residents'.")
 BUNDLE_METRICS = ("population", "imd_score", "core20_population_share", "imd_prop_most_deprived_10pc")
 METRIC_GROUPS = (
     ("Care plans", ("coverage", regcov.NAME, "plans", "coverage_dsr", "adjusted_coverage", "completeness",

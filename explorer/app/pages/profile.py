@@ -49,7 +49,7 @@ from explorer.domain.access import (
 )
 from explorer.domain.stats import TREND_CHI2_THRESHOLD
 from explorer.figures import charts, describe
-from explorer.services.app_data import AppData
+from explorer.services.app_data import NO_BREAKDOWN_METRICS, NO_BREAKDOWN_NOTE, AppData
 from explorer.vocab import AGE_SEX_SOURCE
 
 MODULE = "explorer.app.pages.profile"
@@ -207,6 +207,9 @@ def gradient_section(data: AppData, view: ProfileView, policy: Any) -> list:
         return [html.Section([html.H2(title, className="block-title"),
                               ui.notice("The deprivation gradient needs a care-plan metric (choose one above).")],
                              className="figure-block")]
+    if view.metric in NO_BREAKDOWN_METRICS:
+        return [html.Section([html.H2(title, className="block-title"), ui.notice(NO_BREAKDOWN_NOTE)],
+                             className="figure-block")]
     try:
         frame, sii = data.gradient(view.area, view.metric, view.groups, view.effective_filters, view.risk, policy)
     except Exception as exc:  # noqa: BLE001
@@ -243,6 +246,9 @@ def trend_section(data: AppData, view: ProfileView, policy: Any) -> list:
     if info.source == "geography" or not data.has_engine():
         return [html.Section([html.H2(title, className="block-title"),
                               ui.notice("Trends are available for care-plan metrics.")], className="figure-block")]
+    if view.metric in NO_BREAKDOWN_METRICS:
+        return [html.Section([html.H2(title, className="block-title"), ui.notice(NO_BREAKDOWN_NOTE)],
+                             className="figure-block")]
     try:
         frame, test = data.trend(view.area, view.metric, view.effective_filters, view.risk, policy)
     except Exception as exc:  # noqa: BLE001
