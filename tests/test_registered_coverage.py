@@ -43,8 +43,9 @@ def test_both_coverages_are_offered_and_labelled_by_population(london_app_data):
     assert not registered.filterable and "July 2023" in registered.denominator
     values = [o["value"] for o in data.metric_options()]
     assert values.index(NAME) == values.index("coverage") + 1
-    from explorer.app.pages import inequalities, spc  # no group or monthly breakdown to offer
+    from explorer.app.pages import inequalities, spc
 
+    # no group or monthly breakdown to offer
     assert NAME not in inequalities.care_metrics(data) and NAME not in spc._metrics(data, None)
     assert "coverage" in inequalities.care_metrics(data)
 
