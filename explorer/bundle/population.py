@@ -37,6 +37,8 @@ SEXES = ("female", "male")
 AGE_BANDS = SAPE_BANDS
 CELLS = [(sex, band) for sex in SEXES for band in AGE_BANDS]
 SOURCE_SAPE, SOURCE_CENSUS, SOURCE_PROFILE = "sape_mid2020", "census2021_age6", "england_mid2021_profile"
+SOURCE_LABELS = {SOURCE_SAPE: "mid-2020 estimates", SOURCE_CENSUS: "Census 2021 age bands",
+                 SOURCE_PROFILE: "England's mid-2021 profile"}
 
 # ONS, "Population estimates for the UK, England and Wales, Scotland and Northern Ireland: mid-2021"
 # (MYE2, England, by sex and single year of age, released 21 December 2022), summed into the age

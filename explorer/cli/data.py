@@ -77,8 +77,20 @@ def data_build(
         f"{counts['pcn']} PCNs, {counts['practices']:,} practices, population {counts['population']:,} "
         f"in {manifest['build_seconds']} s\n  GP registrations: {manifest['gp_registrations']}\n"
         + gp_accounting_lines(manifest)
+        + age_source_line(manifest)
         + f"  -> {settings.bundle_dir(region.value)}"
     )
+
+
+def age_source_line(manifest: dict) -> str:
+    """'  age structure: 4,994 LSOAs from ..., ...' (explorer.bundle.population), or '' for an older bundle."""
+    sources = manifest.get("lsoas_by_age_structure_source")
+    if not sources:
+        return ""
+    from explorer.bundle.population import SOURCE_LABELS
+
+    return "  age structure: " + ", ".join(f"{n:,} LSOAs from {SOURCE_LABELS.get(k, k)}"
+                                          for k, n in sources.items()) + "\n"
 
 
 @data_app.command("neighbours")
