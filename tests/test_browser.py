@@ -425,13 +425,13 @@ def test_overview_cell_opens_the_profile_with_the_keyboard_alone(browser, live_u
 def test_overview_sorts_by_a_column_header(browser, live_url, london_app_data):
     open_page(browser, live_url + "/overview?level=place")
     wait_for_page(browser, has_map=False)
-    act(browser, By.LINK_TEXT, "Care-plan coverage", lambda el: el.click(), "the coverage header")
+    act(browser, By.LINK_TEXT, "Care-plan coverage of residents", lambda el: el.click(), "the coverage header")
     wait_for(browser, lambda d: query(d).get("sort") == ["coverage"] and query(d).get("dir") == ["desc"],
              "the view sorted highest first")
     wait_for_page(browser, has_map=False)
     heads = [th.text.replace("▼", "").replace("▲", "").strip() for th in
              browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_GRID} thead th")]
-    column = heads.index("Care-plan coverage")
+    column = heads.index("Care-plan coverage of residents")
     rows = browser.find_elements(By.CSS_SELECTOR, f"#{ids.RUG_GRID} tbody tr")[1:]  # after the comparator row
     values = [float(r.find_elements(By.CSS_SELECTOR, "th, td")[column].text.replace(",", "")) for r in rows
               if r.find_elements(By.CSS_SELECTOR, "th, td")[column].text not in ("*", "")]
