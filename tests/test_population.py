@@ -107,3 +107,15 @@ def test_england_lsoas_outside_london_have_their_own_census_2021_age_structure(e
     share_65 = cells["65+"] / cells.sum(axis=1)
     retirement, students = share_65["E01019957"], share_65["E01035502"]  # East Devon 012B, Nottingham 028I
     assert retirement > 0.6 and students < 0.02
+
+
+def test_national_figures_agree_with_the_census_band_totals_of_england(mirror):
+    """The typed-in national figures, summed per Census band, are England's Census 2021 totals within 1%."""
+    from explorer.bundle.population import CENSUS_SPLIT, SEXES
+    from explorer.sources.readers import read_census_age6
+
+    census = read_census_age6(mirror / "census2021_age6_LSOA21.csv")
+    census = census[census["lsoa21cd"].str.startswith("E01")]
+    for band, groups in CENSUS_SPLIT.items():
+        national = 1000 * sum(NATIONAL_MID2021_THOUSANDS[(sex, group)] for sex in SEXES for group, _ in groups)
+        assert national == pytest.approx(census[f"age_{band}"].sum(), rel=0.01), band
