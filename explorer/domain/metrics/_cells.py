@@ -142,6 +142,14 @@ def _index_codes(values: pd.Series, index: pd.Index) -> np.ndarray:
     return np.where(codes < 0, -1, found[np.maximum(codes, 0)]) if len(found) else np.full(len(codes), -1)
 
 
+def _flag_codes(values: pd.Series, missing: int) -> np.ndarray:
+    """A yes/no column as 1/0, missing as ``missing``, without a Python object per row (numpy
+    bool columns as they are; others through pandas' nullable boolean)."""
+    if values.dtype == bool:
+        return values.to_numpy().astype(np.int8)
+    return values.astype("boolean").to_numpy(dtype=np.int8, na_value=missing)
+
+
 #: Measures restricted to high-risk people, derived on the fly from a base measure.
 HIGH_RISK_MEASURES = {"hr_people": "people", "hr_risk": "risk_sum", "hr_risk_var": "risk_var",
                       "hr_plans": "plans", "hr_risk_plan": "risk_with_plan",
@@ -189,9 +197,8 @@ class Cells:
             for dim in ("sex", "ethnic_group", "frailty"):
                 found = _index_codes(frame[dim], pd.Index(list(VOCAB[dim]), dtype=object))
                 c[dim] = np.where(found < 0, len(VOCAB[dim]), found).astype(np.int8)
-            dis = frame["disabled"].astype("object")
-            c["disabled"] = np.where(dis.isna(), 2, np.where(dis.fillna(False).astype(bool), 1, 0)).astype(np.int8)
-            c["high_risk"] = frame["high_risk"].astype("object").fillna(False).astype(bool).to_numpy().astype(np.int8)
+            c["disabled"] = _flag_codes(frame["disabled"], missing=2)
+            c["high_risk"] = _flag_codes(frame["high_risk"], missing=0)
             c["isr_stratum"] = ((c["age_band"].astype(np.int16) * _N_SEX + c["sex"]) * _N_FRAILTY
                                 + c["frailty"]).astype(np.int16)
         self.codes = c
