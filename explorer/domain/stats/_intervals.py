@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import special as _special  # not scipy.stats: a second of import for two quantiles
+from scipy import special as _special
 
 from explorer.domain.stats._arrays import ArrayLike, _arr, _out
 
+# scipy.special, not scipy.stats: importing scipy.stats costs a second for two quantiles
 _BYAR_MIN_COUNT = 10  # OHID: Byar for counts >= 10, exact Poisson below
 
 
