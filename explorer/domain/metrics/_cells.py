@@ -136,10 +136,23 @@ def _codes(values: pd.Series, vocab: Sequence[str | int]) -> np.ndarray:
 
 def _index_codes(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Positions of values in `index` (-1 if absent), looking up each distinct value once: England's
-    8 million cells hold 33,755 LSOA codes, and a Python string per row would cost gigabytes."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    found = index.get_indexer(pd.Index(uniques, dtype=object))
-    return np.where(codes < 0, -1, found[np.maximum(codes, 0)]) if len(found) else np.full(len(codes), -1)
+    8 million cells hold 33,755 LSOA codes, and a Python string per row would cost gigabytes.
+    A categorical column (stored cells are read so) is looked up by its categories alone."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = index.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else np.array([], dtype=np.intp)
+    return np.append(found, -1)[codes]  # code -1 (missing) takes the appended -1
+
+
+def _int_codes(values: pd.Series, vocab: Sequence[int]) -> np.ndarray:
+    """Category codes of whole numbers in the ascending ``vocab`` (unknown/missing -> len(vocab)),
+    by binary search rather than a hash per row."""
+    starts = np.asarray(vocab, dtype=np.int64)
+    v = pd.to_numeric(values, errors="coerce").astype("Int64").to_numpy(dtype=np.int64, na_value=np.iinfo(np.int64).min)
+    pos = np.minimum(np.searchsorted(starts, v), len(starts) - 1)
+    return np.where(starts[pos] == v, pos, len(starts)).astype(np.int8)
 
 
 def _flag_codes(values: pd.Series, missing: int) -> np.ndarray:
@@ -190,8 +203,7 @@ class Cells:
         if "month" in frame:
             c["month"] = _codes(frame["month"].astype(str), self.months)
         if "age_group" in frame:
-            age = pd.to_numeric(frame["age_group"], errors="coerce").astype("Int64")
-            c["age_group"] = _codes(age, AGE_GROUP_STARTS)
+            c["age_group"] = _int_codes(frame["age_group"], AGE_GROUP_STARTS)
             c["age_band"] = _AGE_GROUP_TO_BAND[c["age_group"]].astype(np.int8)
             c["esp_band"] = _AGE_GROUP_TO_ESP[c["age_group"]].astype(np.int8)
             for dim in ("sex", "ethnic_group", "frailty"):
