@@ -4,7 +4,8 @@ a summary then starts from them without reading a person record (issue 15, point
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401 - pa.ipc
 import pytest
 from careplan_world import make_bundle, write_bundle
 from engine_world import write_random_world
@@ -41,7 +42,7 @@ def test_the_step_stores_current_cells_and_the_summary_reads_no_person_record(re
     out = cellstore.cells_dir(settings, "london")
     assert done["out"] == str(out) and "stored cell tables" in done["message"] and done["tables"]["plan_cells"] > 0
     assert cellstore.is_current(out, aggregate.records_directory(settings, "london"))
-    assert pq.ParquetFile(out / "plan_cells.parquet").metadata.num_row_groups == HISTORY_MONTHS  # one a month
+    assert pa.ipc.open_file(str(out / "plan_cells.arrow")).num_record_batches == HISTORY_MONTHS  # one a month
 
     def refuse(*args, **kwargs):
         raise AssertionError("person-level records read although the stored cells are current")

@@ -150,7 +150,15 @@ def _int_codes(values: pd.Series, vocab: Sequence[int]) -> np.ndarray:
     """Category codes of whole numbers in the ascending ``vocab`` (unknown/missing -> len(vocab)),
     by binary search rather than a hash per row."""
     starts = np.asarray(vocab, dtype=np.int64)
-    v = pd.to_numeric(values, errors="coerce").astype("Int64").to_numpy(dtype=np.int64, na_value=np.iinfo(np.int64).min)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":  # plain numpy integers: no gaps
+        v = values.to_numpy(dtype=np.int64)
+    else:
+        v = pd.to_numeric(values, errors="coerce").astype("Int64").to_numpy(dtype=np.int64,
+                                                                            na_value=np.iinfo(np.int64).min)
+    if v.size and v.min() >= 0 and v.max() <= starts[-1]:  # small whole numbers: one table lookup each
+        table = np.full(int(starts[-1]) + 1, len(starts), dtype=np.int8)
+        table[starts] = np.arange(len(starts), dtype=np.int8)
+        return table[v]
     pos = np.minimum(np.searchsorted(starts, v), len(starts) - 1)
     return np.where(starts[pos] == v, pos, len(starts)).astype(np.int8)
 
