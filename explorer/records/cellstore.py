@@ -95,7 +95,7 @@ def write_cells(out: Path, cells: Mapping[str, pd.DataFrame], info: Mapping[str,
 def _write_table(path: Path, frame: pd.DataFrame) -> None:
     """One cell table as an Arrow IPC file: text keys dictionary-encoded (one dictionary per
     column); with a month column, sorted by it and one record batch per month."""
-    if "month" in frame:
+    if "month" in frame and not frame["month"].is_monotonic_increasing:  # the aggregation sorts by month first
         frame = frame.sort_values("month", kind="stable", ignore_index=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for name in DICTIONARY_KEYS:

@@ -200,7 +200,7 @@ class Cells:
                  months: Sequence[str] | None = None) -> None:
         self.index = index
         self.months = tuple(months or ())
-        if "month" in frame:
+        if "month" in frame and not frame["month"].is_monotonic_increasing:  # stored cells come sorted
             frame = frame.sort_values("month", kind="stable", ignore_index=True)
         self.n = len(frame)
         c: dict[str, np.ndarray] = {}
