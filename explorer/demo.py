@@ -19,12 +19,13 @@ from explorer.services.models import model_path
 from explorer.sources.fetch import fetch_source
 from explorer.sources.registry import GP_SOURCES, PUBLIC_SOURCES, SOURCES
 
-#: about how long each step takes per region on 2 cores (benchmarks/bench_build.py, bench_england.py)
+#: about how long each step takes per region on 2 cores (README, Benchmarks: England measured
+#: 2026-11-30 with the cores shared, load average 7-11; a quiet machine is quicker)
 ESTIMATES = {
-    "london": {"build": "about 15 s", "synth": "about 1 minute", "train": "about 30 s",
+    "london": {"build": "about 15 s", "synth": "about 1 minute", "train": "about 1 minute",
                "cells": "about 30 s"},
-    "england": {"build": "about 2.5 minutes", "synth": "about 5 minutes", "train": "about 2 minutes",
-                "cells": "about 2 minutes"},
+    "england": {"build": "about 2.5 minutes", "synth": "about 8 minutes", "train": "about 9 minutes",
+                "cells": "about 8 minutes"},
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.ipc  # noqa: F401 - pa.ipc
+import pyarrow.ipc  # pa.ipc
 import pytest
 from careplan_world import make_bundle, write_bundle
 from engine_world import write_random_world

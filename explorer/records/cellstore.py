@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc  # noqa: F401 - pa.ipc
+import pyarrow.ipc  # pa.ipc
 import pyarrow.parquet as pq
 
 from explorer.atomic import replace_directory
