@@ -51,7 +51,7 @@ def model_train(
     typer.echo(f"{headline(result['report'])}\n  trained on {result['training_rows']:,} people (held out "
                f"{result['validation_rows']:,}) in {result['train_seconds']} s; scored {result['scored']:,} in "
                f"{result['score_seconds']} s\n  -> {result['model_path']}\n  -> {result['risk_scores']}")
-    store_cells(region.value, cells, score=False)  # the risk_scores just written: same cells, half the work
+    store_cells(region.value, cells, score=False)  # the risk_scores just written: same cells, less work
 
 
 @model_app.command("report")
