@@ -119,7 +119,7 @@ def store_region_cells(settings: Any, region: str, *, score: bool = True) -> dic
     ``{"skipped": reason, "message"}`` when there are no people records to aggregate yet.
 
     ``score=False`` reads the risk_scores table (right after `explorer model train` wrote it from
-    the model: equal cells, half the work); else people are scored with the region's model inside
+    the model: equal cells, less work); else people are scored with the region's model inside
     DuckDB when there is one, as `explorer aggregate` does. Written atomically
     (:func:`explorer.records.cellstore.write_cells`)."""
     records = aggregate.records_directory(settings, region)
