@@ -1,16 +1,23 @@
-"""England at national scale: records, risk model, aggregation per level, the CLI summary and the app.
+"""England at national scale: bundle, records, risk model, stored cells, queries, the CLI summary and the app.
 
 Each step runs in a fresh subprocess, so its peak resident memory (ru_maxrss) is its own:
+- build: the command `explorer data build --region england` (time and peak RSS of the process);
 - people: `generate_people` alone for England's 56.5 million people, chunk by chunk (nothing written);
 - records: `generate_records` (what `explorer data synth --region england` runs): people written part by
   part, then plans, reviews, views, users and logins; with the calibration (active plans against the
   per-head London target, coverage of the moderately/severely frail by IMD quintile: the inequity);
 - train: `train_region` (what `explorer model train --region england` runs): a MAX_TRAINING_PEOPLE
   sample is fitted and evaluated, everyone is scored part by part;
-- aggregate: the coverage engine's DuckDB cell tables (person cells, plan cells at the snapshot), then
-  coverage and high_risk_without_plan per level (region, ICS, place, PCN, LSOA);
+- cells: `store_region_cells` (the step `explorer data synth`, the imports and `explorer model train` end
+  with): DuckDB cell tables for the 24-month history from the records, stored with their manifest;
+- aggregate: the coverage engine as `explorer summary` loads it (one snapshot, from the stored cells when
+  current), then coverage and high_risk_without_plan per level (region, ICS, place, PCN, LSOA), and
+  whether the stored cells were used;
 - summary: the command `explorer summary --region england --level ics --metric coverage
   --metric high_risk_without_plan` itself (time and peak RSS of the process);
+- serve: `explorer serve --demo --region england` (nothing left to prepare) until the first page answers
+  200, and the resident memory of gunicorn's master and 2 workers then (RSS each, and PSS: the
+  copy-on-write pages shared after --preload counted once);
 - app: AppData.load + create_app with warming (what each gunicorn master does before forking), RSS
   after warming, and map callbacks per level (ICS, place, PCN) through explorer.app.probe with
   Flask's test client, plus the boundary payload per level and what England's LSOA layer would cost.
@@ -18,7 +25,7 @@ Each step runs in a fresh subprocess, so its peak resident memory (ru_maxrss) is
 Needs the England bundle (`explorer data build --region england`) under EXPLORER_DATA_DIR. The
 records and model steps REPLACE England's records and model there, as the CLI commands do.
 
-    python benchmarks/bench_england.py [--steps people records train aggregate summary app]
+    python benchmarks/bench_england.py [--steps build people records train cells aggregate summary serve app]
 
 Writes benchmarks/results/england.json (steps not run keep their last figures) and prints a table.
 """
@@ -81,8 +88,14 @@ extra = {"max_training_people": MAX_TRAINING_PEOPLE,
          "flagged_groups": rep["flagged_groups"],
          "gbm_auc": round(rep["comparison"]["gbm"]["auc"], 4) if rep.get("comparison") else None}
 """,
+    "cells": """
+from explorer.services.cells import store_region_cells
+done = store_region_cells(settings, "england")
+extra = {"tables": done["tables"], "step_seconds": done["seconds"]}
+""",
     "aggregate": """
 from explorer.services import load_engine
+from explorer.services.cells import StoredCells
 from explorer.domain.metrics import DEFAULT_RISK, Filters
 engine = load_engine(settings, "england", eager_history=False)
 t = time.perf_counter(); people = engine.person_cells(DEFAULT_RISK)
@@ -97,8 +110,9 @@ for level in ("region", "ics", "place", "pcn", "lsoa"):
     row["coverage_filtered_seconds"] = round(time.perf_counter() - t, 2)
     row["areas"] = len(table)
     levels[level] = row
-extra = {"person_cells": people.n, "person_cells_seconds": round(person_s, 1),
-         "person_cells_peak_rss_mb": round(person_peak), "levels": levels, "rss_after_mb": rss_now()}
+extra = {"stored_cells": isinstance(engine.cells, StoredCells), "person_cells": people.n,
+         "person_cells_seconds": round(person_s, 1), "person_cells_peak_rss_mb": round(person_peak), "levels": levels,
+         "rss_after_mb": rss_now()}
 """,
     "app": """
 import gzip
@@ -155,13 +169,19 @@ REPORT = """
 print("RESULT " + json.dumps({"step": sys.argv[1], "seconds": round(time.perf_counter() - start, 1),
       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), **extra}, default=str))
 """
+BUILD_COMMAND = ["explorer", "data", "build", "--region", REGION]
+SERVE_PORT = 8062
 SUMMARY_COMMAND = ["explorer", "summary", "--region", REGION, "--level", "ics", "--metric", "coverage",
                    "--metric", "high_risk_without_plan"]
 
 
 def run_step(step: str) -> dict:
     if step == "summary":
-        return run_summary()
+        return run_command("summary", SUMMARY_COMMAND)
+    if step == "build":
+        return run_command("build", BUILD_COMMAND)
+    if step == "serve":
+        return run_serve()
     done = subprocess.run([sys.executable, "-c", PRELUDE + STEPS[step] + REPORT, step], check=False, capture_output=True,
                           text=True)
     if done.returncode:
@@ -169,29 +189,77 @@ def run_step(step: str) -> dict:
     return json.loads([line for line in done.stdout.splitlines() if line.startswith("RESULT ")][-1][7:])
 
 
-def run_summary() -> dict:
-    """The CLI command as a user runs it; peak RSS from the child's rusage (a fresh wrapper process)."""
+def run_command(step: str, command: list[str]) -> dict:
+    """A CLI command as a user runs it; peak RSS from the child's rusage (a fresh wrapper process)."""
     wrapper = ("import json, resource, subprocess, sys, time\nt = time.perf_counter()\n"
                "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
                "print(json.dumps({'rc': done.returncode, 'seconds': round(time.perf_counter() - t, 1), "
                "'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024), "
                "'rows': max(len(done.stdout.splitlines()) - 1, 0), 'stderr': done.stderr[-2000:]}))")
-    done = subprocess.run([sys.executable, "-c", wrapper, *SUMMARY_COMMAND], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout)
     if result["rc"]:
-        raise SystemExit(f"summary failed:\n{result['stderr']}")
-    return {"step": "summary", "command": " ".join(SUMMARY_COMMAND), "seconds": result["seconds"],
-            "peak_rss_mb": result["peak_rss_mb"], "rows": result["rows"]}
+        raise SystemExit(f"{step} failed:\n{result['stderr']}")
+    return {"step": step, "command": " ".join(command), "seconds": result["seconds"],
+            "peak_rss_mb": result["peak_rss_mb"], **({"rows": result["rows"]} if step == "summary" else {})}
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (gunicorn's master and workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return [pid, *(p for kid in kids for p in _tree(kid))]
+
+
+def _memory_kb(pid: int, field: str, source: str) -> int:
+    for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def run_serve() -> dict:
+    """`explorer serve --demo --region england` until "/" answers 200; memory of the process tree then."""
+    import signal
+    import urllib.request
+
+    command = [sys.executable, "-m", "explorer", "serve", "--demo", "--region", REGION, "--port", str(SERVE_PORT)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"serve exited:\n{proc.stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{SERVE_PORT}/", timeout=30) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+            if time.perf_counter() - started > 600:
+                raise SystemExit("serve did not answer within 10 minutes")
+        seconds = time.perf_counter() - started
+        pids = _tree(proc.pid)
+        rss = {pid: round(_memory_kb(pid, "VmRSS", "status") / 1024) for pid in pids}
+        pss = {pid: round(_memory_kb(pid, "Pss", "smaps_rollup") / 1024) for pid in pids}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    return {"step": "serve", "command": " ".join(command[1:]), "seconds": round(seconds, 1),
+            "peak_rss_mb": max(rss.values()), "processes": len(pids), "rss_mb": list(rss.values()),
+            "rss_total_mb": sum(rss.values()), "pss_total_mb": sum(pss.values())}
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", nargs="+", default=list(STEPS) + ["summary"],
-                        choices=[*STEPS, "summary"])
+    extra_steps = ["build", "summary", "serve"]
+    parser.add_argument("--steps", nargs="+", default=["build", *STEPS, "summary", "serve"],
+                        choices=[*STEPS, *extra_steps])
     args = parser.parse_args(argv)
     kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     kept.setdefault("steps", {})
-    order = [s for s in ("people", "records", "train", "aggregate", "summary", "app") if s in args.steps]
+    order = [s for s in ("build", "people", "records", "train", "cells", "aggregate", "summary", "serve", "app")
+             if s in args.steps]
     for step in order:
         started = time.perf_counter()
         kept["steps"][step] = {**run_step(step), "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -212,6 +280,10 @@ def markdown(steps: dict) -> str:
                              f"({r['active_plans']:,} active; target {r['active_plans_target']:,.0f})",
         "train": lambda r: f"AUC {r['auc']} (true model {r['oracle_auc']}); fitted on {r['training_rows']:,}, "
                            f"scored {r['scored']:,}",
+        "build": lambda r: r["command"],
+        "cells": lambda r: ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in r["tables"].items()),
+        "serve": lambda r: f"first page 200; {r['processes']} processes RSS {r['rss_total_mb']:,} MB, "
+                           f"PSS {r['pss_total_mb']:,} MB",
         "aggregate": lambda r: f"{r['person_cells']:,} person cells in {r['person_cells_seconds']} s; "
                                + ", ".join(f"{lv} {v['coverage_seconds']} s" for lv, v in r["levels"].items()),
         "summary": lambda r: r["command"],

@@ -390,7 +390,7 @@ def test_cli_train_and_report_on_records(tmp_path, monkeypatch):
         pd.DataFrame({"lsoa_code": pd.Series([], dtype="str")}).to_parquet(bundle / f"{name}.parquet")
 
     runner = CliRunner()
-    result = runner.invoke(app, ["model", "train", "--region", "london", "--no-compare-gbm"])
+    result = runner.invoke(app, ["model", "train", "--region", "london", "--no-compare-gbm", "--no-cells"])
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" in result.stdout and "AUC" in result.stdout
     model_file = tmp_path / "models" / "london" / "admission_risk.json"

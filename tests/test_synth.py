@@ -395,7 +395,7 @@ def test_cli_synth_passes_region_and_seed(cli_env, monkeypatch, london_records):
         return {**london_records, "generation_seconds": 0.1}
 
     monkeypatch.setattr(careplans, "generate_records", fake)
-    result = CliRunner().invoke(app, ["data", "synth", "--region", "london", "--seed", "42"])
+    result = CliRunner().invoke(app, ["data", "synth", "--region", "london", "--seed", "42", "--no-cells"])
     assert result.exit_code == 0, result.output
     assert calls == [("london", 42)]
     assert f"{london_records['rows']['people']:,} people" in result.output

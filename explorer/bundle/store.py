@@ -6,14 +6,18 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
 
 from explorer.config import Settings
 from explorer.errors import DataMissingError
 from explorer.vocab import LEVELS
 from explorer.vocab import REGIONS as REGION_CODES
+
+if TYPE_CHECKING:  # geopandas is imported when boundaries are read: a query needs none
+    import geopandas as gpd
+
 TABLE_FILES = {
     "lsoa": "lsoa.parquet",
     "age_sex": "age_sex.parquet",
@@ -50,6 +54,8 @@ class Bundle:
         return REGION_CODES[self.region][1]
 
     def boundaries(self, level: str) -> gpd.GeoDataFrame:
+        import geopandas as gpd
+
         return gpd.read_parquet(self.directory / BOUNDARY_FILES[level])
 
     @cached_property

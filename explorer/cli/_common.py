@@ -14,8 +14,6 @@ import pandas as pd
 import typer
 
 from explorer.domain.access import AccessDenied
-from explorer.export.tables import csv_number as _csv_number
-from explorer.export.tables import tidy_numbers
 from explorer.errors import ExplorerError
 from explorer.vocab import LEVELS, REGIONS
 
@@ -37,6 +35,23 @@ MirrorOption = Annotated[
     typer.Option("--mirror", help="Directory holding copies of the official files (or set EXPLORER_MIRROR).",
                  show_default=False),
 ]
+CellsOption = Annotated[
+    bool,
+    typer.Option("--cells/--no-cells", help="Then store the region's cell tables, where the app and the CLI start "
+                 "from (the default); --no-cells leaves that to a later `explorer aggregate`, e.g. between imports."),
+]
+
+
+def store_cells(region: str, enabled: bool, *, score: bool = True) -> None:
+    """The shared step after records change (explorer.services.cells.store_region_cells), printed."""
+    if not enabled:
+        typer.echo("stored cell tables not made (--no-cells): run `explorer aggregate --region "
+                   f"{region}` before serving")
+        return
+    from explorer.config import load_settings
+    from explorer.services.cells import store_region_cells
+
+    typer.echo(store_region_cells(load_settings(), region, score=score)["message"])
 
 
 def friendly(command: Callable[P, R]) -> Callable[P, R]:
@@ -66,9 +81,18 @@ def cli_user() -> str:
         return "cli:unknown"
 
 
+def tidy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """explorer.export.tables.tidy_numbers, imported when a table is printed (the export layer
+    brings plotly and the app's data modules: a second at every command's start otherwise)."""
+    from explorer.export.tables import tidy_numbers as tidy
+
+    return tidy(frame)
+
+
 def emit(frame: pd.DataFrame, fmt: OutputFormat, extra: dict[str, object] | None = None) -> None:
     if fmt is OutputFormat.csv:
         from explorer.export.safe_cells import safe_frame
+        from explorer.export.tables import csv_number as _csv_number
 
         # names in the rows could be spreadsheet formulas (=HYPERLINK...): neutralise text, keep numbers
         safe_frame(tidy_numbers(frame)).to_csv(sys.stdout, index=False, float_format=_csv_number)

@@ -55,7 +55,7 @@ def aggregate(
     from explorer.config import load_settings
     from explorer.records.aggregate import records_directory
     from explorer.records.cellstore import cells_dir
-    from explorer.services.cells import make_cells
+    from explorer.services.cells import make_cells, region_scoring
 
     settings = load_settings()
     records = records or records_directory(settings, region.value)
@@ -64,7 +64,7 @@ def aggregate(
             raise ExplorerError("--release needs --out DIR: the directory an output checker reviews")
         out = cells_dir(settings, region.value)
     options = {"npartitions": partitions} if engine is Engine.dask and partitions else {}
-    options["scoring"] = _scoring(settings, region.value, model, score)
+    options["scoring"] = region_scoring(settings, region.value, model, score)
     if release is None:
         manifest = make_cells(records, out, engine=engine.value, **options)
         typer.echo(json.dumps({"out": str(out), "engine": engine.value, "seconds": manifest["seconds"],
@@ -82,26 +82,6 @@ def aggregate(
         log = write_release(bundle, kept, out, release.value)
     typer.echo(f"release for role {release.value} written to {out}: {len(log['files'])} files; "
                f"check {out / 'release_log.txt'} before it leaves")
-
-
-def _scoring(settings: object, region: str, model: Path | None, score: bool) -> object:
-    """In-engine scoring with ``model`` (or the region's model when it exists); None: the table."""
-    from explorer.services.models import model_path
-
-    if not score:
-        if model is not None:
-            raise ExplorerError("--model and --no-score contradict each other: give one")
-        return None
-    if model is None:
-        model = model_path(settings, region)
-        if not model.is_file():
-            return None  # no model trained: the risk_scores table, when there is one
-    elif not model.is_file():
-        raise ExplorerError(f"no risk model file at {model}")
-    from explorer.bundle.store import load_bundle
-    from explorer.services.cells import model_scoring
-
-    return model_scoring(model, load_bundle(settings, region).lsoas)
 
 
 def register(app: typer.Typer) -> None:

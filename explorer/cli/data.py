@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from explorer.cli._common import MirrorOption, Region, friendly
+from explorer.cli._common import CellsOption, MirrorOption, Region, friendly, store_cells
 from explorer.config import load_settings
 from explorer.errors import DownloadError, ExplorerError
 from explorer.records.schema import LAYOUTS, Layout
@@ -137,8 +137,10 @@ def gp_accounting_lines(manifest: dict) -> str:
 def data_synth(
     region: Annotated[Region, typer.Option(help="Region whose bundle to generate records for.")] = Region.london,
     seed: Annotated[int, typer.Option(help="Seed for the synthetic people, plans and users.")] = 20261122,
+    cells: CellsOption = True,
 ) -> None:
-    """Generate the seeded synthetic person-level records (people, plans, reviews, views, users, logins)."""
+    """Generate the seeded synthetic person-level records (people, plans, reviews, views, users, logins),
+    then store the cell tables the app and the CLI start from."""
     from explorer.bundle.store import load_bundle
     from explorer.records.store import records_dir
     from explorer.synth.careplans import generate_records
@@ -152,6 +154,7 @@ def data_synth(
         + f"\n  active plans {cal['active_plans']:,} (target {cal['active_plans_target']:,.0f}), emergency "
         f"admission rate {cal['emergency_admission_rate']:.1%}\n  -> {records_dir(settings, region.value)}"
     )
+    store_cells(region.value, cells)
 
 
 ExtractFile = Annotated[Path, typer.Argument(help="The extract: CSV (UTF-8 or Windows-1252) or Excel .xlsx, "
@@ -180,8 +183,8 @@ def import_command_name(layout: Layout) -> str:
     return "import-" + layout.name.split("_")[-1]
 
 
-def _import_extract(table: str, file: Path, region: Region, mirror: Path | None, extract_date: datetime | None
-                    ) -> None:
+def _import_extract(table: str, file: Path, region: Region, mirror: Path | None, extract_date: datetime | None,
+                    cells: bool = True) -> None:
     from explorer.records.imports import import_extract
 
     result = import_extract(load_settings(mirror), region.value, table, file,
@@ -189,6 +192,7 @@ def _import_extract(table: str, file: Path, region: Region, mirror: Path | None,
     typer.echo(f"imported {result.rows:,} rows of {table} from {file.name} as real data\n  -> {result.path}")
     for notice in result.notices:
         typer.echo(f"  note: {notice}")
+    store_cells(region.value, cells)
 
 
 def _import_command(layout: Layout) -> Callable[..., None]:
@@ -196,8 +200,8 @@ def _import_command(layout: Layout) -> Callable[..., None]:
     table = layout.name
 
     def command(file: ExtractFile, region: ImportRegion = Region.london, mirror: MirrorOption = None,
-                extract_date: ExtractDate = None) -> None:
-        _import_extract(table, file, region, mirror, extract_date)
+                extract_date: ExtractDate = None, cells: CellsOption = True) -> None:
+        _import_extract(table, file, region, mirror, extract_date, cells)
 
     command.__name__ = command.__qualname__ = "data_" + import_command_name(layout).replace("-", "_")
     command.__doc__ = IMPORT_HELP[table]

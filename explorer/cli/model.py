@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from explorer.cli._common import Region, friendly
+from explorer.cli._common import CellsOption, Region, friendly, store_cells
 from explorer.config import load_settings
 
 model_app = typer.Typer(help="Train and report the emergency-admission risk model.", no_args_is_help=True)
@@ -36,8 +36,10 @@ def model_train(
     seed: Annotated[int, typer.Option(help="Seed of the train/validation split by person.")] = 20261122,
     compare_gbm: Annotated[bool, typer.Option(help="Also fit gradient boosting and compare on held-out people.")]
     = True,
+    cells: CellsOption = True,
 ) -> None:
-    """Train the risk model, save it as JSON, score everyone into risk_scores and print the headline."""
+    """Train the risk model, save it as JSON, score everyone into risk_scores and print the headline,
+    then store the cell tables (high-risk flags from the new scores)."""
     from explorer.domain.risk import RiskDefinition
     from explorer.domain.risk import headline
     from explorer.services import train_region
@@ -49,6 +51,7 @@ def model_train(
     typer.echo(f"{headline(result['report'])}\n  trained on {result['training_rows']:,} people (held out "
                f"{result['validation_rows']:,}) in {result['train_seconds']} s; scored {result['scored']:,} in "
                f"{result['score_seconds']} s\n  -> {result['model_path']}\n  -> {result['risk_scores']}")
+    store_cells(region.value, cells, score=False)  # the risk_scores just written: same cells, less work
 
 
 @model_app.command("report")

@@ -11,22 +11,43 @@ Layer: cli > app > export > services. Public face:
 - :func:`export_figure`: build, render, audit and (optionally) write, in one call.
 """
 
-from explorer.export.figure import audit_export, export_figure
-from explorer.export.items import (
-    BY_CHOICES,
-    FIGURE_KINDS,
-    ExportError,
-    ExportItem,
-    ExportRequest,
-    build_item,
-)
-from explorer.export.render import (
-    FORMATS,
-    RenderError,
-    render,
-    stop_renderer,
-    write_export,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from explorer.export.figure import audit_export, export_figure
+    from explorer.export.items import (
+        BY_CHOICES,
+        FIGURE_KINDS,
+        ExportError,
+        ExportItem,
+        ExportRequest,
+        build_item,
+    )
+    from explorer.export.render import (
+        FORMATS,
+        RenderError,
+        render,
+        stop_renderer,
+        write_export,
+    )
+
+#: public name -> its module, imported on first use: ``explorer.export.tables`` (what every CLI
+#: table goes through) must not bring plotly and the app's data with it
+_EXPORTS = {"audit_export": "figure", "export_figure": "figure", "BY_CHOICES": "items", "FIGURE_KINDS": "items",
+            "ExportError": "items", "ExportItem": "items", "ExportRequest": "items", "build_item": "items",
+            "FORMATS": "render", "RenderError": "render", "render": "render", "stop_renderer": "render",
+            "write_export": "render"}
 
 __all__ = ["BY_CHOICES", "FIGURE_KINDS", "FORMATS", "ExportError", "ExportItem", "ExportRequest", "RenderError",
            "audit_export", "build_item", "export_figure", "render", "stop_renderer", "write_export"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"explorer.export.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

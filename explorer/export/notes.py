@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.figures.theme import PUBLIC_SOURCES, SYNTHETIC_MARK, SYNTHETIC_NOTE
-from explorer.services.app_data import AppData
 from explorer.services.provenance import provenance
+
+if TYPE_CHECKING:  # a type only: the app's data modules (shapely) are not needed to print a table
+    from explorer.services.app_data import AppData
 
 __all__ = ["ExportNotes", "export_notes"]
 

@@ -10,7 +10,25 @@ bundle, ``build_region``), ``reports`` (the tables of ``explorer summary`` and `
 released tables and the ``ReleasedEngine`` the app runs on them).
 """
 
-from explorer.services.engine import load_engine
-from explorer.services.models import train_region
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from explorer.services.engine import load_engine
+    from explorer.services.models import train_region
+
+#: public name -> its module, imported on first use (train_region brings scikit-learn: seconds
+#: that `explorer summary` and the app's start should not pay)
+_EXPORTS = {"load_engine": "engine", "train_region": "models"}
 
 __all__ = ["load_engine", "train_region"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"explorer.services.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

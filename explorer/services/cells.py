@@ -7,6 +7,11 @@ definition (what the app asks for first), keyed to the records' fingerprint
 (:mod:`explorer.records.cellstore`). :class:`StoredCells` serves them to the
 :class:`~explorer.domain.coverage.CoverageEngine`; anything not stored (another risk definition,
 months outside the history) falls back to aggregating the records, when they are there.
+
+:func:`store_region_cells` is the one step that `explorer data synth`, the imports, `explorer model
+train` and `explorer serve --demo` run after they change a region's records: it makes and stores the
+region's cells where :func:`explorer.services.load_engine` looks for them, so the app and the CLI
+start from them (England's 56 million people are then never read again to answer a query).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,6 @@ from explorer.domain.metrics import (
     month_ends,
     risk_key,
 )
-from explorer.domain.risk import Scorer
 from explorer.errors import ExplorerError
 from explorer.records import aggregate, cellstore
 from explorer.records.engines import aggregate_records, check_engine
@@ -45,6 +49,7 @@ def _snapshot(records: Path) -> str:
 def model_scoring(model_file: Path, lsoas: pd.DataFrame) -> InEngineScoring:
     """Scoring inside the engine with the model file (JSON, checked as it is read here, so a bad
     file fails before any engine starts) and the bundle's LSOA deciles (``lsoas``)."""
+    from explorer.domain.risk import Scorer  # scikit-learn: only when scoring
     from explorer.services.models import load_model
 
     model_file = Path(model_file)
@@ -86,6 +91,52 @@ def make_cells(records: Path, out: Path, *, engine: str = "duckdb", snapshot: Mo
     return cellstore.write_cells(out, cells, info)
 
 
+def region_scoring(settings: Any, region: str, model: Path | None = None, score: bool = True
+                   ) -> InEngineScoring | None:
+    """How ``explorer aggregate`` scores people: with ``model`` (default: the region's model file
+    when it exists) inside the engine, or None to read the risk_scores table (``score=False``, or
+    no model trained)."""
+    from explorer.services.models import model_path
+
+    if not score:
+        if model is not None:
+            raise ExplorerError("--model and --no-score contradict each other: give one")
+        return None
+    if model is None:
+        model = model_path(settings, region)
+        if not model.is_file():
+            return None  # no model trained: the risk_scores table, when there is one
+    elif not model.is_file():
+        raise ExplorerError(f"no risk model file at {model}")
+    from explorer.bundle.store import load_bundle
+
+    return model_scoring(model, load_bundle(settings, region).lsoas)
+
+
+def store_region_cells(settings: Any, region: str, *, score: bool = True) -> dict:
+    """Make and store the region's cell tables from its records now (the shared step after records
+    are generated, imported or re-scored); returns ``{"out", "seconds", "tables", "message"}``, or
+    ``{"skipped": reason, "message"}`` when there are no people records to aggregate yet.
+
+    ``score=False`` reads the risk_scores table (right after `explorer model train` wrote it from
+    the model: equal cells, less work); else people are scored with the region's model inside
+    DuckDB when there is one, as `explorer aggregate` does. Written atomically
+    (:func:`explorer.records.cellstore.write_cells`)."""
+    records = aggregate.records_directory(settings, region)
+    out = cellstore.cells_dir(settings, region)
+    if not aggregate.has_table(records, "people"):
+        reason = f"no people records in {records} yet"
+        return {"skipped": reason, "message": f"stored cell tables not made: {reason}"}
+    started = time.perf_counter()
+    manifest = make_cells(records, out, scoring=region_scoring(settings, region, score=score))
+    seconds = round(time.perf_counter() - started, 1)
+    tables = {name: info["rows"] for name, info in manifest["tables"].items()}
+    listed = ", ".join(f"{rows:,} {name.replace('_', ' ')}" for name, rows in tables.items())
+    return {"out": str(out), "seconds": seconds, "tables": tables,
+            "message": f"stored cell tables ({listed}; {len(manifest['months'])} month ends, "
+                       f"{manifest['risk_scores'] or 'no risk scores'}) in {seconds} s\n  -> {out}"}
+
+
 def _synthetic(records: Path) -> bool:
     """True unless people and plans were imported from real extracts (unknown: synthetic)."""
     try:
@@ -104,7 +155,6 @@ class StoredCells:
     directory: Path
     manifest: dict
     fallback: CellSource | None = None
-    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, directory: Path, fallback: CellSource | None = None) -> StoredCells:
@@ -116,10 +166,13 @@ class StoredCells:
     def _stored(self, name: str) -> bool:
         return name in self.manifest.get("tables", {})
 
-    def _frame(self, name: str) -> pd.DataFrame:
-        if name not in self._frames:
-            self._frames[name] = cellstore.read_cells(self.directory, name)
-        return self._frames[name]
+    def _frame(self, name: str, months: Sequence[dt.date] | None = None) -> pd.DataFrame:
+        """A stored table read now (not kept: the engine keeps the encoded cells it builds, and a
+        second copy of England's 8 million person cells would cost gigabytes), only the row groups
+        of ``months`` when they are fewer than the stored history."""
+        if months is None or set(months) >= set(self.months):
+            return cellstore.read_cells(self.directory, name)
+        return cellstore.read_cells(self.directory, name, months=sorted({m.strftime("%Y-%m") for m in months}))
 
     @property
     def risk(self) -> RiskKey | None:
@@ -148,10 +201,6 @@ class StoredCells:
                                 "no records to aggregate: run `explorer aggregate` with the records")
         return self.fallback
 
-    def _months(self, frame: pd.DataFrame, months: Sequence[dt.date]) -> pd.DataFrame:
-        labels = {m.strftime("%Y-%m") for m in months}
-        return frame[frame["month"].isin(labels)].reset_index(drop=True)
-
     def person_cells(self, risk: RiskKey | None) -> pd.DataFrame:
         if risk == self.risk:
             return self._frame("person_cells")
@@ -159,10 +208,10 @@ class StoredCells:
 
     def plan_cells(self, months: Sequence[dt.date], risk: RiskKey | None) -> pd.DataFrame:
         if risk == self.risk and set(months) <= set(self.months):
-            return self._months(self._frame("plan_cells"), months)
+            return self._frame("plan_cells", months)
         return self._miss(f"plan cells for {risk} and these months").plan_cells(months, risk)
 
     def user_cells(self, months: Sequence[dt.date]) -> pd.DataFrame:
         if set(months) <= set(self.months):
-            return self._months(self._frame("user_cells"), months)
+            return self._frame("user_cells", months)
         return self._miss("user cells for these months").user_cells(months)

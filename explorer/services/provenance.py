@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from explorer.services.app_data import AppData
+if TYPE_CHECKING:  # a type only: printing a CLI table needs no app data (shapely)
+    from explorer.services.app_data import AppData
 
 __all__ = ["Provenance", "provenance"]
 

@@ -136,10 +136,39 @@ def _codes(values: pd.Series, vocab: Sequence[str | int]) -> np.ndarray:
 
 def _index_codes(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Positions of values in `index` (-1 if absent), looking up each distinct value once: England's
-    8 million cells hold 33,755 LSOA codes, and a Python string per row would cost gigabytes."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    found = index.get_indexer(pd.Index(uniques, dtype=object))
-    return np.where(codes < 0, -1, found[np.maximum(codes, 0)]) if len(found) else np.full(len(codes), -1)
+    8 million cells hold 33,755 LSOA codes, and a Python string per row would cost gigabytes.
+    A categorical column (stored cells are read so) is looked up by its categories alone."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = index.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else np.array([], dtype=np.intp)
+    return np.append(found, -1)[codes]  # code -1 (missing) takes the appended -1
+
+
+def _int_codes(values: pd.Series, vocab: Sequence[int]) -> np.ndarray:
+    """Category codes of whole numbers in the ascending ``vocab`` (unknown/missing -> len(vocab)),
+    by binary search rather than a hash per row."""
+    starts = np.asarray(vocab, dtype=np.int64)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":  # plain numpy integers: no gaps
+        v = values.to_numpy(dtype=np.int64)
+    else:
+        v = pd.to_numeric(values, errors="coerce").astype("Int64").to_numpy(dtype=np.int64,
+                                                                            na_value=np.iinfo(np.int64).min)
+    if v.size and v.min() >= 0 and v.max() <= starts[-1]:  # small whole numbers: one table lookup each
+        table = np.full(int(starts[-1]) + 1, len(starts), dtype=np.int8)
+        table[starts] = np.arange(len(starts), dtype=np.int8)
+        return table[v]
+    pos = np.minimum(np.searchsorted(starts, v), len(starts) - 1)
+    return np.where(starts[pos] == v, pos, len(starts)).astype(np.int8)
+
+
+def _flag_codes(values: pd.Series, missing: int) -> np.ndarray:
+    """A yes/no column as 1/0, missing as ``missing``, without a Python object per row (numpy
+    bool columns as they are; others through pandas' nullable boolean)."""
+    if values.dtype == bool:
+        return values.to_numpy().astype(np.int8)
+    return values.astype("boolean").to_numpy(dtype=np.int8, na_value=missing)
 
 
 #: Measures restricted to high-risk people, derived on the fly from a base measure.
@@ -171,7 +200,7 @@ class Cells:
                  months: Sequence[str] | None = None) -> None:
         self.index = index
         self.months = tuple(months or ())
-        if "month" in frame:
+        if "month" in frame and not frame["month"].is_monotonic_increasing:  # stored cells come sorted
             frame = frame.sort_values("month", kind="stable", ignore_index=True)
         self.n = len(frame)
         c: dict[str, np.ndarray] = {}
@@ -182,16 +211,14 @@ class Cells:
         if "month" in frame:
             c["month"] = _codes(frame["month"].astype(str), self.months)
         if "age_group" in frame:
-            age = pd.to_numeric(frame["age_group"], errors="coerce").astype("Int64")
-            c["age_group"] = _codes(age, AGE_GROUP_STARTS)
+            c["age_group"] = _int_codes(frame["age_group"], AGE_GROUP_STARTS)
             c["age_band"] = _AGE_GROUP_TO_BAND[c["age_group"]].astype(np.int8)
             c["esp_band"] = _AGE_GROUP_TO_ESP[c["age_group"]].astype(np.int8)
             for dim in ("sex", "ethnic_group", "frailty"):
                 found = _index_codes(frame[dim], pd.Index(list(VOCAB[dim]), dtype=object))
                 c[dim] = np.where(found < 0, len(VOCAB[dim]), found).astype(np.int8)
-            dis = frame["disabled"].astype("object")
-            c["disabled"] = np.where(dis.isna(), 2, np.where(dis.fillna(False).astype(bool), 1, 0)).astype(np.int8)
-            c["high_risk"] = frame["high_risk"].astype("object").fillna(False).astype(bool).to_numpy().astype(np.int8)
+            c["disabled"] = _flag_codes(frame["disabled"], missing=2)
+            c["high_risk"] = _flag_codes(frame["high_risk"], missing=0)
             c["isr_stratum"] = ((c["age_band"].astype(np.int16) * _N_SEX + c["sex"]) * _N_FRAILTY
                                 + c["frailty"]).astype(np.int16)
         self.codes = c

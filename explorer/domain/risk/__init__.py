@@ -47,27 +47,100 @@ true probabilities for the oracle AUC are passed in by the caller.
 
 Modules: ``_encoding`` (features, split), ``_model`` (fitting, :class:`RiskModel`), ``_serialise``
 (JSON), ``_definition``, ``_outreach``, ``_card`` (evaluation, GBM comparison), ``_render`` (text).
+
+Submodules are imported when a name is first used (PEP 562): RiskDefinition, which the metrics
+engine needs, is light, while fitting and evaluation import scikit-learn (with scipy.stats, about
+two seconds), which a query such as `explorer summary` never needs.
 """
 
-from explorer.domain.risk._card import (
-    DIMENSION_LABELS, GROUP_DIMENSIONS, OE_TOLERANCE, PEOPLE_COLUMNS, Oracle, TrainingResult, calibration,
-    compare_with_gbm, gbm_features, model_card, report_dict, train_with_report,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from explorer.domain.risk._definition import DEFAULT_DEFINITION, RiskDefinition
-from explorer.domain.risk._encoding import (
-    AGE_ENCODINGS, DEFAULT_SEED, DEFAULT_VALIDATION_SHARE, MODEL_COLUMNS, OUTCOME, RiskEncoder, age_band_codes,
-    encode, encoding_spec, feature_names, join_deprivation, person_uniform, split_by_person,
-)
 from explorer.domain.risk._errors import RiskModelError
-from explorer.domain.risk._model import DesignFit, RiskModel, build_pipeline, fit_on_design, fit_risk_model
-from explorer.domain.risk._outreach import (
-    Scorer, combine_outreach, flag_high_risk, outreach_by_area, risk_threshold, score_frame, score_people,
-)
-from explorer.domain.risk._render import headline, render_card, render_html, render_markdown
-from explorer.domain.risk._serialise import (
-    FORMAT, FORMAT_VERSION, MAX_MODEL_FILE_BYTES, json_safe, model_from_dict, model_from_json, model_to_dict,
-    model_to_json,
-)
+
+#: public name -> the submodule that defines it
+_EXPORTS = {
+    "DIMENSION_LABELS": "_card",
+    "GROUP_DIMENSIONS": "_card",
+    "OE_TOLERANCE": "_card",
+    "PEOPLE_COLUMNS": "_card",
+    "Oracle": "_card",
+    "TrainingResult": "_card",
+    "calibration": "_card",
+    "compare_with_gbm": "_card",
+    "gbm_features": "_card",
+    "model_card": "_card",
+    "report_dict": "_card",
+    "train_with_report": "_card",
+    "AGE_ENCODINGS": "_encoding",
+    "DEFAULT_SEED": "_encoding",
+    "DEFAULT_VALIDATION_SHARE": "_encoding",
+    "MODEL_COLUMNS": "_encoding",
+    "OUTCOME": "_encoding",
+    "RiskEncoder": "_encoding",
+    "age_band_codes": "_encoding",
+    "encode": "_encoding",
+    "encoding_spec": "_encoding",
+    "feature_names": "_encoding",
+    "join_deprivation": "_encoding",
+    "person_uniform": "_encoding",
+    "split_by_person": "_encoding",
+    "DesignFit": "_model",
+    "RiskModel": "_model",
+    "build_pipeline": "_model",
+    "fit_on_design": "_model",
+    "fit_risk_model": "_model",
+    "Scorer": "_outreach",
+    "combine_outreach": "_outreach",
+    "flag_high_risk": "_outreach",
+    "outreach_by_area": "_outreach",
+    "risk_threshold": "_outreach",
+    "score_frame": "_outreach",
+    "score_people": "_outreach",
+    "headline": "_render",
+    "render_card": "_render",
+    "render_html": "_render",
+    "render_markdown": "_render",
+    "FORMAT": "_serialise",
+    "FORMAT_VERSION": "_serialise",
+    "MAX_MODEL_FILE_BYTES": "_serialise",
+    "json_safe": "_serialise",
+    "model_from_dict": "_serialise",
+    "model_from_json": "_serialise",
+    "model_to_dict": "_serialise",
+    "model_to_json": "_serialise",
+}
+
+if TYPE_CHECKING:  # the names for type checkers and readers; at run time they load on first use
+    from explorer.domain.risk._card import (
+        DIMENSION_LABELS, GROUP_DIMENSIONS, OE_TOLERANCE, PEOPLE_COLUMNS, Oracle, TrainingResult, calibration,
+        compare_with_gbm, gbm_features, model_card, report_dict, train_with_report,
+    )
+    from explorer.domain.risk._encoding import (
+        AGE_ENCODINGS, DEFAULT_SEED, DEFAULT_VALIDATION_SHARE, MODEL_COLUMNS, OUTCOME, RiskEncoder, age_band_codes,
+        encode, encoding_spec, feature_names, join_deprivation, person_uniform, split_by_person,
+    )
+    from explorer.domain.risk._model import DesignFit, RiskModel, build_pipeline, fit_on_design, fit_risk_model
+    from explorer.domain.risk._outreach import (
+        Scorer, combine_outreach, flag_high_risk, outreach_by_area, risk_threshold, score_frame, score_people,
+    )
+    from explorer.domain.risk._render import headline, render_card, render_html, render_markdown
+    from explorer.domain.risk._serialise import (
+        FORMAT, FORMAT_VERSION, MAX_MODEL_FILE_BYTES, json_safe, model_from_dict, model_from_json, model_to_dict,
+        model_to_json,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"explorer.domain.risk.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AGE_ENCODINGS", "DEFAULT_DEFINITION", "DEFAULT_SEED", "DEFAULT_VALIDATION_SHARE", "DIMENSION_LABELS", "FORMAT",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _sps
+from scipy import special as _special
 
 from explorer.domain.stats._arrays import ArrayLike, _arr, _out
 
+# scipy.special, not scipy.stats: importing scipy.stats costs a second for two quantiles
 _BYAR_MIN_COUNT = 10  # OHID: Byar for counts >= 10, exact Poisson below
 
 
@@ -17,7 +18,7 @@ def z_value(confidence: float) -> float:
     """
     if not 0.0 < float(confidence) < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    return float(_sps.norm.ppf(1.0 - (1.0 - float(confidence)) / 2.0))
+    return float(_special.ndtri(1.0 - (1.0 - float(confidence)) / 2.0))  # = scipy.stats.norm.ppf
 
 
 def wilson_interval(
@@ -44,12 +45,18 @@ def wilson_interval(
     return _out(lower), _out(upper)
 
 
+def _chi2_ppf(q: float, df: np.ndarray) -> np.ndarray:
+    """Chi-square quantile, computed as scipy.stats.chi2.ppf computes it (2 * gammaincinv(df/2, q))."""
+    df = np.asarray(df, dtype=float)
+    return np.where(df > 0, 2.0 * _special.gammaincinv(np.where(df > 0, df, 1.0) / 2.0, q), np.nan)
+
+
 def _exact_poisson(count: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) Poisson limits via chi-square quantiles; count may be non-integer."""
     alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore"):
-        lower = np.where(count > 0, _sps.chi2.ppf(alpha / 2.0, 2.0 * np.where(count > 0, count, 1.0)) / 2.0, 0.0)
-        upper = _sps.chi2.ppf(1.0 - alpha / 2.0, 2.0 * count + 2.0) / 2.0
+    with np.errstate(invalid="ignore"):  # _chi2_ppf = scipy.stats.chi2.ppf where df > 0 (NaN elsewhere)
+        lower = np.where(count > 0, _chi2_ppf(alpha / 2.0, 2.0 * np.where(count > 0, count, 1.0)) / 2.0, 0.0)
+        upper = _chi2_ppf(1.0 - alpha / 2.0, 2.0 * count + 2.0) / 2.0
     bad = ~(count >= 0)
     return _out(np.where(bad, np.nan, lower)), _out(np.where(bad, np.nan, upper))
 
