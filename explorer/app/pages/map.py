@@ -12,7 +12,8 @@ Data flow per filter change (see the performance design in docs and benchmarks/b
 4. `send_table_columns` (server) on a view change: the grid's columns; the browser then empties the
    grid's cache (`refreshGrid`) and the grid asks `send_table_rows` for one sorted page
    (`presenters.tables.page_rows`): only 15 rows of an LSOA table are sent.
-Geometry goes to the browser once per level (shell.send_geometry) and stays in a memory store.
+Geometry goes to the browser once per level (explorer.app.geometry: one gzipped, ETag-cached HTTP
+resource per level, fetched by assets/explorer.js `geometryRequest`) and stays in a memory store.
 """
 
 from __future__ import annotations
@@ -120,6 +121,37 @@ def drill(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> M
     return view.with_(selected=code)
 
 
+def pick(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
+    """The area list: an area of the mapped level drills into it (as a click); an area above it
+    (offered when the level has too many areas to list, e.g. England's ICSs over its PCNs or LSOAs)
+    narrows the map to that area at the same level."""
+    if code not in data.area_level:
+        return view
+    level = data.level_of(code)
+    if level in levels and LEVELS.index(level) < LEVELS.index(view.level):
+        return view.with_(area=code, selected=None)
+    return drill(view, code, levels, data)
+
+
+def picker_options(data: AppData, view: MapView, levels: tuple[str, ...]) -> tuple[list[dict], bool, str]:
+    """(options, disabled, help text) of the area list: the mapped areas, or when there are more than
+    PICKER_MAX of them, the areas of the highest level between that fit (to narrow the map to one)."""
+    codes = data.codes_within(view.level, view.area)
+    help_text = ""
+    if len(codes) > PICKER_MAX:
+        top = LEVELS.index(data.level_of(view.area)) if view.area is not None else -1
+        above = [lv for lv in levels if top < LEVELS.index(lv) < LEVELS.index(view.level)]
+        fitting = [lv for lv in above if len(data.codes_within(lv, view.area)) <= PICKER_MAX]
+        if not fitting:
+            return [{"label": f"Too many areas ({len(codes):,}): drill down first", "value": ""}], True, help_text
+        unit = data.level_label(fitting[0], short=True)
+        codes = data.codes_within(fitting[0], view.area)
+        help_text = (f"{len(codes):,} {unit}s listed (too many areas to list one by one): choose one to map "
+                     f"its {data.level_label(view.level, short=True)}s.")
+    options = sorted(({"label": data.name_of(c), "value": c} for c in codes), key=lambda o: o["label"])
+    return options, False, help_text
+
+
 def climb(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
     """Breadcrumb: back up to `code` ("" = the region), showing its children."""
     if not code or code == data.region_code:
@@ -199,6 +231,7 @@ def layout(**query: Any) -> html.Div:
                                        children=present.HOVER_PROMPT)],
                              className="panel"),
                 ui.select(ids.MAP_AREA_PICKER, [], "", "Go to an area", placeholder="Choose an area to drill into"),
+                html.P(id=ids.MAP_PICKER_HELP, className="form-help", **{"aria-live": "polite"}),
                 html.Div(id=ids.MAP_SELECTION, className="panel"),
             ], className="col-side"),
         ], className="map-layout"),
@@ -292,7 +325,7 @@ def register(app: Dash, data: AppData) -> None:
         elif trigger == ids.MAP_AREA_PICKER:
             if not picked:
                 raise PreventUpdate
-            new = drill(current, str(picked), levels, data)
+            new = pick(current, str(picked), levels, data)
         else:
             new = view_from_controls(checked, current, levels, data, role_metrics(data, role))
         if new == current:
@@ -302,9 +335,9 @@ def register(app: Dash, data: AppData) -> None:
         outputs = [cv[k] if trigger != ids.map_control(k) and cv[k] != values[k] else no_update for k in CONTROLS]
         return (new.to_store(), new.to_search(), *outputs, "" if trigger == ids.MAP_AREA_PICKER else no_update)
 
-    app.clientside_callback(
+    app.clientside_callback(  # fetches /_geometry/<level>.json (explorer.app.geometry) once per level
         ClientsideFunction("explorer", "geometryRequest"),
-        Output(ids.GEOMETRY_REQUEST, "data"),
+        Output(ids.geometry_store(ALL), "data"),
         Input(ids.MAP_VIEW, "data"),
         State(ids.geometry_store(ALL), "data"),
         State(ids.geometry_store(ALL), "id"),
@@ -327,6 +360,7 @@ def register(app: Dash, data: AppData) -> None:
         Output(ids.MAP_BREADCRUMB, "children"),
         Output(ids.MAP_AREA_PICKER, "options"),
         Output(ids.MAP_AREA_PICKER, "disabled"),
+        Output(ids.MAP_PICKER_HELP, "children"),
         Output(ids.MAP_NAV_KEY, "data"),
         Input(ids.MAP_VIEW, "data"),
         State(ids.MAP_NAV_KEY, "data"),
@@ -341,13 +375,8 @@ def register(app: Dash, data: AppData) -> None:
         key = f"{view.level}|{view.area or ''}"
         if key == shown_for:
             raise PreventUpdate
-        codes = data.codes_within(view.level, view.area)
-        if len(codes) > PICKER_MAX:
-            options, disabled = [{"label": f"Too many areas ({len(codes):,}): drill down first", "value": ""}], True
-        else:
-            options = sorted(({"label": data.name_of(c), "value": c} for c in codes), key=lambda o: o["label"])
-            disabled = False
-        return _crumbs(data, view, levels), options, disabled, key
+        options, disabled, help_text = picker_options(data, view, levels)
+        return _crumbs(data, view, levels), options, disabled, help_text, key
 
     app.clientside_callback(
         ClientsideFunction("explorer", "mapFigure"),
