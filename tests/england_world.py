@@ -20,7 +20,9 @@ COVENTRY_NAME = "NHS Coventry and Warwickshire ICB"
 
 
 def _built_once(*args: object) -> object:
-    from conftest import _built_once as built_once  # conftest's helper (loaded by then: it imports this module)
+    from conftest import (
+        _built_once as built_once,  # conftest's helper (loaded by then: it imports this module)
+    )
 
     return built_once(*args)
 

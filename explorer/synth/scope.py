@@ -36,7 +36,7 @@ class IcsScope(Bundle):
                                                       ascending=[True, False, True]).drop_duplicates("practice_code")
             sites = shares.set_index("practice_code")["lsoa_code"]
             inside = practices["practice_code"].map(sites).isin(self.lsoas["lsoa_code"])
-        in_region = practices["in_region"] if "in_region" in practices else True
+        in_region = practices.get("in_region", True)
         return practices.assign(in_region=inside & in_region)
 
 
