@@ -20,7 +20,7 @@ import pytest
 from explorer.app import ids
 from explorer.app.factory import create_app
 from explorer.app.geometry import url_for_level
-from explorer.app.pages import map as map_page
+from explorer.app.pages._map_nav import pick
 from explorer.app.probe import CallbackProbe, key
 from explorer.app.state import MapView
 from explorer.domain.access import disclosure_policy_for
@@ -94,8 +94,8 @@ def test_the_area_list_offers_icss_to_narrow_a_large_level(clients, england_app_
     options = nav.output(ids.MAP_AREA_PICKER, "options")
     assert len(options) == 42 and COVENTRY_ICS in {o["value"] for o in options}
     assert "ICS" in nav.output(ids.MAP_PICKER_HELP, "children")
-    narrowed = map_page.pick(view, COVENTRY_ICS, england_app_data.levels, england_app_data)
+    narrowed = pick(view, COVENTRY_ICS, england_app_data.levels, england_app_data)
     assert (narrowed.level, narrowed.area) == ("lsoa", COVENTRY_ICS)
-    at_ics = map_page.pick(MapView(level="ics", metric="coverage"), COVENTRY_ICS, england_app_data.levels,
+    at_ics = pick(MapView(level="ics", metric="coverage"), COVENTRY_ICS, england_app_data.levels,
                            england_app_data)
     assert (at_ics.level, at_ics.area) == ("place", COVENTRY_ICS)  # an area of the mapped level: drill

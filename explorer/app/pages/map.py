@@ -29,6 +29,7 @@ from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.presenters import map as present
 from explorer.app.filters_ui import population_checklists
+from explorer.app.pages._map_nav import climb, drill, pick, picker_options
 from explorer.app.presenters import tables
 from explorer.services.app_data import AppData
 from explorer.app.state import (
@@ -37,7 +38,7 @@ from explorer.app.state import (
 )
 from explorer.app.auth import current_role
 from explorer.domain.access import AccessDenied, Role, deprivation_groups_note, disclosure_policy_for, visible_metrics
-from explorer.domain.geography import LEVELS, child_level
+from explorer.domain.geography import LEVELS
 from explorer.domain.metrics import Filters, FilterError
 from explorer.vocab import LEVEL_CONTROL_LABELS
 
@@ -46,7 +47,6 @@ PATH = "/"
 NAME = "Map"
 ORDER = 0
 DESCRIPTION = "Care-plan coverage, deprivation and population by ICS, place, PCN and LSOA."
-PICKER_MAX = 300  # the area picker lists at most this many areas (use the map or drill down first)
 
 CONTROLS = ("level", "metric", "mode", "scheme", "palette", "age_band", "sex", "ethnic_group", "imd_quintile",
             "frailty", "risk", "only_high_risk")
@@ -108,58 +108,6 @@ def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[s
                          mode=values.get("mode") if values.get("mode") in MODES else current.mode,
                          scheme=values.get("scheme") if values.get("scheme") in SCHEMES else current.scheme,
                          palette=values.get("palette") if values.get("palette") in PALETTES else current.palette)
-
-
-def drill(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
-    """Click on an area: show its children one level down, or select it at the lowest level."""
-    if code not in data.area_level:
-        return view
-    level = data.level_of(code)
-    below = child_level(level)
-    if below is not None and below in levels:
-        return view.with_(level=below, area=code, selected=None)
-    return view.with_(selected=code)
-
-
-def pick(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
-    """The area list: an area of the mapped level drills into it (as a click); an area above it
-    (offered when the level has too many areas to list, e.g. England's ICSs over its PCNs or LSOAs)
-    narrows the map to that area at the same level."""
-    if code not in data.area_level:
-        return view
-    level = data.level_of(code)
-    if level in levels and LEVELS.index(level) < LEVELS.index(view.level):
-        return view.with_(area=code, selected=None)
-    return drill(view, code, levels, data)
-
-
-def picker_options(data: AppData, view: MapView, levels: tuple[str, ...]) -> tuple[list[dict], bool, str]:
-    """(options, disabled, help text) of the area list: the mapped areas, or when there are more than
-    PICKER_MAX of them, the areas of the highest level between that fit (to narrow the map to one)."""
-    codes = data.codes_within(view.level, view.area)
-    help_text = ""
-    if len(codes) > PICKER_MAX:
-        top = LEVELS.index(data.level_of(view.area)) if view.area is not None else -1
-        above = [lv for lv in levels if top < LEVELS.index(lv) < LEVELS.index(view.level)]
-        fitting = [lv for lv in above if len(data.codes_within(lv, view.area)) <= PICKER_MAX]
-        if not fitting:
-            return [{"label": f"Too many areas ({len(codes):,}): drill down first", "value": ""}], True, help_text
-        unit = data.level_label(fitting[0], short=True)
-        codes = data.codes_within(fitting[0], view.area)
-        help_text = (f"{len(codes):,} {unit}s listed (too many areas to list one by one): choose one to map "
-                     f"its {data.level_label(view.level, short=True)}s.")
-    options = sorted(({"label": data.name_of(c), "value": c} for c in codes), key=lambda o: o["label"])
-    return options, False, help_text
-
-
-def climb(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
-    """Breadcrumb: back up to `code` ("" = the region), showing its children."""
-    if not code or code == data.region_code:
-        return view.with_(level=levels[0], area=None, selected=None)
-    if code not in data.area_level:
-        return view
-    below = child_level(data.level_of(code))
-    return view.with_(level=below if below in levels else view.level, area=code, selected=None)
 
 
 # --------------------------------------------------------------------------- layout
