@@ -28,7 +28,6 @@ import argparse
 import gzip
 import json
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -59,9 +58,11 @@ METRIC = "coverage"
 
 
 def largest_ics(data: AppData) -> tuple[str, str, int]:
+    """(code, name, LSOAs mapped in it): the ICS with the most LSOAs, counted as the map draws
+    them (each LSOA in its majority PCN, whose place and ICS may differ from the LSOA's own)."""
     counts = data.bundle.lsoas.groupby("ics_code").size().sort_values(kind="stable")
     code = str(counts.index[-1])
-    return code, data.name_of(code), int(counts.iloc[-1])
+    return code, data.name_of(code), len(data.codes_within("lsoa", code))
 
 
 def naive_send_cost(data: AppData, level: str, sends: int = 3) -> dict:
@@ -69,19 +70,27 @@ def naive_send_cost(data: AppData, level: str, sends: int = 3) -> dict:
     every send (CPU seconds per send, and the resident memory the level's dict holds)."""
     from plotly.io.json import to_json_plotly
 
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = rss_mb()
     started = time.perf_counter()
     payload = browser_geometry(data.geometry[level].payload())  # builds the GeoJSON dict (kept in memory)
     built = time.perf_counter() - started
+    held = rss_mb() - rss0
     cpu = []
     for _ in range(sends):
         t0 = time.process_time()
         body = to_json_plotly({"response": {"geometry": {"data": payload}}}).encode()
         gzip.compress(body, compresslevel=5)  # explorer.app.factory.install_compression
         cpu.append(time.process_time() - t0)
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"dict_build_seconds": round(built, 2), "cpu_seconds_per_send": round(statistics.median(cpu), 2),
-            "peak_rss_growth_mb": round((rss1 - rss0) / 1024)}
+            "dict_resident_mb": round(held)}
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (Linux /proc), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def filter_changes(data: AppData, area: str, changes: int) -> dict:
@@ -213,7 +222,7 @@ def browser_view(driver, base: str, query: str, areas: int) -> dict:
             "second_load": {"seconds_to_map_incl_0.5s_settle": round(reload_seconds, 1), "geometry_fetch": again}}
 
 
-def measure_browser(data: AppData, ics: str, ics_lsoas: int) -> dict:
+def measure_browser(data: AppData, ics: str, ics_lsoas: int, result: dict) -> dict:
     from tests.browser_support import serve_in_thread, start_chromium
 
     app = create_app(data.settings, data.region, demo_role=ROLE, data=data, warm=False)
@@ -225,8 +234,11 @@ def measure_browser(data: AppData, ics: str, ics_lsoas: int) -> dict:
             driver.set_script_timeout(180)
             try:
                 out[name] = browser_view(driver, base, query, areas)
+            except Exception as exc:  # noqa: BLE001 - keep the other view's figures
+                out[name] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
             finally:
                 driver.quit()
+            RESULTS.write_text(json.dumps({**result, "browser": out}, indent=2))
     return out
 
 
@@ -244,19 +256,23 @@ def main() -> None:
     ics, ics_name, ics_lsoas = largest_ics(data)
     app = create_app(settings, "england", demo_role=ROLE, data=data, warm=False)
     client = app.server.test_client()
+    client.get("/")  # Dash sets itself up at its first request: not a cost of the boundaries
+    before = rss_mb()
     geometry = {level: geometry_once(client, level) for level in data.levels}
+    encoded_mb = rss_mb() - before
     result = {
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}",
         "app_data_load_seconds": round(load_seconds, 1),
         "largest_ics": {"code": ics, "name": ics_name, "lsoas": ics_lsoas},
         "geometry_once_per_level": geometry,
+        "resident_mb_after_encoding_every_level": round(encoded_mb),
         "replaced_design_per_send_lsoa": naive_send_cost(data, "lsoa"),
         "largest_ics_lsoa_map": filter_changes(data, ics, args.changes),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))  # the server's figures, whatever the browser does
     if not args.no_browser:
-        result["browser"] = measure_browser(data, ics, ics_lsoas)
+        result["browser"] = measure_browser(data, ics, ics_lsoas, result)
         RESULTS.write_text(json.dumps(result, indent=2))
     print(markdown(result))
 
@@ -270,7 +286,7 @@ def markdown(r: dict) -> str:
                      f"{g['server_ms_after']:,.0f} ms, {g['revalidation_status']} with {g['revalidation_bytes']} bytes |")
     n = r["replaced_design_per_send_lsoa"]
     lines.append(f"| replaced design, LSOA layer per send (Dash JSON + gzip) | {n['cpu_seconds_per_send']} s CPU, "
-                 f"dict {n['dict_build_seconds']} s and +{n['peak_rss_growth_mb']} MB peak |")
+                 f"dict {n['dict_build_seconds']} s, {n['dict_resident_mb']} MB resident |")
     m = r["largest_ics_lsoa_map"]
     lines.append(f"| {r['largest_ics']['name']} ({r['largest_ics']['lsoas']:,} LSOAs): bytes per filter change "
                  f"(median / max, gzip) | {kb(m['bytes_per_filter_change']['median_wire'])} / "
@@ -278,6 +294,9 @@ def markdown(r: dict) -> str:
     lines.append(f"| same: server time per filter change (median / p95, all callbacks) | "
                  f"{m['server_ms_per_filter_change']['median']} / {m['server_ms_per_filter_change']['p95']} ms |")
     for name, b in r.get("browser", {}).items():
+        if "error" in b:
+            lines.append(f"| browser, {name} | failed: {b['error']} |")
+            continue
         g = b["geometry_fetch"] or {}
         lines.append(f"| browser, {name} ({b['areas']:,} areas): first map from navigation; geometry fetch; "
                      f"parse; draw; recolour (restyle / palette via the app) | {b['first_map_ms_from_navigation']:,} ms; "
