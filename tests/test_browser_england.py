@@ -59,6 +59,12 @@ def browser() -> Iterator[WebDriver]:
     driver.quit()
 
 
+def drawn(browser: WebDriver, codes) -> None:
+    """Wait until the map shows exactly these areas (the title changes before the figure does)."""
+    wait_for(browser, lambda d: set(map_locations(d)) == set(codes), f"the map to draw {len(codes)} areas", 120)
+    wait_for_map(browser)
+
+
 def target_lsoa(data) -> tuple[str, float, float]:
     """The largest LSOA of the ICS and a point deep inside it: a click there at place and PCN level
     lands in its place and its PCN, whatever their shapes."""
@@ -82,17 +88,17 @@ def test_choose_an_ics_drill_to_lsoa_and_filter(browser, england_url, england_ap
     assert len(map_locations(browser)) == 42  # England's ICSs
     act(browser, By.ID, ids.MAP_AREA_PICKER, lambda el: Select(el).select_by_value(COVENTRY_ICS), "the ICS in the list")
     wait_for_text(browser, TITLE, f"in {COVENTRY_NAME}")
-    wait_for_map(browser)
+    drawn(browser, data.codes_within("place", COVENTRY_ICS))
     assert place in map_locations(browser)
 
     click_map_at(browser, lon, lat)  # the place, then its PCNs
     wait_for_text(browser, TITLE, f"in {data.name_of(place)}")
-    wait_for_map(browser)
+    drawn(browser, data.codes_within("pcn", place))
     click_map_at(browser, lon, lat)  # the PCN, then its LSOAs
     wait_for_text(browser, TITLE, f"by {data.level_label('lsoa')} in {data.name_of(pcn)}")
-    wait_for_map(browser)
+    drawn(browser, data.codes_within("lsoa", pcn))  # England's LSOA layer fetched, its PCN's drawn
     shown = set(map_locations(browser))
-    assert lsoa in shown and shown == set(data.codes_within("lsoa", pcn))
+    assert lsoa in shown
 
     names = wait_for(browser, lambda d: grid_column(d, ids.MAP_TABLE, "area_name"), "the table's rows")
     values = grid_column(browser, ids.MAP_TABLE, "value")

@@ -58,6 +58,20 @@ def test_an_unknown_ics_is_a_plain_error(england_bundle):
         within_icss(england_bundle, ["E54999999"])
 
 
+def test_the_cli_refuses_an_unknown_ics_and_keeps_the_records(settings, england_records, monkeypatch):
+    from typer.testing import CliRunner
+
+    from explorer.cli import app
+
+    for name, value in (("EXPLORER_DATA_DIR", settings.data_dir), ("EXPLORER_CACHE_DIR", settings.cache_dir),
+                        ("EXPLORER_MIRROR", settings.mirror)):
+        monkeypatch.setenv(name, str(value))
+    result = CliRunner().invoke(app, ["data", "synth", "--region", "england", "--ics", "E54999999"])
+    assert result.exit_code != 0 and "unknown ICS code(s) E54999999" in result.output
+    assert "Traceback" not in result.output
+    assert (records_dir(settings, "england") / "records_manifest.json").exists()  # the ICS's records stay
+
+
 def test_england_offers_every_level_and_no_data_outside_the_ics(england_app_data):
     data = england_app_data
     assert data.levels == ("ics", "place", "pcn", "lsoa")
