@@ -52,7 +52,8 @@ from explorer.app.state import MapView
 from explorer.config import load_settings
 from explorer.services.app_data import AppData
 
-RESULTS = Path(__file__).resolve().parent / "results" / "england_map.json"
+RESULTS_DEFAULT = Path(__file__).resolve().parent / "results" / "england_map.json"
+RESULTS = RESULTS_DEFAULT  # --results
 ROLE = "analyst"  # the role that sees LSOAs unrounded (the heaviest values)
 METRIC = "coverage"
 
@@ -243,10 +244,13 @@ def measure_browser(data: AppData, ics: str, ics_lsoas: int, result: dict) -> di
 
 
 def main() -> None:
+    global RESULTS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--results", type=Path, default=RESULTS_DEFAULT, help="where to write the JSON")
     args = parser.parse_args()
+    RESULTS = args.results
     settings = load_settings()
     started = time.perf_counter()
     data = AppData.load(settings, "england")
