@@ -355,7 +355,7 @@ def test_unauthenticated_requests_to_every_page_and_callback_are_refused(signed_
     for page in PAGES:
         response = anonymous.get(page.PATH)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login"), page.PATH
-    for path in ("/_dash-layout", "/_dash-dependencies", "/_reload-hash"):
+    for path in ("/_dash-layout", "/_dash-dependencies", "/_reload-hash", url_for_level("ics")):
         assert anonymous.get(path).status_code == 401, path
     assert len(deps) >= 20
     for dep in deps:
