@@ -1,7 +1,8 @@
 /* Clientside callbacks of the Population Health Explorer (Dash serves this file from assets/).
  *
  * The map figure is assembled here from two parts the server sends separately:
- *   - geometry for a level, sent once per browser session into a memory dcc.Store
+ *   - geometry for a level, fetched once (geometryRequest, from /_geometry/<level>.json, kept by the
+ *     browser's HTTP cache across page loads) into a memory dcc.Store
  *     ({level, codes, names, geojson}; feature ids are area codes);
  *   - compact values per view ({level, rev, i, c, v, colours, unit, bounds}):
  *     i = positions into the level's geometry (null = every area), c = one character per area
@@ -296,15 +297,46 @@
     startLabels();
   }
 
+  /* The level's boundaries, fetched once from the server's cacheable route (explorer/app/geometry.py:
+   * gzipped, ETag; the browser's HTTP cache keeps them across page loads) into the level's memory
+   * store, which redraws the map. A fetch in flight is not repeated; a refusal leaves the store empty. */
+  var pendingGeometry = {};
+
+  function basePath() {
+    var config = document.getElementById("_dash-config");
+    var prefix = config ? JSON.parse(config.textContent).requests_pathname_prefix : "/";
+    return prefix || "/";
+  }
+
   function geometryRequest(view, stores, storeIds) {
     if (!view || !view.level) {
       return noUpdate();
     }
     var found = storeFor(view.level, stores, storeIds);
-    if (!found || found.data) {
+    if (!found || found.data || pendingGeometry[view.level]) {
       return noUpdate();
     }
-    return view.level;
+    var level = view.level;
+    pendingGeometry[level] = true;
+    return fetch(basePath() + "_geometry/" + encodeURIComponent(level) + ".json", { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("boundaries of " + level + ": HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (geo) {
+        var out = storeIds.map(function () { return noUpdate(); });
+        out[found.index] = geo;
+        return out;
+      })
+      .catch(function (error) {
+        console.warn(error.message);
+        return noUpdate();
+      })
+      .finally(function () {
+        delete pendingGeometry[level];
+      });
   }
 
   // A server-side grid (explorer.app.grid.server_grid) whose view changed: back to page 1 and empty

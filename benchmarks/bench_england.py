@@ -119,6 +119,7 @@ import gzip
 from explorer.app import ids
 from explorer.services.app_data import AppData
 from explorer.app.factory import create_app
+from explorer.app.geometry import url_for_level
 from explorer.app.probe import CallbackProbe, key
 from explorer.app.state import MapView
 from explorer.domain.metrics import Filters
@@ -129,11 +130,11 @@ app = create_app(settings, "england", demo_role="commissioner", data=data)
 warmed = time.perf_counter() - start
 warm_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 after_warm = rss_now()
-probe = CallbackProbe.for_flask(app.server.test_client())
+client = app.server.test_client()
+probe = CallbackProbe.for_flask(client)
 levels = {}
 for level in data.levels:
-    geo = probe.call("geometry-store", {key(ids.GEOMETRY_REQUEST, "data"): level}, [key(ids.GEOMETRY_REQUEST, "data")],
-                     wildcard_ids={ids.GEOMETRY_TYPE: [ids.geometry_store(lv) for lv in ("ics", "place", "pcn", "lsoa")]})
+    geo = client.get(url_for_level(level), headers={"Accept-Encoding": "gzip"})  # explorer.app.geometry
     calls = {"values": [], "table": [], "selection": []}
     for flt in (Filters(), Filters(sex=("female",)), Filters(age_band=("85+",)), Filters(imd_quintile=(1,)),
                 Filters(ethnic_group=("black",)), Filters(age_band=("75-84",), imd_quintile=(1, 2))):
@@ -145,22 +146,22 @@ for level in data.levels:
             calls["table"].append(probe.call("map-table.getRowsResponse", {
                 **v, key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15, "sortModel": []}},
                 [key(ids.MAP_TABLE, "getRowsRequest")]))
-    levels[level] = {"areas": len(data.geometry[level].codes), "geometry_wire_kb": round(geo.wire_bytes / 1024, 1),
-                     "geometry_uncompressed_kb": round(geo.raw_bytes / 1024, 1), "geometry_status": geo.status,
+    levels[level] = {"areas": len(data.geometry[level].codes), "geometry_wire_kb": round(len(geo.data) / 1024, 1),
+                     "geometry_uncompressed_kb": round(len(gzip.decompress(geo.data)) / 1024, 1),
+                     "geometry_status": geo.status_code,
                      **{f"{name}_median_ms": round(float(np.median([r.seconds for r in rs])) * 1000, 1)
                         for name, rs in calls.items()},
                      **{f"{name}_max_ms": round(max(r.seconds for r in rs) * 1000, 1) for name, rs in calls.items()},
                      "values_median_wire_bytes": float(np.median([r.wire_bytes for r in calls["values"]])),
                      "statuses": sorted({r.status for rs in calls.values() for r in rs})}
-refused = probe.call("geometry-store", {key(ids.GEOMETRY_REQUEST, "data"): "lsoa"}, [key(ids.GEOMETRY_REQUEST, "data")],
-                     wildcard_ids={ids.GEOMETRY_TYPE: [ids.geometry_store(lv) for lv in ("ics", "place", "pcn", "lsoa")]})
+refused = client.get(url_for_level("lsoa"))
 gdf = bundle.boundaries("lsoa")
 lsoa_json = json.dumps({"type": "FeatureCollection", "features": [
     {"type": "Feature", "id": c, "geometry": json.loads(shapely.to_geojson(g))}
     for c, g in zip(gdf["lsoa_code"], gdf.geometry.values)]}).encode()
 extra = {"load_seconds": round(loaded, 1), "create_and_warm_seconds": round(warmed, 1),
          "warm_peak_rss_mb": round(warm_peak), "rss_after_warm_mb": after_warm, "rss_after_callbacks_mb": rss_now(),
-         "levels_offered": list(data.levels), "levels": levels, "lsoa_geometry_request_status": refused.status,
+         "levels_offered": list(data.levels), "levels": levels, "lsoa_geometry_request_status": refused.status_code,
          "lsoa_layer_if_offered": {"areas": len(gdf), "uncompressed_kb": round(len(lsoa_json) / 1024),
                                    "gzip_kb": round(len(gzip.compress(lsoa_json, 5)) / 1024)}}
 """,

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import requests
 
+from explorer.app.geometry import url_for_level
 from explorer.app import ids
 from explorer.app.pages.map import CONTROLS
 from explorer.app.probe import CallbackProbe, key
@@ -183,10 +184,8 @@ class Person:
         """The callbacks a new map view triggers (and the level's boundaries the first time)."""
         level = view.get("level", "ics")
         if level not in self.geometry_seen:
-            result = self.call("geometry", "geometry-store", {key(ids.GEOMETRY_REQUEST, "data"): level},
-                               [key(ids.GEOMETRY_REQUEST, "data")],
-                               {ids.GEOMETRY_TYPE: [ids.geometry_store(lv) for lv in ("ics", "place", "pcn", "lsoa")]})
-            if result is not None and result.status == 200:
+            result = self.get("geometry", url_for_level(level))  # explorer.app.geometry: then the HTTP cache
+            if result is not None and result.status_code == 200:
                 self.geometry_seen.add(level)
         stored = {key(ids.MAP_VIEW, "data"): view}
         self.call("map_values", "map-values.data", stored, [key(ids.MAP_VIEW, "data")])

@@ -126,12 +126,6 @@ def london_app_data(settings: Settings, london_model: dict):
     return AppData.load(settings, "london")
 
 
-@pytest.fixture(scope="session")
-def england_bundle(settings: Settings) -> Bundle:
-    build_region(settings, "england")
-    return load_bundle(settings, "england")
-
-
 @pytest.fixture()
 def cli_env(settings: Settings, london_bundle: Bundle, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Environment under which the `explorer` CLI sees the session's bundles."""
@@ -139,3 +133,6 @@ def cli_env(settings: Settings, london_bundle: Bundle, monkeypatch: pytest.Monke
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(settings.cache_dir))
     monkeypatch.setenv("EXPLORER_MIRROR", str(settings.mirror))
     return settings
+
+
+from tests.england_world import *  # noqa: E402,F401,F403 - England: bundle once, one ICS's records

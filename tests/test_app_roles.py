@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from explorer.app import ids
+from explorer.app.geometry import url_for_level
 from explorer.app.pages import PAGES, inequalities
 from explorer.app.pages import map as map_page
 from explorer.app.probe import ENDPOINT, CallbackProbe, key
@@ -278,7 +279,6 @@ def scenario_values(data, role: str, view: MapView, profile: ProfileView, ineq: 
         key(ids.MAP_NAV_KEY, "data"): None,
         key(ids.MAP_TABLE, "getRowsRequest"): {"startRow": 0, "endRow": 15,
                                                "sortModel": [{"colId": "numerator", "sort": "asc"}]},
-        key(ids.GEOMETRY_REQUEST, "data"): view.level,
         key(ids.PROFILE_VIEW, "data"): profile.to_query(), key(ids.PROFILE_URL, "search"): profile.to_search(),
         key(ids.PROFILE_URL, "pathname"): "/profile", key(ids.PROFILE_AREA, "value"): profile.area,
         key(ids.PROFILE_METRIC, "value"): profile.metric, key(ids.PROFILE_GROUPS, "value"): profile.groups,
@@ -355,7 +355,7 @@ def test_unauthenticated_requests_to_every_page_and_callback_are_refused(signed_
     for page in PAGES:
         response = anonymous.get(page.PATH)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login"), page.PATH
-    for path in ("/_dash-layout", "/_dash-dependencies", "/_reload-hash"):
+    for path in ("/_dash-layout", "/_dash-dependencies", "/_reload-hash", url_for_level("ics")):
         assert anonymous.get(path).status_code == 401, path
     assert len(deps) >= 20
     for dep in deps:
@@ -372,7 +372,6 @@ def test_forged_requests_for_lsoa_level_are_refused(clients, deps, london_app_da
     pcn = MapView(level="pcn", metric="coverage")
     forged_store = {**pcn.to_store(), "level": "lsoa"}
     requests = [
-        (dep_for(deps, "geometry-store"), {key(ids.GEOMETRY_REQUEST, "data"): "lsoa"}),
         (dep_for(deps, ids.MAP_VALUES), {key(ids.MAP_VIEW, "data"): forged_store}),
         (dep_for(deps, MAP_ROWS), {key(ids.MAP_VIEW, "data"): forged_store, key(ids.MAP_TABLE, "getRowsRequest"): PAGE_1}),
         (dep_for(deps, ids.MAP_TABLE + ".columnDefs"), {key(ids.MAP_VIEW, "data"): forged_store}),
@@ -400,6 +399,8 @@ def test_forged_requests_for_lsoa_level_are_refused(clients, deps, london_app_da
         response = post(client, dep, values)
         assert response.status_code == 403, (dep["output"][:60], response.status_code)
         assert set(response.get_json()) == {"error"}  # a reason, and nothing else
+    boundaries = client.get(url_for_level("lsoa"))  # explorer.app.geometry: boundaries are a route
+    assert boundaries.status_code == 403 and set(boundaries.get_json()) == {"error"}
     # the same requests at PCN level are answered: the refusal is about the level, not the request
     ok = post(client, dep_for(deps, ids.MAP_VALUES), {key(ids.MAP_VIEW, "data"): pcn.to_store()})
     assert ok.status_code == 200 and body(ok)["response"][ids.MAP_VALUES]["data"]["level"] == "pcn"

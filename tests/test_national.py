@@ -1,8 +1,7 @@
 """What only England's scale shows, checked cheaply: chunks of whole places when places straddle
-ICSs, and an app that offers fewer levels for a region (England: no LSOA layer).
-
-England itself is not generated here (about 2 minutes and 56 million people: see
-benchmarks/bench_england.py); the app tests use London's data with England's level restriction.
+ICSs, an app that offers fewer levels for a region when told to, and England itself at full depth
+on the England test world (tests/england_world.py: the England bundle and records for one ICS,
+Coventry and Warwickshire; the 56 million people of all England are benchmarks/bench_england.py's).
 """
 
 from __future__ import annotations
@@ -14,13 +13,13 @@ import pandas as pd
 import pytest
 
 from explorer.app import ids
+from explorer.app.geometry import url_for_level
 from explorer.services.app_data import REGION_LEVELS
 from explorer.app.factory import create_app
 from explorer.app.probe import CallbackProbe, key
 from explorer.app.state import MapView
 from explorer.synth.cohort import place_chunks
 
-ALL_LEVELS = ("ics", "place", "pcn", "lsoa")
 
 
 # --------------------------------------------------------------------------- chunks
@@ -44,9 +43,8 @@ def test_chunks_hold_whole_places_even_when_a_place_straddles_two_icss():
     assert set(lsoas.iloc[chunks[0]]["ics_code"]) == {"I1", "I2"}  # a chunk may mix ICSs
 
 
-def test_england_is_offered_without_the_lsoa_layer():
-    assert "england" in REGION_LEVELS and "lsoa" not in REGION_LEVELS["england"]
-    assert REGION_LEVELS["england"] == ("ics", "place", "pcn")
+def test_england_is_offered_at_every_level():
+    assert "england" not in REGION_LEVELS  # no restriction: ICS, place, PCN and LSOA
 
 
 # --------------------------------------------------------------------------- the app with fewer levels
@@ -56,23 +54,18 @@ def test_england_is_offered_without_the_lsoa_layer():
 def probe(settings, london_app_data):
     data = dataclasses.replace(london_app_data, levels=("ics", "place", "pcn"))  # as England is served
     app = create_app(settings, "london", demo_role="analyst", data=data, warm=False)
-    return data, CallbackProbe.for_flask(app.server.test_client())
-
-
-def _geometry(probe: CallbackProbe, level: str):
-    return probe.call("geometry-store", {key(ids.GEOMETRY_REQUEST, "data"): level},
-                      [key(ids.GEOMETRY_REQUEST, "data")],
-                      wildcard_ids={ids.GEOMETRY_TYPE: [ids.geometry_store(lv) for lv in ALL_LEVELS]})
+    client = app.server.test_client()
+    return data, CallbackProbe.for_flask(client), client
 
 
 def test_boundaries_are_sent_only_for_the_levels_offered(probe):
-    _, p = probe
-    assert _geometry(p, "pcn").status == 200
-    assert _geometry(p, "lsoa").status == 403  # even for the analyst, who may see LSOAs in London
+    _, _, client = probe
+    assert client.get(url_for_level("pcn")).status_code == 200
+    assert client.get(url_for_level("lsoa")).status_code == 403  # even for the analyst, who may see LSOAs in London
 
 
 def test_a_view_at_a_level_not_offered_never_returns_that_level(probe):
-    data, p = probe
+    data, p, _ = probe
     stored = MapView(level="lsoa", metric="coverage").to_store()
     result = p.call("map-values.data", {key(ids.MAP_VIEW, "data"): stored}, [key(ids.MAP_VIEW, "data")])
     if result.status == 200:

@@ -36,6 +36,6 @@ def role_and_policy(level: str | None = None) -> tuple[Role, DisclosurePolicy]:
 
 
 def allowed_levels(role: Role) -> tuple[str, ...]:
-    """The levels the role may see that the app offers for its region (England: no LSOA maps)."""
+    """The levels the role may see that the app offers for its region (AppData.levels)."""
     offered = current_data().levels
     return tuple(lv for lv in access.policy_for(role).levels if lv in offered)

@@ -15,7 +15,7 @@ import dash
 from dash import Dash
 from flask import Flask, Response, jsonify, request
 
-from explorer.app import auth, exports, security, shell
+from explorer.app import auth, exports, geometry, security, shell
 from explorer.app.context import DATA_EXTENSION
 from explorer.services.app_data import AppData
 from explorer.app.pages import PAGES
@@ -77,6 +77,7 @@ def create_app(settings: Settings, region: str = "london", *, demo_role: Role | 
     with server.test_request_context("/"):  # Dash evaluates a layout function once when it is set
         app.layout = shell.layout
     shell.register(app, data)
+    geometry.register(server, data)  # boundaries: one cacheable resource per level
     exports.register(app, data)
     for page in PAGES:
         page.register(app, data)

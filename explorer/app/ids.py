@@ -7,7 +7,6 @@ from typing import Any
 # ---------------------------------------------------------------- shell (every page)
 BANNER = "data-banner"
 USER_BADGE = "user-badge"
-GEOMETRY_REQUEST = "geometry-request"  # which level's boundaries the browser still needs
 MAP_THEME = "map-theme"  # dcc.Store: the map's colours, labels and fonts from figures.theme (sent once)
 SKIP_TARGET = "main-content"
 
@@ -17,7 +16,8 @@ MAP_CONTROL_TYPE = "map-control"
 
 
 def geometry_store(level: str) -> dict[str, str]:
-    """One dcc.Store per level (memory storage): boundaries sent once, then cached by the browser."""
+    """One dcc.Store per level (memory storage): boundaries fetched once (explorer.app.geometry), then
+    kept by the browser."""
     return {"type": GEOMETRY_TYPE, "level": level}
 
 
@@ -208,3 +208,7 @@ OUT_TABLE_CAPTION = "outreach-table-caption"
 
 def nav_link(path: str) -> dict:
     return {"type": NAV_LINK_TYPE, "path": path}
+
+
+# ---------------------------------------------------------------- England at full depth (issue 15)
+MAP_PICKER_HELP = "map-picker-help"  # says when the area list offers larger areas to narrow the map to

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from flask import Flask, Response, request
 
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+# responses that set their own Cache-Control (explorer.app.geometry: private, revalidated by ETag)
+OWN_CACHE_PREFIXES = ("/_geometry/",)
 ALLOW_EVAL = False
 
 
@@ -68,7 +70,8 @@ def install_headers(server: Flask, script_hashes: Sequence[str] | Callable[[], S
     def _secure(response: Response) -> Response:
         for name, value in headers().items():
             response.headers.setdefault(name, value)
-        if not request.path.startswith(STATIC_PREFIXES):
+        if not request.path.startswith(STATIC_PREFIXES) and not (
+                request.path.startswith(OWN_CACHE_PREFIXES) and "Cache-Control" in response.headers):
             response.headers["Cache-Control"] = "no-store"
             response.headers.pop("Expires", None)
         return response

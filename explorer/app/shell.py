@@ -1,12 +1,14 @@
-"""The app shell around every page: banners, navigation, the URL and the per-level geometry caches."""
+"""The app shell around every page: banners, navigation, the URL and the per-level geometry stores
+(filled by the browser from explorer.app.geometry's cacheable route)."""
 
 from __future__ import annotations
 
 import dash
-from dash import ALL, Dash, Input, Output, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, ctx, dcc, html
 
 from explorer.app import auth, ids
-from explorer.app.context import current_data, role_and_policy
+from explorer.app.context import current_data
+from explorer.app.geometry import browser_geometry
 from explorer.app.presenters.map import theme_payload
 from explorer.app.state import page_href, query_from_search, text_value
 from explorer.services.app_data import AppData
@@ -15,7 +17,6 @@ from explorer.domain.access import AccessDenied
 from explorer.domain.disclosure import SUPPRESSION_NOTE
 from explorer.domain.geography import LEVELS
 from explorer.figures import theme
-from explorer.figures.labels import escape_labels
 
 
 def synthetic_banner(data: AppData) -> html.Div | None:
@@ -65,7 +66,6 @@ def layout() -> html.Div:
         ], className="site-header"),
         dcc.Location(id=ids.NAV_URL, refresh=False),
         *[dcc.Store(id=ids.geometry_store(level), storage_type="memory") for level in LEVELS],
-        dcc.Store(id=ids.GEOMETRY_REQUEST, storage_type="memory"),
         dcc.Store(id=ids.MAP_THEME, data=theme_payload(), storage_type="memory"),
         html.Main(dash.page_container, id=ids.SKIP_TARGET, tabIndex="-1", className="page"),
         html.Footer([
@@ -74,12 +74,6 @@ def layout() -> html.Div:
                    "unrounded values; every download is controlled."),
         ], className="site-footer"),
     ], className="shell")
-
-
-def browser_geometry(payload: dict) -> dict:
-    """A level's geometry payload with area names escaped: the browser's map (assets/explorer.js)
-    shows them as plotly hover text, where an imported name like '<a href=...>' would be live HTML."""
-    return {**payload, "names": escape_labels(payload["names"])}
 
 
 def register(app: Dash, data: AppData) -> None:
@@ -92,16 +86,5 @@ def register(app: Dash, data: AppData) -> None:
         query = query_from_search(text_value(search, "search"))
         return [page_href(o["id"]["path"], query) for o in ctx.outputs_list]
 
-    @app.callback(
-        Output(ids.geometry_store(ALL), "data"),
-        Input(ids.GEOMETRY_REQUEST, "data"),
-        prevent_initial_call=True,
-    )
-    def send_geometry(level: str | None) -> list:
-        """Boundaries for one level, once per browser session (the store is memory-cached there)."""
-        outputs = ctx.outputs_list
-        if level not in LEVELS:
-            return [no_update] * len(outputs)
-        role_and_policy(level)  # boundaries are public, but a role sees only its levels
-        payload = browser_geometry(data.geometry[level].payload())
-        return [payload if o["id"]["level"] == level else no_update for o in outputs]
+
+__all__ = ["browser_geometry", "layout", "register"]

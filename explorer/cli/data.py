@@ -138,6 +138,9 @@ def data_synth(
     region: Annotated[Region, typer.Option(help="Region whose bundle to generate records for.")] = Region.london,
     seed: Annotated[int, typer.Option(help="Seed for the synthetic people, plans and users.")] = 20261122,
     cells: CellsOption = True,
+    ics: Annotated[list[str] | None, typer.Option(
+        "--ics", metavar="CODE", help="Generate records for this ICS only (ICB code, e.g. E54000018; repeat for "
+        "more): an ICS deploying the tool for itself. The region's other areas then show no data.")] = None,
 ) -> None:
     """Generate the seeded synthetic person-level records (people, plans, reviews, views, users, logins),
     then store the cell tables the app and the CLI start from."""
@@ -146,10 +149,11 @@ def data_synth(
     from explorer.synth.careplans import generate_records
 
     settings = load_settings()
-    manifest = generate_records(settings, load_bundle(settings, region.value), seed=seed)
+    manifest = generate_records(settings, load_bundle(settings, region.value), seed=seed, ics=ics or None)
     rows, cal = manifest["rows"], manifest["calibration"]
+    scope = f", ICS {', '.join(manifest['ics_scope'])} only" if manifest["ics_scope"] else ""
     typer.echo(
-        f"generated {region.value} (seed {seed}) in {manifest['generation_seconds']} s: "
+        f"generated {region.value}{scope} (seed {seed}) in {manifest['generation_seconds']} s: "
         + ", ".join(f"{n:,} {table}" for table, n in rows.items())
         + f"\n  active plans {cal['active_plans']:,} (target {cal['active_plans_target']:,.0f}), emergency "
         f"admission rate {cal['emergency_admission_rate']:.1%}\n  -> {records_dir(settings, region.value)}"

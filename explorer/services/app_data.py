@@ -52,11 +52,10 @@ from explorer.vocab import LEVEL_LABELS, LEVEL_SHORT_LABELS
 log = logging.getLogger(__name__)
 
 REGION_LEVEL = "region"
-# Levels the app offers per region (default: all). England's LSOA layer is not offered: its
-# 33,755 boundaries are 10.7 MB of GeoJSON (about 3 MB gzipped) to send, parse and draw, and
-# several hundred MB of memory per gunicorn worker; England is mapped by ICS, place and PCN, and
-# LSOA figures for England stay available from `explorer summary --level lsoa`.
-REGION_LEVELS = {"england": ("ics", "place", "pcn")}
+# Levels the app offers per region, when fewer than all (none today: England too is mapped down to
+# LSOA; its 33,755 boundaries go to the browser once as one gzipped, ETag-cached resource,
+# explorer.app.geometry; measured in benchmarks/bench_england_map.py).
+REGION_LEVELS: dict[str, tuple[str, ...]] = {}
 BUNDLE_SOURCE = "geography"
 # The app's extra geography metric (MHCLG's area-summary measure), not in the engine's catalogue.
 EXTRA_METRICS = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -27,6 +28,7 @@ from explorer.records.schema import (
     URGENT_CARE_SERVICES, USER_LOGINS, USERS,
 )
 from explorer.synth import cohort, recording, truth
+from explorer.synth.scope import scope_of, within_icss
 from explorer.synth.clinicians import LOGINS, ORGANISATIONS, make_logins, make_users, months
 from explorer.synth.draws import DAYS_PER_MONTH, DEFAULT_SEED, EXTRACT, WINDOW_START, date_series
 from explorer.synth.plans import (
@@ -101,12 +103,17 @@ def _calibration(observer: CohortObserver, plans: pd.DataFrame, detail: PlanDeta
     }
 
 
-def generate_records(settings: Settings, bundle: Bundle, seed: int = DEFAULT_SEED) -> dict:
+def generate_records(settings: Settings, bundle: Bundle, seed: int = DEFAULT_SEED,
+                     ics: Sequence[str] | None = None) -> dict:
     """Generate and write every synthetic table for the bundle's region; returns the manifest.
 
+    `ics`: ICB codes to generate people, plans and users for, in those ICSs only (explorer.synth.scope:
+    an ICS deploying the tool for itself, or a small test world); the rest of the region has no records.
     The manifest is removed first and written last, so a directory with a manifest always holds
     one complete generation."""
     started = time.perf_counter()
+    if ics:
+        bundle = within_icss(bundle, ics)
     directory = store.records_dir(settings, bundle.region)
     store.remove_manifest(directory)
     observer = CohortObserver(bundle=bundle, seed=seed)
@@ -125,6 +132,7 @@ def generate_records(settings: Settings, bundle: Bundle, seed: int = DEFAULT_SEE
         rows[layout.name] = store.write_table(directory, layout.name, [frame])
     manifest = {
         "region": bundle.region,
+        "ics_scope": scope_of(bundle),  # None: every ICS of the region
         "synthetic": True,
         "seed": seed,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),

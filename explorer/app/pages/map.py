@@ -12,7 +12,8 @@ Data flow per filter change (see the performance design in docs and benchmarks/b
 4. `send_table_columns` (server) on a view change: the grid's columns; the browser then empties the
    grid's cache (`refreshGrid`) and the grid asks `send_table_rows` for one sorted page
    (`presenters.tables.page_rows`): only 15 rows of an LSOA table are sent.
-Geometry goes to the browser once per level (shell.send_geometry) and stays in a memory store.
+Geometry goes to the browser once per level (explorer.app.geometry: one gzipped, ETag-cached HTTP
+resource per level, fetched by assets/explorer.js `geometryRequest`) and stays in a memory store.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from explorer.app import ids
 from explorer.app.context import allowed_levels, current_data, role_and_policy
 from explorer.app.presenters import map as present
 from explorer.app.filters_ui import population_checklists
+from explorer.app.pages._map_nav import climb, drill, pick, picker_options
 from explorer.app.presenters import tables
 from explorer.services.app_data import AppData
 from explorer.app.state import (
@@ -36,7 +38,7 @@ from explorer.app.state import (
 )
 from explorer.app.auth import current_role
 from explorer.domain.access import AccessDenied, Role, deprivation_groups_note, disclosure_policy_for, visible_metrics
-from explorer.domain.geography import LEVELS, child_level
+from explorer.domain.geography import LEVELS
 from explorer.domain.metrics import Filters, FilterError
 from explorer.vocab import LEVEL_CONTROL_LABELS
 
@@ -45,7 +47,6 @@ PATH = "/"
 NAME = "Map"
 ORDER = 0
 DESCRIPTION = "Care-plan coverage, deprivation and population by ICS, place, PCN and LSOA."
-PICKER_MAX = 300  # the area picker lists at most this many areas (use the map or drill down first)
 
 CONTROLS = ("level", "metric", "mode", "scheme", "palette", "age_band", "sex", "ethnic_group", "imd_quintile",
             "frailty", "risk", "only_high_risk")
@@ -107,27 +108,6 @@ def view_from_controls(values: dict[str, Any], current: MapView, levels: tuple[s
                          mode=values.get("mode") if values.get("mode") in MODES else current.mode,
                          scheme=values.get("scheme") if values.get("scheme") in SCHEMES else current.scheme,
                          palette=values.get("palette") if values.get("palette") in PALETTES else current.palette)
-
-
-def drill(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
-    """Click on an area: show its children one level down, or select it at the lowest level."""
-    if code not in data.area_level:
-        return view
-    level = data.level_of(code)
-    below = child_level(level)
-    if below is not None and below in levels:
-        return view.with_(level=below, area=code, selected=None)
-    return view.with_(selected=code)
-
-
-def climb(view: MapView, code: str, levels: tuple[str, ...], data: AppData) -> MapView:
-    """Breadcrumb: back up to `code` ("" = the region), showing its children."""
-    if not code or code == data.region_code:
-        return view.with_(level=levels[0], area=None, selected=None)
-    if code not in data.area_level:
-        return view
-    below = child_level(data.level_of(code))
-    return view.with_(level=below if below in levels else view.level, area=code, selected=None)
 
 
 # --------------------------------------------------------------------------- layout
@@ -199,6 +179,7 @@ def layout(**query: Any) -> html.Div:
                                        children=present.HOVER_PROMPT)],
                              className="panel"),
                 ui.select(ids.MAP_AREA_PICKER, [], "", "Go to an area", placeholder="Choose an area to drill into"),
+                html.P(id=ids.MAP_PICKER_HELP, className="form-help", **{"aria-live": "polite"}),
                 html.Div(id=ids.MAP_SELECTION, className="panel"),
             ], className="col-side"),
         ], className="map-layout"),
@@ -292,7 +273,7 @@ def register(app: Dash, data: AppData) -> None:
         elif trigger == ids.MAP_AREA_PICKER:
             if not picked:
                 raise PreventUpdate
-            new = drill(current, str(picked), levels, data)
+            new = pick(current, str(picked), levels, data)
         else:
             new = view_from_controls(checked, current, levels, data, role_metrics(data, role))
         if new == current:
@@ -302,9 +283,9 @@ def register(app: Dash, data: AppData) -> None:
         outputs = [cv[k] if trigger != ids.map_control(k) and cv[k] != values[k] else no_update for k in CONTROLS]
         return (new.to_store(), new.to_search(), *outputs, "" if trigger == ids.MAP_AREA_PICKER else no_update)
 
-    app.clientside_callback(
+    app.clientside_callback(  # fetches /_geometry/<level>.json (explorer.app.geometry) once per level
         ClientsideFunction("explorer", "geometryRequest"),
-        Output(ids.GEOMETRY_REQUEST, "data"),
+        Output(ids.geometry_store(ALL), "data"),
         Input(ids.MAP_VIEW, "data"),
         State(ids.geometry_store(ALL), "data"),
         State(ids.geometry_store(ALL), "id"),
@@ -327,6 +308,7 @@ def register(app: Dash, data: AppData) -> None:
         Output(ids.MAP_BREADCRUMB, "children"),
         Output(ids.MAP_AREA_PICKER, "options"),
         Output(ids.MAP_AREA_PICKER, "disabled"),
+        Output(ids.MAP_PICKER_HELP, "children"),
         Output(ids.MAP_NAV_KEY, "data"),
         Input(ids.MAP_VIEW, "data"),
         State(ids.MAP_NAV_KEY, "data"),
@@ -341,13 +323,8 @@ def register(app: Dash, data: AppData) -> None:
         key = f"{view.level}|{view.area or ''}"
         if key == shown_for:
             raise PreventUpdate
-        codes = data.codes_within(view.level, view.area)
-        if len(codes) > PICKER_MAX:
-            options, disabled = [{"label": f"Too many areas ({len(codes):,}): drill down first", "value": ""}], True
-        else:
-            options = sorted(({"label": data.name_of(c), "value": c} for c in codes), key=lambda o: o["label"])
-            disabled = False
-        return _crumbs(data, view, levels), options, disabled, key
+        options, disabled, help_text = picker_options(data, view, levels)
+        return _crumbs(data, view, levels), options, disabled, help_text, key
 
     app.clientside_callback(
         ClientsideFunction("explorer", "mapFigure"),
