@@ -71,7 +71,8 @@ def _class_edges(edges: np.ndarray) -> np.ndarray:
 def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     """Fisher-Jenks natural breaks (minimum within-class sum of squares), edges min..max.
 
-    mapclassify's FisherJenks, exact on up to JENKS_SAMPLE values; larger inputs are classified on
+    jenkspy's Fisher-Jenks (compiled ahead of time: no start-up cost, where mapclassify's numba kernel
+    took 5-7 s to compile in every new process), exact on up to JENKS_SAMPLE values; larger inputs are classified on
     a rank-spaced sample (deterministic, unlike mapclassify's randomly sampled FisherJenksSampled,
     so a view's legend is the same on every request), with the true minimum and maximum as outer
     edges. Each inner edge is a value of the input (the largest of its class).
@@ -82,11 +83,11 @@ def jenks_breaks(values: Sequence[float], k: int = 5) -> np.ndarray:
     unique = np.unique(v)
     if unique.size <= k:  # each value its own class (the first closed at the minimum)
         return np.concatenate([[unique[0]], unique])
-    import mapclassify  # here, not at the top: its import compiles numba kernels (seconds); the app warms it
+    import jenkspy
 
     sample = v if v.size <= JENKS_SAMPLE else v[np.linspace(0, v.size - 1, JENKS_SAMPLE).round().astype(int)]
-    upper = mapclassify.FisherJenks(sample, k=k).bins  # each class's largest value, the last = max
-    out = _class_edges(np.concatenate([[sample[0]], upper]))
+    edges = jenkspy.jenks_breaks(sample, n_classes=k)  # min, then each class's largest value
+    out = _class_edges(np.asarray(edges, dtype=float))
     out[0], out[-1] = v[0], v[-1]
     return out
 

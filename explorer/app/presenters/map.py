@@ -250,10 +250,8 @@ def selection_panel(data: AppData, view: MapView, policy: DisclosurePolicy) -> l
 
 
 def warm(data: AppData, metrics: Any = None) -> None:
-    """Engine tables, then the landing map of every level, built before the first user asks; and
-    mapclassify imported (its numba kernels compiled) before the first natural-breaks map."""
+    """Engine tables, then the landing map of every level, built before the first user asks."""
     data.warm(metrics)
-    cl.jenks_breaks(np.arange(8.0))
     default = data.default_metric()
     for level in data.levels:
         for policy in (DisclosurePolicy(), DisclosurePolicy.raw()):
