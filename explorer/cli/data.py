@@ -151,7 +151,7 @@ def data_synth(
     settings = load_settings()
     manifest = generate_records(settings, load_bundle(settings, region.value), seed=seed, ics=ics or None)
     rows, cal = manifest["rows"], manifest["calibration"]
-    scope = f", ICS {', '.join(manifest['ics_scope'])} only" if manifest["ics_scope"] else ""
+    scope = f", ICS {', '.join(manifest['ics_scope'])} only" if manifest.get("ics_scope") else ""
     typer.echo(
         f"generated {region.value}{scope} (seed {seed}) in {manifest['generation_seconds']} s: "
         + ", ".join(f"{n:,} {table}" for table, n in rows.items())

@@ -44,7 +44,7 @@ from explorer.records import aggregate, cellsql
 CELLS_MANIFEST = "cells_manifest.json"
 FORMAT = "explorer-cells/1"
 #: text keys read as dictionaries (not ``month``: the engine orders rows by it as text)
-DICTIONARY_KEYS = ("lsoa_code", "sex", "ethnic_group", "frailty")
+DICTIONARY_KEYS = ("month", "lsoa_code", "sex", "ethnic_group", "frailty")
 
 
 class CellStoreError(ExplorerError):

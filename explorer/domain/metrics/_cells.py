@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 
 from explorer.domain import stats
-from explorer.domain.metrics._filters import _FILTER_KEYS, AGE_GROUP_STARTS, VOCAB, FilterError, Filters
+from explorer.domain.metrics._filters import (
+    _FILTER_KEYS,
+    AGE_GROUP_STARTS,
+    VOCAB,
+    FilterError,
+    Filters,
+)
 from explorer.vocab import AGE_BANDS, FRAILTY, SEXES
+
 
 def _band_of(start: int, bands: Sequence[str]) -> int:
     for i, band in reversed(list(enumerate(bands))):
@@ -127,13 +134,6 @@ class AreaIndex:
 # --------------------------------------------------------------------------- cells
 
 
-def _codes(values: pd.Series, vocab: Sequence[str | int]) -> np.ndarray:
-    """Category codes 0..len-1, unknown/missing -> len(vocab)."""
-    cat = pd.Categorical(values, categories=list(vocab))
-    codes = np.asarray(cat.codes, dtype=np.int16)
-    return np.where(codes < 0, len(vocab), codes).astype(np.int8)
-
-
 def _index_codes(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Positions of values in `index` (-1 if absent), looking up each distinct value once: England's
     8 million cells hold 33,755 LSOA codes, and a Python string per row would cost gigabytes.
@@ -209,7 +209,11 @@ class Cells:
         c["imd_decile"] = index.imd_decile[c["lsoa"]].astype(np.int8)
         c["imd_quintile"] = index.imd_quintile[c["lsoa"]].astype(np.int8)
         if "month" in frame:
-            c["month"] = _codes(frame["month"].astype(str), self.months)
+            month = frame["month"]
+            if not isinstance(month.dtype, pd.CategoricalDtype):
+                month = month.astype(str)  # "YYYY-MM" text (stored cells: a categorical, looked up once)
+            found = _index_codes(month, pd.Index(list(self.months), dtype=object))
+            c["month"] = np.where(found < 0, len(self.months), found).astype(np.int8)
         if "age_group" in frame:
             c["age_group"] = _int_codes(frame["age_group"], AGE_GROUP_STARTS)
             c["age_band"] = _AGE_GROUP_TO_BAND[c["age_group"]].astype(np.int8)
