@@ -7,21 +7,23 @@ our stylesheet and scripts from assets/ - no CDN, no web fonts, no map tiles.
 
 from __future__ import annotations
 
+import copy
 import gzip
 import logging
 from pathlib import Path
 
 import dash
-from dash import Dash
+from dash import Dash, html
+from dash.development.base_component import Component
 from flask import Flask, Response, jsonify, request
 
 from explorer.app import auth, exports, geometry, security, shell
 from explorer.app.context import DATA_EXTENSION
-from explorer.services.app_data import AppData
 from explorer.app.pages import PAGES
 from explorer.app.state import InvalidInput
 from explorer.config import Settings
 from explorer.domain.access import AccessDenied, Role
+from explorer.services.app_data import AppData
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -82,6 +84,7 @@ def create_app(settings: Settings, region: str = "london", *, demo_role: Role | 
     for page in PAGES:
         page.register(app, data)
     security.install_headers(server, app.csp_hashes)  # hashes of Dash's inline scripts, taken at first request
+    _slim_validation_layout(app)
     if warm:
         from explorer.app.presenters.map import warm as warm_maps
 
@@ -89,6 +92,36 @@ def create_app(settings: Settings, region: str = "london", *, demo_role: Role | 
     app.enable_dev_tools(debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug,
                          dev_tools_hot_reload=False, dev_tools_serve_dev_bundles=debug)
     return app
+
+
+def _slim_validation_layout(app: Dash) -> None:
+    """Replace the validation layout Dash builds at the first request (every page's default layout,
+    sent in the config of every page load) with each component that has an id, its children and list
+    or dict props left out: the callbacks are checked against exactly the same ids and component types,
+    but an England page load no longer carries every page's tables (3.8 MB of JSON before, mostly the
+    overview's 1,272 PCN rows)."""
+
+    @app.server.before_request
+    def _slim() -> None:  # runs after Dash's own first-request setup, registered before it
+        layout = app.validation_layout
+        if layout is None or getattr(app, "_explorer_slim", False):
+            return
+        app.validation_layout = html.Div([_bare(c) for c in _with_ids(layout)])
+        app._explorer_slim = True
+
+
+def _with_ids(layout: Component) -> list[Component]:
+    return [c for c in [layout, *layout._traverse()]
+            if isinstance(c, Component) and getattr(c, "id", None) is not None]
+
+
+def _bare(component: Component) -> Component:
+    bare = copy.copy(component)
+    for prop in bare._prop_names:
+        if prop != "id" and prop in vars(bare) and (
+                prop == "children" or isinstance(getattr(bare, prop), (list, dict, tuple))):
+            delattr(bare, prop)
+    return bare
 
 
 def _install_error_handler(server: Flask) -> None:
