@@ -15,13 +15,19 @@ class Geography:
     """A region's geography as the domain needs it: its key ("london"), ONS code and name, the LSOA
     table (``lsoa_code``, ``<level>_code`` per level, ``imd_decile``, ``imd_score``, ``population``,
     ``core20``...) and the area hierarchy (``level``, ``area_code``, ``area_name``, ``parent_code``).
-    The services build it from a region's bundle."""
+    The services build it from a region's bundle.
+
+    ``pcn_weights`` (lsoa_code, pcn_code, patients, weight): each LSOA's registered patients by PCN,
+    from which PCN figures are apportioned (None: each LSOA counts whole in its drawn PCN, the one
+    ``lsoas.pcn_code`` names). ``pcns`` (pcn_code, crosses_place, ...): the bundle's PCN table."""
 
     region: str
     region_code: str
     region_name: str
     lsoas: pd.DataFrame
     areas: pd.DataFrame
+    pcn_weights: pd.DataFrame | None = None
+    pcns: pd.DataFrame | None = None
 
 
 def child_level(level: str) -> str | None:
