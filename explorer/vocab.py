@@ -79,3 +79,9 @@ NEIGHBOUR_FEATURES = MappingProxyType({
     "urban": ("% in urban LSOAs (RUC 2021)", "rurality"),
 })
 """Feature column -> (label, theme) of the nearest-neighbour table (explorer.bundle.neighbours)."""
+
+#: Beside every PCN-level map, table and export: how PCN figures are made and how the map draws PCNs.
+PCN_APPORTIONED_NOTE = ("PCN figures: registered patients apportioned by where they live (NHS Digital, July 2023); "
+                        "each LSOA drawn in its majority PCN")
+#: Marks a PCN at least 10% of whose registered patients live outside its place (hover, tables).
+CROSSES_PLACE_LABEL = "crosses a place boundary"

@@ -208,3 +208,7 @@ OUT_TABLE_CAPTION = "outreach-table-caption"
 
 def nav_link(path: str) -> dict:
     return {"type": NAV_LINK_TYPE, "path": path}
+
+
+# Honest PCNs (issue 15, point 2): the map table's note on how PCN figures are made.
+MAP_TABLE_PCN_NOTE = "map-table-pcn-note"

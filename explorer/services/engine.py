@@ -23,13 +23,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.bundle.store import TABLE_FILES, Bundle
+from explorer.bundle.store import Bundle
 from explorer.config import Settings
 from explorer.domain.coverage import CellSource, CoverageEngine, RiskKey
 from explorer.domain.geography import Geography
 from explorer.domain.metrics import DEFAULT_RISK, MonthLike, RiskLike, month_end
 from explorer.records import aggregate
 from explorer.records.schema import EXTRACT_DATE, HISTORY_MONTHS
+from explorer.services.pcn_info import optional_table
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,9 @@ class RecordCells:
 def geography_of(bundle: Bundle) -> Geography:
     """The domain's view of a bundle: region key, code and name, LSOAs, areas, and the PCN weights and
     table PCN figures are apportioned by (None for a bundle built before they existed)."""
-    def optional(table: str) -> pd.DataFrame | None:
-        return getattr(bundle, table) if (bundle.directory / TABLE_FILES[table]).exists() else None
-
     return Geography(region=bundle.region, region_code=bundle.region_code, region_name=bundle.region_name,
-                     lsoas=bundle.lsoas, areas=bundle.areas, pcn_weights=optional("pcn_weights"),
-                     pcns=optional("pcns"))
+                     lsoas=bundle.lsoas, areas=bundle.areas, pcn_weights=optional_table(bundle, "pcn_weights"),
+                     pcns=optional_table(bundle, "pcns"))
 
 
 def records_snapshot(records: Path) -> str | None:

@@ -264,7 +264,7 @@ class CoverageEngine(_AreaTables, _Groups, _Time, _Outreach):
         stratum = M.STRATA.get(metric)
         extra = [stratum] if stratum else []
         total = summing([*dims, *extra], flt)
-        sums = {**_alive(total, people, plans, need_people), **total(plans, need_plans)}
+        sums = total.whole({**_alive(total, people, plans, need_people), **total(plans, need_plans)})
         if stratum is None:
             return compute_metric(metric, sums, rounding=rounding)
         # the standard: the whole region under the same filters, by stratum (and month for a trend)

@@ -43,7 +43,8 @@ class _Outreach:
         plans = plans.for_months([month.strftime("%Y-%m")])
         total = Summing(self.index, (), flt, restrict, policy.deprivation_level,
                         lambda cells, dims: self._keys(cells, dims, False, policy.deprivation_level))
-        sums = {**_alive(total, people, plans, ["people"]), **total(plans, [s for s, _ in M.CASCADE_STEPS[1:]])}
+        sums = total.whole({**_alive(total, people, plans, ["people"]),
+                            **total(plans, [s for s, _ in M.CASCADE_STEPS[1:]])})
         return M.cascade_table(sums, "At risk (high risk)" if flt.risk is not None else "People")
 
     def outreach(self, level: str, risk: RiskLike | None = None, filters: Filters = NO_FILTERS, *,

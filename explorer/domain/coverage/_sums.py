@@ -9,8 +9,8 @@ bundle has PCN weights). Then, instead of counting each LSOA in its drawn PCN:
   ``sum weight x count`` of every LSOA its patients live in;
 * restricted to one PCN: every cell row is weighted by its LSOA's weight in that PCN;
 
-and the counts are rounded to whole persons (:func:`explorer.domain.metrics.whole_persons`) before
-anything else sees them. Under a policy whose deprivation groups are whole areas (a role that may
+and the request's final sums are rounded to whole persons (:meth:`Summing.whole`,
+:func:`explorer.domain.metrics.whole_persons`) before any statistic or disclosure control sees them. Under a policy whose deprivation groups are whole areas (a role that may
 not see LSOAs), a PCN's apportioned people all take their PCN's IMD group (the decile of its
 apportioned population-weighted IMD score): IMD filters keep or drop whole PCNs and a breakdown by
 IMD puts a PCN in one group, so no difference of two requests singles out an LSOA.
@@ -73,8 +73,13 @@ class Summing:
             keys.insert(axis, (cells.codes["lsoa"], cells.size("lsoa")))
             sums = {m: M.contract_lsoas(v, axis, index.pcn_matrix)
                     for m, v in cells.sums(mask, keys, measures).items()}
-        sums = M.whole_persons(sums, M.HIGH_RISK_MEASURES)
         return self._pcn_groups(sums, dims) if pcn_groups else sums
+
+    def whole(self, sums: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The request's final sums (people alive, plans...) as whole persons when apportioned:
+        rounded once, after differences such as people less deaths, so a PCN's 3.8 people alive
+        are 4 whatever its 4.3 people and 0.5 deaths would round to."""
+        return M.whole_persons(sums, M.HIGH_RISK_MEASURES) if self.apportioned else sums
 
     def _mask(self, cells: Cells, flt: Filters, restrict: bool) -> np.ndarray | None:
         mask = cells.mask(flt, deprivation_level=self.deprivation_level)

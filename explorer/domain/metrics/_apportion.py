@@ -9,8 +9,9 @@ outside the bundle (a London LSOA's patients at a Surrey practice) goes to the "
 LSOA without registrations keeps its drawn (majority) PCN with weight 1.
 
 Whole persons: an apportioned count is fractional (0.37 of a person). Every count measure is
-rounded half up to a whole number right after apportioning, at the grain of the request (each
-cell of the summed table), before any disclosure control, so the policy's suppression and
+rounded half up to a whole number once apportioned, at the grain of the request (each cell of the
+summed table, after differences such as people less deaths), before any statistic or disclosure
+control, so the policy's suppression and
 rounding apply to whole counts exactly as for any other area. Risk sums and their variances stay
 floats (they are expected counts already).
 """
