@@ -75,6 +75,15 @@ def test_pcn_table_is_the_apportioned_population_checked_by_hand(engine, drawn):
                                                              {"N1": 2, "N2": 1, "N3": 1, "N4": 2})
 
 
+def test_pcn_population_is_apportioned_and_the_region_is_not(engine, drawn):
+    """Residents shared as registrations are: N1 = 0.625 x 1000 (L1) + 1200 (L2) = 1825, N2 = 0.375 x 1000
+    + 0.75 x 900 (L3) = 1050; the region keeps its 6,000."""
+    population = engine.metric_table("pcn", "population").set_index("area_code")["population"]
+    assert (population["N1"], population["N2"]) == (1825, 1050)
+    assert engine.metric_table("region", "population")["population"].iloc[0] == 6000
+    assert drawn.metric_table("pcn", "population").set_index("area_code")["population"]["N2"] == 900
+
+
 def test_region_and_place_totals_are_unchanged(engine, drawn):
     for level in ("region", "ics", "place", "lsoa"):
         assert counts(engine.metric_table(level, "coverage")) == counts(drawn.metric_table(level, "coverage"))

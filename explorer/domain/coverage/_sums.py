@@ -60,19 +60,22 @@ class Summing:
         dims = [d for d in self.dims if not (pcn_groups and d in _IMD)]
         mask = self._mask(cells, flt, False)
         keys = self.keys_of(cells, [d for d in dims if d != _PCN])
+        keyed = [d for d in dims if d != "month" or "month" in cells.codes]  # a person table has no months
         index = self.index
         if self.restrict is not None and self.restrict[0] == "pcn":
             pcn = self.restrict[1]
             scale = index.pcn_column(pcn)[cells.codes["lsoa"]]
             mask = scale > 0 if mask is None else mask & (scale > 0)
             if _PCN in dims:  # every row counts in the one PCN
-                keys.insert(dims.index(_PCN), (np.full(cells.n, pcn, np.int32), index.n_areas("pcn") + 1))
+                keys.insert(keyed.index(_PCN), (np.full(cells.n, pcn, np.int32), index.n_areas("pcn") + 1))
             sums = cells.sums(mask, keys, measures, scale=scale)
         else:
-            axis = dims.index(_PCN)
+            axis = keyed.index(_PCN)
             keys.insert(axis, (cells.codes["lsoa"], cells.size("lsoa")))
             sums = {m: M.contract_lsoas(v, axis, index.pcn_matrix)
                     for m, v in cells.sums(mask, keys, measures).items()}
+        if len(keyed) < len(dims):  # a length-1 month axis, so every axis sits where ``dims`` says
+            sums = {m: np.expand_dims(v, dims.index("month")) for m, v in sums.items()}
         return self._pcn_groups(sums, dims) if pcn_groups else sums
 
     def whole(self, sums: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
