@@ -118,7 +118,9 @@ def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str,
         core20_population=("core20_population", "sum"),
     )
     if level == "pcn" and pcn_weights is not None:
-        grouped.update(_apportioned(work, pcn_weights).reindex(grouped.index).fillna(0.0))
+        shared = _apportioned(work, pcn_weights).reindex(grouped.index).fillna(0.0)
+        grouped = grouped.astype({c: "float64" for c in shared.columns})
+        grouped[shared.columns] = shared
     grouped["imd_score"] = grouped["weighted_score"] / grouped["imd_weight"]
     grouped["core20_population_share"] = grouped["core20_population"] / grouped["population"]
     names = areas[areas["level"] == level].set_index("area_code")[["area_name", "parent_code"]]
@@ -126,6 +128,15 @@ def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str,
     columns = ["area_code", "area_name", "parent_code", "population", "lsoa_count", "imd_score",
                "imd_prop_most_deprived_10pc", "core20_population_share"]
     return summary[columns].sort_values("area_code", ignore_index=True)
+
+
+def with_crossing(summary: pd.DataFrame, level: str, pcns: pd.DataFrame | None) -> pd.DataFrame:
+    """A PCN summary with ``crosses_place`` (10% or more of the PCN's registered patients live in other
+    places) from the bundle's PCN table; other levels, or no table, unchanged."""
+    if level != "pcn" or pcns is None or "crosses_place" not in pcns:
+        return summary
+    crossing = pcns.set_index("pcn_code")["crosses_place"].astype(bool)
+    return summary.assign(crosses_place=summary["area_code"].map(crossing).fillna(False).astype(bool))
 
 
 def _apportioned(work: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:

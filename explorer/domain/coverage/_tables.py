@@ -17,7 +17,7 @@ from explorer.domain.coverage._common import (
     metric_columns,
 )
 from explorer.domain.disclosure import DisclosurePolicy
-from explorer.domain.geography import area_summary
+from explorer.domain.geography import area_summary, with_crossing
 from explorer.domain.metrics import (
     FilterError,
     Filters,
@@ -116,10 +116,7 @@ def summary_table(engine: CoverageEngine, level: str, metrics: Sequence[str], fi
     if level == "region":
         raise FilterError("the area summary needs a level: ics, place, pcn or lsoa")
     geo = engine.geography
-    table = area_summary(geo.lsoas, geo.areas, level, geo.pcn_weights)
-    if level == "pcn" and geo.pcns is not None and "crosses_place" in geo.pcns:
-        crossing = geo.pcns.set_index("pcn_code")["crosses_place"].astype(bool)
-        table["crosses_place"] = table["area_code"].map(crossing).fillna(False).astype(bool)
+    table = with_crossing(area_summary(geo.lsoas, geo.areas, level, geo.pcn_weights), level, geo.pcns)
     for metric in dict.fromkeys(metrics):
         cols = metric_columns(metric)
         part = engine.metric_table(level, metric, filters, as_of, policy=policy)[["area_code", *cols]]
