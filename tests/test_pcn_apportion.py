@@ -131,3 +131,51 @@ def test_controlled_pcn_figures_are_whole_so_the_policy_applies_unchanged(engine
     controlled = release.control(raw, METRICS["coverage"], STRATEGIST, groups=[["parent_code"]])
     assert controlled["coverage_suppressed"].all()
     assert set(raw["coverage_denominator"]) == set(PEOPLE.values())
+
+
+# --------------------------------------------------------------------------- London (session fixtures)
+
+
+@pytest.mark.slow
+def test_london_pcn_people_are_the_weighted_sum_of_their_lsoas(london_app_data):
+    """Each PCN's people alive = sum of weight x the LSOA's people alive (then whole persons), checked
+    against the LSOA table for a sample of PCNs; the PCNs hold London's people but the share registered
+    outside the bundle's PCNs; region and place totals stay the LSOAs' sums."""
+    engine = london_app_data.engine
+    lsoa = engine.metric_table("lsoa", "coverage").set_index("area_code")["coverage_denominator"]
+    pcn = engine.metric_table("pcn", "coverage").set_index("area_code")["coverage_denominator"]
+    weights = london_app_data.bundle.pcn_weights
+    for code in list(pcn.index)[::25]:
+        mine = weights[weights["pcn_code"] == code]
+        expected = (mine["weight"].to_numpy() * lsoa.reindex(mine["lsoa_code"]).to_numpy()).sum()
+        assert pcn[code] == pytest.approx(expected, abs=0.5)
+    region = engine.metric_table("region", "coverage")["coverage_denominator"].iloc[0]
+    assert region == lsoa.sum() == engine.metric_table("place", "coverage")["coverage_denominator"].sum()
+    assert 0.99 < pcn.sum() / region < 1.0
+    assert (pcn == pcn.round()).all()
+
+
+@pytest.mark.slow
+def test_london_pcn_views_say_how_pcn_figures_are_made(london_app_data):
+    """The map legend and table note at PCN level (not at place level), the Place boundary column and
+    the hover mark for PCNs crossing a place boundary."""
+    from explorer.app.presenters import map as present
+    from explorer.app.presenters import tables
+    from explorer.app.state import MapView
+    from explorer.services.pcn_info import crossing_pcns, pcn_note
+    from explorer.vocab import CROSSES_PLACE_LABEL, PCN_APPORTIONED_NOTE
+
+    data = london_app_data
+    view = MapView(level="pcn", metric="coverage")
+    legend = str(present.values_view(data, view, STRATEGIST)[1])
+    assert PCN_APPORTIONED_NOTE in legend and "NHS Digital, July 2023" in PCN_APPORTIONED_NOTE
+    assert PCN_APPORTIONED_NOTE not in str(present.values_view(data, view.with_(level="place"), STRATEGIST)[1])
+    assert pcn_note(data.bundle, "pcn") == PCN_APPORTIONED_NOTE and pcn_note(data.bundle, "place") == ""
+    crossing = crossing_pcns(data.bundle)
+    assert len(crossing) == data.bundle.manifest["pcns"]["crossing_place_boundary"] > 0
+    code = sorted(crossing)[0]
+    assert CROSSES_PLACE_LABEL in present.hover_details(data, view, code, STRATEGIST)["pcn"]
+    assert "place_boundary" in [c["field"] for c in tables.table_columns(data, view)]
+    rows, total = tables.table_page(data, view, STRATEGIST, start=0, end=500)
+    marked = {r["area_code"] for r in rows if r["place_boundary"] == CROSSES_PLACE_LABEL}
+    assert marked == crossing and total == len(rows)
