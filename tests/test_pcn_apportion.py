@@ -33,6 +33,7 @@ WEIGHTS = pd.DataFrame({
 PEOPLE = {"N1": 4, "N2": 3, "N3": 2, "N4": 4}
 PLANS = {"N1": 1, "N2": 2, "N3": 1, "N4": 2}
 STRATEGIST = access.disclosure_policy_for("strategist")
+COMMISSIONER = access.disclosure_policy_for("commissioner")
 RAW_PCN_GROUPS = DisclosurePolicy(enabled=False, deprivation_level="pcn")
 
 
@@ -163,7 +164,7 @@ def test_london_pcn_views_say_how_pcn_figures_are_made(london_app_data):
     from explorer.app.presenters import tables
     from explorer.app.state import MapView
     from explorer.services.pcn_info import crossing_pcns, pcn_note
-    from explorer.vocab import CROSSES_PLACE_LABEL, PCN_APPORTIONED_NOTE
+    from explorer.vocab import CROSSES_PLACE_LABEL, DRAWN_LSOAS_NOTE, PCN_APPORTIONED_NOTE
 
     data = london_app_data
     view = MapView(level="pcn", metric="coverage")
@@ -176,6 +177,8 @@ def test_london_pcn_views_say_how_pcn_figures_are_made(london_app_data):
     code = sorted(crossing)[0]
     assert CROSSES_PLACE_LABEL in present.hover_details(data, view, code, STRATEGIST)["pcn"]
     assert "place_boundary" in [c["field"] for c in tables.table_columns(data, view)]
+    drilled = str(present.values_view(data, MapView(level="lsoa", metric="coverage", area=code), COMMISSIONER)[1])
+    assert DRAWN_LSOAS_NOTE in drilled and PCN_APPORTIONED_NOTE not in drilled
     rows, total = tables.table_page(data, view, STRATEGIST, start=0, end=500)
     marked = {r["area_code"] for r in rows if r["place_boundary"] == CROSSES_PLACE_LABEL}
     assert marked == crossing and total == len(rows)

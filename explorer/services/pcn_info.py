@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from explorer.bundle.store import TABLE_FILES, Bundle
-from explorer.vocab import PCN_APPORTIONED_NOTE
+from explorer.vocab import DRAWN_LSOAS_NOTE, PCN_APPORTIONED_NOTE
 
 
 def optional_table(bundle: Bundle, table: str) -> pd.DataFrame | None:
@@ -40,3 +40,8 @@ def _crossing(path: Path) -> frozenset[str]:  # read once per bundle: hovers ask
 def pcn_note(bundle: Bundle, level: str) -> str:
     """The note beside PCN-level maps and tables ("" at other levels or without apportioning)."""
     return PCN_APPORTIONED_NOTE if level == "pcn" and apportioned(bundle) else ""
+
+
+def drawn_lsoas_note(bundle: Bundle, level: str, within_level: str | None) -> str:
+    """The note beside LSOAs listed within a PCN: they are the LSOAs drawn in it ("" otherwise)."""
+    return DRAWN_LSOAS_NOTE if level == "lsoa" and within_level == "pcn" and apportioned(bundle) else ""

@@ -37,7 +37,7 @@ from explorer.figures import describe, maps, theme
 from explorer.figures.labels import escape_labels
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_data import AppData
-from explorer.services.pcn_info import crossing_pcns, pcn_note
+from explorer.services.pcn_info import crossing_pcns, drawn_lsoas_note, pcn_note
 from explorer.vocab import CROSSES_PLACE_LABEL
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,8 @@ def values_view(data: AppData, view: MapView, policy: DisclosurePolicy) -> tuple
     heading = (f"Difference from {parent} ({unit})" if diverging(data, view.metric, view.mode)
                else f"{metric_title(info)} compared with {parent}" if compared(view.mode) else metric_title(info))
     legend = ui.legend(payload.classes, heading)
-    pcn = pcn_note(data.bundle, view.level)
+    pcn = pcn_note(data.bundle, view.level) or drawn_lsoas_note(
+        data.bundle, view.level, data.area_level.get(view.area))
     if pcn:  # PCN figures are apportioned, but each LSOA is drawn in one PCN: the legend says so
         legend = html.Div([legend, html.P(pcn, className="legend-note pcn-note")])
     return payload.arrays, legend, payload.description, title(data, view), note
