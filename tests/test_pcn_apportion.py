@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from careplan_world import make_bundle, write_small_world
-from explorer.domain import access, release
+from explorer.domain import access, gaps, release
 from explorer.domain.coverage import CoverageEngine
 from explorer.domain.disclosure import DisclosurePolicy
 from explorer.domain.metrics import METRICS, Filters, contract_lsoas, weight_matrix
@@ -83,6 +83,20 @@ def test_pcn_population_is_apportioned_and_the_region_is_not(engine, drawn):
     assert (population["N1"], population["N2"]) == (1825, 1050)
     assert engine.metric_table("region", "population")["population"].iloc[0] == 6000
     assert drawn.metric_table("pcn", "population").set_index("area_code")["population"]["N2"] == 900
+
+
+def test_registration_gaps_of_a_pcn_are_apportioned_too(engine):
+    """Registered and resident counts of N2: 0.375 x L1 + 0.75 x L3 = 0.375 x 1100 + 0.75 x 1000 = 1162.5
+    -> 1163 registered, 0.375 x 1000 + 0.75 x 900 = 1050 residents; a strategist's quintiles put it all
+    in N2's own quintile (decile 3 -> quintile 2)."""
+    per_lsoa = pd.DataFrame({"lsoa_code": ["L1", "L2", "L3", "L4", "L5", "L6"],
+                             "residents": [1000.0, 1200, 900, 1100, 1000, 800],
+                             "registered": [1100.0, 1300, 1000, 1000, 1000, 800]})
+    by_area = gaps.registration_by_area(per_lsoa, engine.index, "pcn").set_index("area_code")
+    assert (by_area.loc["N2", "registered"], by_area.loc["N2", "residents"]) == (1163, 1050)
+    assert gaps.registration_by_area(per_lsoa, engine.index, "region")["residents"].iloc[0] == 6000
+    groups = gaps.registration_by_quintile(per_lsoa, engine.index, "pcn", "N2", "pcn")
+    assert groups.loc[groups["residents"] > 0, "group"].tolist() == ["2"]
 
 
 def test_region_and_place_totals_are_unchanged(engine, drawn):
