@@ -188,7 +188,7 @@ def test_london_pcn_views_say_how_pcn_figures_are_made(london_app_data):
     assert pcn_note(data.bundle, "pcn") == PCN_APPORTIONED_NOTE and pcn_note(data.bundle, "place") == ""
     crossing = crossing_pcns(data.bundle)
     assert len(crossing) == data.bundle.manifest["pcns"]["crossing_place_boundary"] > 0
-    code = sorted(crossing)[0]
+    code = min(crossing)
     assert CROSSES_PLACE_LABEL in present.hover_details(data, view, code, STRATEGIST)["pcn"]
     assert "place_boundary" in [c["field"] for c in tables.table_columns(data, view)]
     drilled = str(present.values_view(data, MapView(level="lsoa", metric="coverage", area=code), COMMISSIONER)[1])

@@ -49,7 +49,7 @@ __all__ = [
     "REGISTRY", "RISK_METRICS", "ROUNDED_INPUT_METRICS", "STRATA", "UNKNOWN", "USER_METRICS", "VOCAB", "YES_NO",
     "AreaIndex", "Calculator", "Cells", "Computed", "FilterError", "Filters", "Kind", "MetricInfo", "MonthLike",
     "RiskDefinition", "RiskLike", "Standard", "Sums",
-    "cascade_table", "check_metric", "check_risk", "compute_metric", "contract_lsoas", "weight_matrix",
-    "whole_persons", "gap_from_groups", "month_end", "month_ends",
-    "risk_key", "risk_label", "sii_summary", "trend_inputs",
+    "cascade_table", "check_metric", "check_risk", "compute_metric", "contract_lsoas", "gap_from_groups",
+    "month_end", "month_ends",
+    "risk_key", "risk_label", "sii_summary", "trend_inputs", "weight_matrix", "whole_persons",
 ]
