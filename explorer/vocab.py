@@ -85,3 +85,12 @@ NEIGHBOUR_FEATURES = MappingProxyType({
     "urban": ("% in urban LSOAs (RUC 2021)", "rurality"),
 })
 """Feature column -> (label, theme) of the nearest-neighbour table (explorer.bundle.neighbours)."""
+
+#: Beside every PCN-level map, table and export: how PCN figures are made and how the map draws PCNs.
+PCN_APPORTIONED_NOTE = ("PCN figures: registered patients apportioned by where they live (NHS Digital, July 2023); "
+                        "each LSOA drawn in its majority PCN")
+#: Marks a PCN at least 10% of whose registered patients live outside its place (hover, tables).
+CROSSES_PLACE_LABEL = "crosses a place boundary"
+#: Beside a list of LSOAs within a PCN (the map drilled to a PCN, outreach ranking LSOAs in it).
+DRAWN_LSOAS_NOTE = ("LSOAs drawn in this PCN (each LSOA in its majority PCN); the PCN's own figures count its "
+                    "registered patients wherever they live")

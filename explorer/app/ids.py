@@ -212,3 +212,5 @@ def nav_link(path: str) -> dict:
 
 # ---------------------------------------------------------------- England at full depth (issue 15)
 MAP_PICKER_HELP = "map-picker-help"  # says when the area list offers larger areas to narrow the map to
+# Honest PCNs (issue 15, point 2): the map table's note on how PCN figures are made.
+MAP_TABLE_PCN_NOTE = "map-table-pcn-note"

@@ -15,13 +15,19 @@ class Geography:
     """A region's geography as the domain needs it: its key ("london"), ONS code and name, the LSOA
     table (``lsoa_code``, ``<level>_code`` per level, ``imd_decile``, ``imd_score``, ``population``,
     ``core20``...) and the area hierarchy (``level``, ``area_code``, ``area_name``, ``parent_code``).
-    The services build it from a region's bundle."""
+    The services build it from a region's bundle.
+
+    ``pcn_weights`` (lsoa_code, pcn_code, patients, weight): each LSOA's registered patients by PCN,
+    from which PCN figures are apportioned (None: each LSOA counts whole in its drawn PCN, the one
+    ``lsoas.pcn_code`` names). ``pcns`` (pcn_code, crosses_place, ...): the bundle's PCN table."""
 
     region: str
     region_code: str
     region_name: str
     lsoas: pd.DataFrame
     areas: pd.DataFrame
+    pcn_weights: pd.DataFrame | None = None
+    pcns: pd.DataFrame | None = None
 
 
 def child_level(level: str) -> str | None:
@@ -80,13 +86,19 @@ def imd_weights(lsoas: pd.DataFrame) -> pd.Series:
     return lsoas["population"].astype("float64")
 
 
-def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str) -> pd.DataFrame:
+def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str,
+                 pcn_weights: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per area: population, LSOA count and deprivation, as MHCLG summarises areas.
 
     `imd_score` is the population-weighted mean of LSOA IMD scores, and `imd_prop_most_deprived_10pc`
     the share of the area's LSOAs in national decile 1 (MHCLG's area-summary measures). The weights
     are File 7's own population denominators when the file had them (MHCLG's weights), else the
     Census 2021 population.
+
+    PCNs with `pcn_weights` (the bundle's): population, IMD score and Core20 share are those of the
+    PCN's apportioned residents (each LSOA's shared among PCNs as its registered patients are, the
+    population rounded to whole persons), like every other PCN figure; `lsoa_count` and the share of
+    LSOAs in decile 1 describe the LSOAs drawn in it.
     """
     check_level(level)
     key = f"{level}_code"
@@ -105,6 +117,10 @@ def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str) -> pd.Dat
         imd_prop_most_deprived_10pc=("decile1", "mean"),
         core20_population=("core20_population", "sum"),
     )
+    if level == "pcn" and pcn_weights is not None:
+        shared = _apportioned(work, pcn_weights).reindex(grouped.index).fillna(0.0)
+        grouped = grouped.astype({c: "float64" for c in shared.columns})
+        grouped[shared.columns] = shared
     grouped["imd_score"] = grouped["weighted_score"] / grouped["imd_weight"]
     grouped["core20_population_share"] = grouped["core20_population"] / grouped["population"]
     names = areas[areas["level"] == level].set_index("area_code")[["area_name", "parent_code"]]
@@ -112,6 +128,29 @@ def area_summary(lsoas: pd.DataFrame, areas: pd.DataFrame, level: str) -> pd.Dat
     columns = ["area_code", "area_name", "parent_code", "population", "lsoa_count", "imd_score",
                "imd_prop_most_deprived_10pc", "core20_population_share"]
     return summary[columns].sort_values("area_code", ignore_index=True)
+
+
+def with_crossing(summary: pd.DataFrame, level: str, pcns: pd.DataFrame | None) -> pd.DataFrame:
+    """A PCN summary with ``crosses_place`` (10% or more of the PCN's registered patients live in other
+    places) from the bundle's PCN table; other levels, or no table, unchanged."""
+    if level != "pcn" or pcns is None or "crosses_place" not in pcns:
+        return summary
+    crossing = pcns.set_index("pcn_code")["crosses_place"].astype(bool)
+    return summary.assign(crosses_place=summary["area_code"].map(crossing).fillna(False).astype(bool))
+
+
+def _apportioned(work: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """Population, IMD weight, weighted score and Core20 population per PCN, apportioned by weight (an
+    LSOA without registrations whole in its drawn PCN, as the metrics engine counts it)."""
+    columns = ["population", "imd_weight", "weighted_score", "core20_population"]
+    unregistered = work.loc[~work["lsoa_code"].isin(weights["lsoa_code"]), ["lsoa_code", "pcn_code"]]
+    weights = pd.concat([weights[["lsoa_code", "pcn_code", "weight"]], unregistered.assign(weight=1.0)])
+    joined = weights.merge(work[["lsoa_code", *columns]], on="lsoa_code",
+                                                                how="inner", validate="m:1")
+    shares = joined[columns].mul(joined["weight"], axis=0).assign(pcn_code=joined["pcn_code"])
+    out = shares.groupby("pcn_code")[columns].sum()
+    out["population"] = np.floor(out["population"] + 0.5)
+    return out
 
 
 def apportioned_pcn_summary(lsoas: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from explorer.figures import theme
 from explorer.figures.describe import Subject
 from explorer.services.app_analyses import DEFAULT_CAPACITY, MAX_CAPACITY, RANK_BY
 from explorer.services.app_data import REGION_LEVEL, AppData
+from explorer.services.pcn_info import pcn_note
 from explorer.services.provenance import provenance
 from explorer.vocab import LEVEL_CONTROL_LABELS, LEVELS
 
@@ -305,6 +306,8 @@ def footnote(r: Resolved, synthetic: bool, made_at: dt.datetime, extra: str = ""
     if extra:
         parts.append(extra)
     parts.append(provenance(r.data).text())
+    if pcn_note(r.data.bundle, r.level):  # PCN figures are apportioned; the LSOA map draws majority PCNs
+        parts.append(pcn_note(r.data.bundle, r.level) + ".")
     note = access.deprivation_groups_note(r.policy)
     parts.append(f"Disclosure control ({r.role.replace('_', ' ')} export): {SUPPRESSION_NOTE}"
                  + (f"; deprivation {note}" if note and (r.by or "").startswith("imd") else "") + ".")

@@ -47,6 +47,7 @@ from explorer.services import registered_coverage as regcov
 from explorer.services.app_analyses import AppAnalyses
 from explorer.services.app_cache import BUILDERS, CACHE_SIZE, RAW, CacheKey, builds
 from explorer.services.app_geometry import LevelGeometry, level_geometry
+from explorer.services.pcn_info import optional_table
 from explorer.vocab import LEVEL_LABELS, LEVEL_SHORT_LABELS
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ class AppData(AppAnalyses):
             areas = pd.DataFrame({"level": ["ics"], "area_code": [self.region_code],
                                   "area_name": [self.region_name], "parent_code": [None]})
             level = "ics"
-        return geography.area_summary(lsoas, areas, level)
+        return geography.area_summary(lsoas, areas, level, optional_table(self.bundle, "pcn_weights"))
 
     def _bundle_table(self, level: str, metric: str) -> pd.DataFrame:
         s = self.cached(CacheKey("summary", level))

@@ -30,6 +30,7 @@ from explorer.domain.geography import Geography
 from explorer.domain.metrics import DEFAULT_RISK, MonthLike, RiskLike, month_end
 from explorer.records import aggregate
 from explorer.records.schema import EXTRACT_DATE, HISTORY_MONTHS
+from explorer.services.pcn_info import optional_table
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,11 @@ class RecordCells:
 
 
 def geography_of(bundle: Bundle) -> Geography:
-    """The domain's view of a bundle: region key, code and name, LSOAs and areas."""
+    """The domain's view of a bundle: region key, code and name, LSOAs, areas, and the PCN weights and
+    table PCN figures are apportioned by (None for a bundle built before they existed)."""
     return Geography(region=bundle.region, region_code=bundle.region_code, region_name=bundle.region_name,
-                     lsoas=bundle.lsoas, areas=bundle.areas)
+                     lsoas=bundle.lsoas, areas=bundle.areas, pcn_weights=optional_table(bundle, "pcn_weights"),
+                     pcns=optional_table(bundle, "pcns"))
 
 
 def records_snapshot(records: Path) -> str | None:

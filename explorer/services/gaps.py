@@ -20,6 +20,7 @@ from explorer.domain.disclosure import DisclosurePolicy
 from explorer.domain.metrics import AreaIndex, Filters
 from explorer.errors import ExplorerError
 from explorer.services.app_cache import CacheKey, builds
+from explorer.services.pcn_info import optional_table
 
 RECORD_METRICS = ("ethnicity_not_stated", "plans_missing_key_items")
 #: Columns of each record metric kept in the tables: the share and its two counts.
@@ -39,7 +40,8 @@ def _index(data: Any) -> AreaIndex:
     if isinstance(index, AreaIndex):
         return index
     b = data.bundle
-    return AreaIndex(b.lsoas, b.areas, b.region_code, b.region_name)
+    weights = optional_table(b, "pcn_weights") if getattr(b, "directory", None) is not None else None
+    return AreaIndex(b.lsoas, b.areas, b.region_code, b.region_name, weights)
 
 
 def _per_lsoa(data: Any) -> pd.DataFrame:

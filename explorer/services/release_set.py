@@ -37,6 +37,7 @@ from explorer.domain.metrics import DEFAULT_RISK, METRICS, VOCAB, Filters, risk_
 from explorer.domain.release import count_columns
 from explorer.errors import ExplorerError
 from explorer.services.app_data import REGION_LEVEL, control_level, engine_table
+from explorer.vocab import PCN_APPORTIONED_NOTE
 
 LOG_JSON = "release_log.json"
 LOG_TEXT = "release_log.txt"
@@ -85,8 +86,10 @@ def _metric_frame(engine: Any, metric: str, levels: tuple[str, ...], policy: Dis
     return frame
 
 
-def _rules(policy: DisclosurePolicy) -> list[str]:
-    return [f"counts of 1-{policy.threshold} people suppressed (shown as missing, flagged <metric>_suppressed)",
+def _rules(policy: DisclosurePolicy, levels: tuple[str, ...] = ()) -> list[str]:
+    pcn = [f"{PCN_APPORTIONED_NOTE}: apportioned counts rounded to whole persons before these rules"
+           ] if "pcn" in levels else []
+    return [*pcn, f"counts of 1-{policy.threshold} people suppressed (shown as missing, flagged <metric>_suppressed)",
             f"every other count rounded to the nearest {policy.rounding_base}",
             ("rates, proportions and indices recomputed from the rounded counts; DSR, completeness and expected "
              "admissions computed from rounded inputs"),
@@ -118,7 +121,8 @@ def write_release(bundle: Bundle, cells_dir: Path, out: Path, role: str) -> dict
             files.append({"file": f"{metric}.parquet", "metric": metric, "rows": len(frame),
                           "columns": list(frame.columns),
                           "suppressed": int(frame[f"{metric}_suppressed"].astype(bool).sum())})
-        log = {"release_of": region, "role": role, "policy": asdict(policy), "rules": _rules(policy),
+        rules = _rules(policy, levels if engine.index.pcn_apportioned else ())
+        log = {"release_of": region, "role": role, "policy": asdict(policy), "rules": rules,
                "data": "SYNTHETIC" if cells_manifest.get("synthetic", True) else "real",
                "snapshot": engine.snapshot.isoformat(), "risk": list(risk_key(DEFAULT_RISK)),
                "levels": list(levels), "filters": [filter_label(f) for f in release_filters()],

@@ -25,7 +25,8 @@ def summary_frame(level: str, region: str, metrics: list[str] | None = None, fil
     ``plans`` column (explorer.services.registered_coverage); it takes no --filter."""
     from explorer.bundle.store import load_bundle
     from explorer.domain import access, release
-    from explorer.domain.geography import area_summary
+    from explorer.domain.geography import area_summary, with_crossing
+    from explorer.services.pcn_info import optional_table
 
     access.check_level(role, level)  # refuse before reading anything
     release.check_metrics(role, metrics or [])
@@ -34,7 +35,9 @@ def summary_frame(level: str, region: str, metrics: list[str] | None = None, fil
         if filters or as_of:
             raise ExplorerError("--filter and --as-of apply to care-plan metrics: add --metric NAME")
         bundle = load_bundle(settings, region)
-        return release.control_area_summary(area_summary(bundle.lsoas, bundle.areas, level), level, [], role)
+        summary = with_crossing(area_summary(bundle.lsoas, bundle.areas, level, optional_table(bundle, "pcn_weights")),
+                                level, optional_table(bundle, "pcns"))
+        return release.control_area_summary(summary, level, [], role)
     from explorer.domain.coverage import summary_table
     from explorer.domain.metrics import Filters, check_metric
     from explorer.services import load_engine

@@ -32,6 +32,7 @@ from explorer.app.filters_ui import population_checklists
 from explorer.app.pages._map_nav import climb, drill, pick, picker_options
 from explorer.app.presenters import tables
 from explorer.services.app_data import AppData
+from explorer.services.pcn_info import pcn_note
 from explorer.app.state import (
     MODES, PALETTES, SCHEMES, MapView, area_view_query, event_location, parse_risk, query_from_search,
     risk_options, risk_text, text_value, text_values,
@@ -39,7 +40,7 @@ from explorer.app.state import (
 from explorer.app.auth import current_role
 from explorer.domain.access import AccessDenied, Role, deprivation_groups_note, disclosure_policy_for, visible_metrics
 from explorer.domain.geography import LEVELS
-from explorer.domain.metrics import Filters, FilterError
+from explorer.domain.metrics import FilterError, Filters
 from explorer.vocab import LEVEL_CONTROL_LABELS
 
 MODULE = "explorer.app.pages.map"
@@ -191,6 +192,7 @@ def layout(**query: Any) -> html.Div:
             html.P("Sort by clicking a column heading (or Tab to it and press Enter). * = suppressed (1-7 people, or hidden so that a small "
                    "number cannot be worked out from totals); counts rounded to the nearest 5.",
                    className="table-note"),
+            html.P(id=ids.MAP_TABLE_PCN_NOTE, className="table-note"),
         ], className="figure-block"),
     ], className="map-page")
 
@@ -366,12 +368,14 @@ def register(app: Dash, data: AppData) -> None:
     @app.callback(
         Output(ids.MAP_TABLE, "columnDefs"),
         Output(ids.MAP_TABLE_REFRESH, "data"),
+        Output(ids.MAP_TABLE_PCN_NOTE, "children"),
         Input(ids.MAP_VIEW, "data"),
     )
     def send_table_columns(stored: dict) -> tuple:
-        """The grid's columns for the view; the store write makes the browser refetch page 1."""
+        """The grid's columns for the view (and the PCN note at PCN level); the store write makes the
+        browser refetch page 1."""
         view, _ = _view(data, stored)
-        return tables.table_columns(data, view), stored
+        return tables.table_columns(data, view), stored, pcn_note(data.bundle, view.level)
 
     app.clientside_callback(
         ClientsideFunction("explorer", "refreshGrid"),

@@ -23,6 +23,7 @@ from explorer.app.presenters.outreach import (
 )
 from explorer.services.app_data import AppData
 from explorer.services.whatif import RANKING_NAMES, UNIT_LEVELS, outreach_whatif
+from explorer.services.pcn_info import drawn_lsoas_note
 from explorer.app.state import (
     RANK_BY, OutreachView, check_store, parse_capacity, query_from_search, require_canonical, risk_options,
     risk_text, text_value,
@@ -330,6 +331,9 @@ def register(app: Dash, data: AppData) -> None:
             html.P(f"High risk = {risk_label(view.risk)} of emergency admission in the next 12 months. Ranked by "
                    f"{RANK_NAMES[view.rank_by].lower()}. Counts are rounded to the nearest 5.", className="muted"),
         ]
+        drawn = drawn_lsoas_note(data.bundle, view.level, data.area_level.get(view.area))
+        if drawn:  # LSOAs in a PCN are those drawn in it; the PCN's total is apportioned
+            summary.append(html.P(drawn + ".", className="muted"))
         top = ranked.head(FIGURE_AREAS)
         figure_frame = pd.DataFrame({"area_name": top["area_name"],
                                      "people": pd.to_numeric(top["high_risk_without_plan"], errors="coerce"),

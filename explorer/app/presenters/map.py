@@ -37,6 +37,8 @@ from explorer.figures import describe, maps, theme
 from explorer.figures.labels import escape_labels
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_data import AppData
+from explorer.services.pcn_info import crossing_pcns, drawn_lsoas_note, pcn_note
+from explorer.vocab import CROSSES_PLACE_LABEL
 
 log = logging.getLogger(__name__)
 CLASS_CHARS = np.frombuffer(b"ns0123456789", dtype="S1")  # class -2 (no data), -1 (suppressed), 0..9
@@ -181,7 +183,12 @@ def values_view(data: AppData, view: MapView, policy: DisclosurePolicy) -> tuple
     parent = data.name_of(comparator_code(data, view.area))
     heading = (f"Difference from {parent} ({unit})" if diverging(data, view.metric, view.mode)
                else f"{metric_title(info)} compared with {parent}" if compared(view.mode) else metric_title(info))
-    return payload.arrays, ui.legend(payload.classes, heading), payload.description, title(data, view), note
+    legend = ui.legend(payload.classes, heading)
+    pcn = pcn_note(data.bundle, view.level) or drawn_lsoas_note(
+        data.bundle, view.level, data.area_level.get(view.area))
+    if pcn:  # PCN figures are apportioned, but each LSOA is drawn in one PCN: the legend says so
+        legend = html.Div([legend, html.P(pcn, className="legend-note pcn-note")])
+    return payload.arrays, legend, payload.description, title(data, view), note
 
 
 # --------------------------------------------------------------------------- hover and selection
@@ -208,6 +215,8 @@ def hover_details(data: AppData, view: MapView, code: str, policy: DisclosurePol
     }
     if info.has_ci:
         details["ci"] = ci_text(as_float(row[f"{m}_lower"]), as_float(row[f"{m}_upper"]), hidden, unit)
+    if view.level == "pcn" and code in crossing_pcns(data.bundle):
+        details["pcn"] = f"This PCN {CROSSES_PLACE_LABEL}: 10% or more of its registered patients live in other places"
     return details
 
 
@@ -218,6 +227,8 @@ def details_list(details: dict[str, str]) -> html.Dl:
         rows.append(("95% confidence interval", details["ci"] or "not available"))
     rows += [("Numerator", details["numerator"] or "not applicable"),
              ("Denominator", details["denominator"] or "not applicable")]
+    if "pcn" in details:
+        rows.append(("Place boundary", details["pcn"]))
     children = []
     for term, value in rows:
         children += [html.Dt(term), html.Dd(value)]

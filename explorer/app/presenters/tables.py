@@ -22,6 +22,8 @@ from explorer.domain import stats
 from explorer.domain.disclosure import MISSING, SUPPRESSED, DisclosurePolicy
 from explorer.services.app_cache import CacheKey, builds
 from explorer.services.app_data import AppData
+from explorer.services.pcn_info import crossing_pcns
+from explorer.vocab import CROSSES_PLACE_LABEL
 
 COUNTS = ",.1~f"  # numerators and denominators: whole people, or a mean's sum to 1 decimal
 SORT_KEYS = {"area_name": "area_name", "area_code": "area_code", "value": "value", "lower": "lower", "upper": "upper",
@@ -71,6 +73,7 @@ def grid_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> list[dict]:
     a suppressed cell is SUPPRESSED, its number never sent."""
     info = data.metric(view.metric)
     hide_numerator = info.kind != "mean"
+    crossing = crossing_pcns(data.bundle) if view.level == "pcn" else frozenset()
     rows = []
     for rec in frame.to_dict("records"):
         hidden = bool(rec["hidden"])
@@ -85,6 +88,8 @@ def grid_rows(data: AppData, view: MapView, frame: pd.DataFrame) -> list[dict]:
         if "vs_region" in rec:
             row["vs_region"] = rec["vs_region"]
         row["suppressed"] = "suppressed" if hidden else MISSING
+        if view.level == "pcn":
+            row["place_boundary"] = CROSSES_PLACE_LABEL if rec["area_code"] in crossing else MISSING
         rows.append(row)
     return rows
 
@@ -125,6 +130,8 @@ def table_columns(data: AppData, view: MapView) -> list[dict]:
             "difference", f"Difference from {data.name_of(comparator_code(data, view.area))} "
                           f"({difference_unit(info)})", "+" + grid.VALUE_FORMAT))
     cols.append(grid.text_column("suppressed", "Disclosure control"))
+    if view.level == "pcn":
+        cols.append(grid.text_column("place_boundary", "Place boundary"))
     return cols
 
 

@@ -6,15 +6,18 @@ service that reads the records - and asks it for the cell tables lazily, once pe
 definition), caching them in memory. Every method then filters and sums cells with
 :mod:`explorer.domain.metrics` - milliseconds - and returns a DataFrame. Pure: no files, no engines.
 
-Levels are "ics", "place", "pcn", "lsoa" and also "region" (one row: the whole region). Each
-level aggregates its own LSOA membership (``lsoas.<level>_code``), so a PCN straddling two places
-counts in each place only with its own LSOAs.
+Levels are "ics", "place", "pcn", "lsoa" and also "region" (one row: the whole region). ICS, place
+and LSOA figures aggregate their own LSOA membership (``lsoas.<level>_code``); PCN figures - a PCN
+table, or any figure restricted to a PCN - are made from the apportioned registered population
+(each LSOA's counts shared among PCNs by the bundle's ``pcn_weights``, see ``_sums``), while lists
+of LSOAs in a PCN stay the LSOAs drawn in it.
 
 The package's modules are private; import from here. ``_engine`` holds the core (construction,
 caches, cell tables, scopes and the one evaluator :meth:`CoverageEngine._evaluate`); the public
 methods come from mixins over it: ``_tables`` (area tables, comparator, :func:`summary_table`),
 ``_groups`` (by group, inequality, gap counts), ``_time`` (trend) and ``_outreach`` (cascade,
-outreach). ``_source`` is the :class:`CellSource` protocol; ``_common`` the shared constants.
+outreach). ``_source`` is the :class:`CellSource` protocol; ``_common`` the shared constants;
+``_sums`` how one request's cells are summed (filters, keys, PCN apportioning).
 """
 
 from __future__ import annotations

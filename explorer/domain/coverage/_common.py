@@ -3,7 +3,7 @@ disclosure policy, and the person sums of the people alive."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -31,14 +31,15 @@ def metric_columns(metric: str) -> list[str]:
     return [metric, *(f"{metric}_{c}" for c in METRIC_COLUMNS[1:])]
 
 
-def _alive(people: Cells, plans: Cells, people_mask: np.ndarray | None, plans_mask: np.ndarray | None,
-           people_keys: list[Key], plans_keys: list[Key], measures: Sequence[str]) -> dict[str, np.ndarray]:
+def _alive(total: Callable[[Cells, Sequence[str]], dict[str, np.ndarray]], people: Cells, plans: Cells,
+           measures: Sequence[str]) -> dict[str, np.ndarray]:
     """Person-side sums less the people known to have died by the month end (plans closed as
-    deceased): the population alive at the snapshot as far as the records tell."""
-    sums = people.sums(people_mask, people_keys, measures)
+    deceased): the population alive at the snapshot as far as the records tell. ``total(cells,
+    measures)`` sums one cell table for the request (:class:`explorer.domain.coverage._sums.Summing`)."""
+    sums = total(people, measures)
     deaths = [M.DEATHS_OF[m] for m in measures if m in M.DEATHS_OF]
     if deaths:
-        dead = plans.sums(plans_mask, plans_keys, deaths)
+        dead = total(plans, deaths)
         for m in measures:
             if m in M.DEATHS_OF:
                 sums[m] = sums[m] - dead[M.DEATHS_OF[m]]

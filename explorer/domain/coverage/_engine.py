@@ -18,7 +18,6 @@ from explorer.domain.coverage._common import (
     _PLAN_MEASURES,
     _USER_MEASURES,
     LEVELS,
-    NO_FILTERS,
     NO_MODEL,
     RAW,
     Key,
@@ -27,6 +26,7 @@ from explorer.domain.coverage._common import (
 from explorer.domain.coverage._groups import _Groups
 from explorer.domain.coverage._outreach import _Outreach
 from explorer.domain.coverage._source import CellSource, RiskKey
+from explorer.domain.coverage._sums import Summing
 from explorer.domain.coverage._tables import _AreaTables
 from explorer.domain.coverage._time import _Time
 from explorer.domain.disclosure import DisclosurePolicy
@@ -104,7 +104,8 @@ class CoverageEngine(_AreaTables, _Groups, _Time, _Outreach):
     @property
     def index(self) -> AreaIndex:
         geo = self.geography
-        return self._memo("index", lambda: AreaIndex(geo.lsoas, geo.areas, geo.region_code, geo.region_name))
+        return self._memo("index", lambda: AreaIndex(geo.lsoas, geo.areas, geo.region_code, geo.region_name,
+                                                     geo.pcn_weights))
 
     @property
     def months(self) -> tuple[dt.date, ...]:
@@ -245,19 +246,14 @@ class CoverageEngine(_AreaTables, _Groups, _Time, _Outreach):
 
         rounding, dep = policy.statistics_rounding, policy.deprivation_level
 
-        def keys(cells: Cells, dims_: Sequence[str], outside_in_region: bool = False) -> list[Key]:
-            return self._keys(cells, dims_, outside_in_region, dep)
+        def summing(dims_: Sequence[str], flt: Filters, area: bool = True) -> Summing:
+            return Summing(self.index, tuple(dims_), flt, restrict if area else None, dep,
+                           lambda cells, d: self._keys(cells, d, False, dep))
 
-        def keep(cells: Cells, flt: Filters, area: bool = True) -> np.ndarray | None:
-            mask = cells.mask(flt, deprivation_level=dep)
-            if area and restrict is not None:
-                in_area = cells.area_codes(restrict[0]) == restrict[1]
-                mask = in_area if mask is None else mask & in_area
-            return mask
-
-        if info.source == "users":  # clinician users: person filters do not apply
+        if info.source == "users":  # clinician users, counted where their organisation is: not apportioned
             cells = self.user_cells(month_table).for_months(labels)
-            sums = cells.sums(keep(cells, NO_FILTERS), keys(cells, dims, True), M.NEEDS[metric][0])
+            in_area = None if restrict is None else cells.area_codes(restrict[0]) == restrict[1]
+            sums = cells.sums(in_area, self._keys(cells, dims, True, dep), M.NEEDS[metric][0])
             return compute_metric(metric, sums, rounding=rounding)
 
         chosen = self._resolve_risk(metric, filters, risk)
@@ -267,22 +263,21 @@ class CoverageEngine(_AreaTables, _Groups, _Time, _Outreach):
         need_people, need_plans = M.NEEDS[metric]
         stratum = M.STRATA.get(metric)
         extra = [stratum] if stratum else []
-        sums = {**_alive(people, plans, keep(people, flt), keep(plans, flt), keys(people, [*dims, *extra]),
-                         keys(plans, [*dims, *extra]), need_people),
-                **plans.sums(keep(plans, flt), keys(plans, [*dims, *extra]), need_plans)}
+        total = summing([*dims, *extra], flt)
+        sums = total.whole({**_alive(total, people, plans, need_people), **total(plans, need_plans)})
         if stratum is None:
             return compute_metric(metric, sums, rounding=rounding)
         # the standard: the whole region under the same filters, by stratum (and month for a trend)
         ref_dims = ["month", stratum] if "month" in dims else [stratum]
-        ref_people = _alive(people, plans, keep(people, flt, False), keep(plans, flt, False),
-                            keys(people, ref_dims), keys(plans, ref_dims), ["people"])["people"]
+        region = summing(ref_dims, flt, area=False)
+        ref_people = _alive(region, people, plans, ["people"])["people"]
         if stratum == "esp_band":
             n_bands = len(M.VOCAB["esp_band"])
             trimmed = {k: v[..., :n_bands] for k, v in sums.items()}
             bands = np.asarray(ref_people)[..., :n_bands] > 0
             return compute_metric(metric, trimmed, dsr_bands=bands.all(axis=0) if bands.ndim > 1 else bands,
                                   rounding=rounding)
-        ref_plans = plans.sums(keep(plans, flt, False), keys(plans, ref_dims), ["plans"])["plans"]
+        ref_plans = region(plans, ["plans"])["plans"]
         ref_people, ref_plans = np.broadcast_arrays(ref_people, ref_plans)
         with np.errstate(divide="ignore", invalid="ignore"):
             reference = np.where(ref_people > 0, ref_plans / np.where(ref_people > 0, ref_people, 1), np.nan)

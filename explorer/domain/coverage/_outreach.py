@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from explorer.domain import metrics as M
@@ -14,10 +13,10 @@ from explorer.domain.coverage._common import (
     _alive,
     metric_columns,
 )
+from explorer.domain.coverage._sums import Summing
 from explorer.domain.disclosure import DisclosurePolicy
 from explorer.domain.metrics import (
     DEFAULT_RISK,
-    Cells,
     Filters,
     MonthLike,
     RiskLike,
@@ -42,16 +41,10 @@ class _Outreach:
         plans = self.plan_cells(self._month_table([month]), flt.risk)
 
         plans = plans.for_months([month.strftime("%Y-%m")])
-
-        def keep(cells: Cells) -> np.ndarray | None:
-            mask = cells.mask(flt, deprivation_level=policy.deprivation_level)
-            if restrict is not None:
-                in_area = cells.area_codes(restrict[0]) == restrict[1]
-                mask = in_area if mask is None else mask & in_area
-            return mask
-
-        sums = {**_alive(people, plans, keep(people), keep(plans), [], [], ["people"]),
-                **plans.sums(keep(plans), [], [s for s, _ in M.CASCADE_STEPS[1:]])}
+        total = Summing(self.index, (), flt, restrict, policy.deprivation_level,
+                        lambda cells, dims: self._keys(cells, dims, False, policy.deprivation_level))
+        sums = total.whole({**_alive(total, people, plans, ["people"]),
+                            **total(plans, [s for s, _ in M.CASCADE_STEPS[1:]])})
         return M.cascade_table(sums, "At risk (high risk)" if flt.risk is not None else "People")
 
     def outreach(self, level: str, risk: RiskLike | None = None, filters: Filters = NO_FILTERS, *,

@@ -17,7 +17,7 @@ from explorer.domain.coverage._common import (
     metric_columns,
 )
 from explorer.domain.disclosure import DisclosurePolicy
-from explorer.domain.geography import area_summary
+from explorer.domain.geography import area_summary, with_crossing
 from explorer.domain.metrics import (
     FilterError,
     Filters,
@@ -40,7 +40,7 @@ class _AreaTables:
             areas = pd.DataFrame({"level": ["ics"], "area_code": [geo.region_code],
                                   "area_name": [geo.region_name], "parent_code": [None]})
             as_level = "ics"
-        summary = self._memo(("geo", level), lambda: area_summary(lsoas, areas, as_level))
+        summary = self._memo(("geo", level), lambda: area_summary(lsoas, areas, as_level, geo.pcn_weights))
         pop = summary["population"].astype(float)
         nan = np.full(len(summary), np.nan)
         if metric == "population":
@@ -109,11 +109,14 @@ def summary_table(engine: CoverageEngine, level: str, metrics: Sequence[str], fi
     """The area summary (population, LSOAs, IMD) with, per metric, its five columns appended.
 
     A metric column that the area summary already has (population, imd_score,
-    core20_population_share) is replaced by the metric's version (core20 then in %).
+    core20_population_share) is replaced by the metric's version (core20 then in %). PCNs: the
+    apportioned population's figures (see :func:`explorer.domain.geography.area_summary`), and
+    ``crosses_place`` when the bundle's PCN table has it.
     """
     if level == "region":
         raise FilterError("the area summary needs a level: ics, place, pcn or lsoa")
-    table = area_summary(engine.geography.lsoas, engine.geography.areas, level)
+    geo = engine.geography
+    table = with_crossing(area_summary(geo.lsoas, geo.areas, level, geo.pcn_weights), level, geo.pcns)
     for metric in dict.fromkeys(metrics):
         cols = metric_columns(metric)
         part = engine.metric_table(level, metric, filters, as_of, policy=policy)[["area_code", *cols]]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from explorer.domain import metrics as M
 from explorer.domain.disclosure import (
     CountSpec,
     DisclosurePolicy,
@@ -45,13 +46,21 @@ def _aligned(per_lsoa: pd.DataFrame, index: AreaIndex) -> tuple[np.ndarray, np.n
     return (np.append(frame[REGISTERED].to_numpy(float), 0.0), np.append(frame[RESIDENTS].to_numpy(float), 0.0))
 
 
+def _apportioned(index: AreaIndex, level: str) -> bool:
+    return level == "pcn" and index.pcn_apportioned
+
+
 def registration_by_area(per_lsoa: pd.DataFrame, index: AreaIndex, level: str) -> pd.DataFrame:
     """Exact sums per area at ``level`` (or the region): area_code, area_name, parent_code,
-    registered, residents (not yet controlled)."""
+    registered, residents (not yet controlled). PCNs: each LSOA's counts shared among PCNs by the
+    registration weights, then whole persons, as every PCN figure (``explorer.domain.metrics``)."""
     registered, residents = _aligned(per_lsoa, index)
-    area = index.lsoa_to_area[level]
     n = index.n_areas(level) if level != "region" else 1
     names = index.names[level].reset_index(drop=True)
+    if _apportioned(index, level):
+        both = M.whole_persons({"r": index.pcn_matrix.T @ np.vstack([registered, residents]).T}, {})["r"]
+        return names.assign(**{REGISTERED: both[:n, 0], RESIDENTS: both[:n, 1]})
+    area = index.lsoa_to_area[level]
     return names.assign(**{REGISTERED: np.bincount(area, registered, minlength=n + 1)[:n],
                            RESIDENTS: np.bincount(area, residents, minlength=n + 1)[:n]})
 
@@ -64,10 +73,18 @@ def registration_by_quintile(per_lsoa: pd.DataFrame, index: AreaIndex, level: st
     inside = np.ones(len(registered), bool) if level == "region" else \
         index.lsoa_to_area[level] == int(index.codes[level].get_loc(area_code))
     quintile = index.deprivation(deprivation_level)[1]
+    if _apportioned(index, level):  # the PCN's share of every LSOA its patients live in
+        pcn = int(index.codes[level].get_loc(area_code))
+        share = index.pcn_column(pcn)
+        inside, registered, residents = share > 0, registered * share, residents * share
+        if deprivation_level != "lsoa":  # groups of whole PCNs: all of it in the PCN's own quintile
+            quintile = np.full(len(share), index.area_deprivation("pcn")[1][pcn])
     k = len(QUINTILES) + 1
-    rows = pd.DataFrame({"group": [*map(str, QUINTILES), "unknown"],
-                         REGISTERED: np.bincount(quintile[inside], registered[inside], minlength=k)[:k],
-                         RESIDENTS: np.bincount(quintile[inside], residents[inside], minlength=k)[:k]})
+    sums = {REGISTERED: np.bincount(quintile[inside], registered[inside], minlength=k)[:k],
+            RESIDENTS: np.bincount(quintile[inside], residents[inside], minlength=k)[:k]}
+    if _apportioned(index, level):
+        sums = M.whole_persons(sums, {})
+    rows = pd.DataFrame({"group": [*map(str, QUINTILES), "unknown"], **sums})
     unknown = rows["group"].eq("unknown") & rows[[REGISTERED, RESIDENTS]].sum(axis=1).eq(0)
     return rows[~unknown].reset_index(drop=True)
 

@@ -23,12 +23,13 @@ Every metric comes out as ``value, numerator, denominator, lower, upper``; table
 
 The package's modules are private; import from here. ``_catalogue`` (what each metric is),
 ``_filters`` (filters, risk definitions, vocabularies, months), ``_cells`` (AreaIndex, Cells),
-``_compute`` (one function per metric, :func:`compute_metric`) and ``_tables`` (SII, gaps, the
-cascade, trend inputs).
+``_compute`` (one function per metric, :func:`compute_metric`), ``_tables`` (SII, gaps, the
+cascade, trend inputs) and ``_apportion`` (PCN figures from the apportioned registered population).
 """
 
 from __future__ import annotations
 
+from explorer.domain.metrics._apportion import FRACTIONAL_MEASURES, contract_lsoas, weight_matrix, whole_persons
 from explorer.domain.metrics._catalogue import (
     CONFIDENCE, GEOGRAPHY_METRICS, METRICS, N_ITEMS, NEEDS, PERSON_MEASURES, PLAN_MEASURES, RISK_METRICS,
     ROUNDED_INPUT_METRICS, STRATA, USER_METRICS, Kind, MetricInfo, check_metric,
@@ -43,10 +44,12 @@ from explorer.domain.metrics._tables import CASCADE_STEPS, cascade_table, gap_fr
 
 __all__ = [
     "AGE_GROUP_STARTS", "BY_DIMENSIONS", "CASCADE_STEPS", "CONFIDENCE", "DEATHS_OF", "DEFAULT_RISK",
+    "FRACTIONAL_MEASURES",
     "GEOGRAPHY_METRICS", "HIGH_RISK_MEASURES", "METRICS", "NEEDS", "N_ITEMS", "PERSON_MEASURES", "PLAN_MEASURES",
     "REGISTRY", "RISK_METRICS", "ROUNDED_INPUT_METRICS", "STRATA", "UNKNOWN", "USER_METRICS", "VOCAB", "YES_NO",
     "AreaIndex", "Calculator", "Cells", "Computed", "FilterError", "Filters", "Kind", "MetricInfo", "MonthLike",
     "RiskDefinition", "RiskLike", "Standard", "Sums",
-    "cascade_table", "check_metric", "check_risk", "compute_metric", "gap_from_groups", "month_end", "month_ends",
-    "risk_key", "risk_label", "sii_summary", "trend_inputs",
+    "cascade_table", "check_metric", "check_risk", "compute_metric", "contract_lsoas", "gap_from_groups",
+    "month_end", "month_ends",
+    "risk_key", "risk_label", "sii_summary", "trend_inputs", "weight_matrix", "whole_persons",
 ]

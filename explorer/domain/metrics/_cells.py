@@ -9,13 +9,8 @@ import numpy as np
 import pandas as pd
 
 from explorer.domain import stats
-from explorer.domain.metrics._filters import (
-    _FILTER_KEYS,
-    AGE_GROUP_STARTS,
-    VOCAB,
-    FilterError,
-    Filters,
-)
+from explorer.domain.metrics._apportion import weight_matrix
+from explorer.domain.metrics._filters import _FILTER_KEYS, AGE_GROUP_STARTS, VOCAB, FilterError, Filters
 from explorer.vocab import AGE_BANDS, FRAILTY, SEXES
 
 
@@ -39,9 +34,15 @@ class AreaIndex:
     Area indices run 0..n-1 in area-code order; index n is "outside" (an LSOA not in the bundle,
     or no LSOA). Level "region" has one area (the region) and is also the outside slot's home
     when ``outside_in_region``.
+
+    ``pcn_weights`` (the bundle's, see :mod:`explorer.domain.metrics._apportion`): each LSOA's
+    registered patients by PCN. With them ``pcn_apportioned`` is True and :attr:`pcn_matrix` spreads
+    each LSOA over PCNs by those weights; without them it is each LSOA's drawn PCN (weight 1).
+    ``lsoa_to_area["pcn"]`` is always the drawn (majority) PCN: the map's and the LSOA lists'.
     """
 
-    def __init__(self, lsoas: pd.DataFrame, areas: pd.DataFrame, region_code: str, region_name: str) -> None:
+    def __init__(self, lsoas: pd.DataFrame, areas: pd.DataFrame, region_code: str, region_name: str,
+                 pcn_weights: pd.DataFrame | None = None) -> None:
         self.lsoa_codes = pd.Index(lsoas["lsoa_code"].astype(str))
         self.n_lsoa = len(self.lsoa_codes)
         self.region_code, self.region_name = region_code, region_name
@@ -73,6 +74,17 @@ class AreaIndex:
             if "population" in lsoas else np.ones(self.n_lsoa)
         self._national_decile = decile
         self._deprivation: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._area_deprivation: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.pcn_apportioned = pcn_weights is not None and len(pcn_weights) > 0
+        self.pcn_matrix = weight_matrix(self.lsoa_codes, self.codes["pcn"], self.lsoa_to_area["pcn"], pcn_weights)
+        self._pcn_columns: dict[int, np.ndarray] = {}
+
+    def pcn_column(self, pcn: int) -> np.ndarray:
+        """Weight of each LSOA (and the outside slot) in one PCN: the row weights of a figure
+        restricted to that PCN."""
+        if pcn not in self._pcn_columns:
+            self._pcn_columns[pcn] = self.pcn_matrix[:, pcn].toarray().ravel()
+        return self._pcn_columns[pcn]
 
     def deprivation(self, level: str = "lsoa") -> tuple[np.ndarray, np.ndarray]:
         """(decile code, quintile code) per LSOA (plus the outside slot) for deprivation groups
@@ -87,11 +99,25 @@ class AreaIndex:
         if level == "lsoa":
             return self.imd_decile, self.imd_quintile
         if level not in self._deprivation:
-            area = self.lsoa_to_area[level][:-1]
+            area_decile, _ = self.area_deprivation(level)
+            decile = np.append(area_decile[self.lsoa_to_area[level][:-1]], 10).astype(np.int16)
+            quintile = np.where(decile < 10, decile // 2, 5).astype(np.int16)
+            self._deprivation[level] = (decile, quintile)
+        return self._deprivation[level]
+
+    def area_deprivation(self, level: str) -> tuple[np.ndarray, np.ndarray]:
+        """(decile code, quintile code) of each area at ``level`` (plus the outside slot, unknown):
+        the national decile its population-weighted IMD score falls in (see :meth:`deprivation`).
+        A PCN's population is its apportioned one (each LSOA's residents shared by the PCN weights)."""
+        if level not in self._area_deprivation:
             n = self.n_areas(level) + 1
             weight = np.where(np.isfinite(self._imd_score), self._imd_weight, 0.0)
-            total = np.bincount(area, weights=weight, minlength=n)
-            scored = np.bincount(area, weights=np.nan_to_num(self._imd_score) * weight, minlength=n)
+            weighted = np.append(np.vstack([weight, np.nan_to_num(self._imd_score) * weight]), [[0.0], [0.0]], axis=1)
+            if level == "pcn":
+                total, scored = (self.pcn_matrix.T @ weighted.T).T
+            else:
+                area = self.lsoa_to_area[level]
+                total, scored = (np.bincount(area, weights=w, minlength=n) for w in weighted)
             with np.errstate(divide="ignore", invalid="ignore"):
                 score = np.where(total > 0, scored / np.where(total > 0, total, 1), np.nan)
             cut = [np.nanmin(np.where(self._national_decile == d, self._imd_score, np.nan))
@@ -99,10 +125,9 @@ class AreaIndex:
             area_decile = np.full(n, 10, dtype=np.int16)  # code 10 = unknown
             for a in np.flatnonzero(np.isfinite(score[:-1])):
                 area_decile[a] = next((d for d, c in enumerate(cut) if score[a] >= c), 9)
-            decile = np.append(area_decile[area], 10).astype(np.int16)
-            quintile = np.where(decile < 10, decile // 2, 5).astype(np.int16)
-            self._deprivation[level] = (decile, quintile)
-        return self._deprivation[level]
+            quintile = np.where(area_decile < 10, area_decile // 2, 5).astype(np.int16)
+            self._area_deprivation[level] = (area_decile, quintile)
+        return self._area_deprivation[level]
 
     def level_of(self, area_code: str) -> str:
         if area_code == self.region_code:
@@ -305,10 +330,11 @@ class Cells:
         return self.index.lsoa_to_area[level][self.codes["lsoa"]]
 
     def sums(self, mask: np.ndarray | None, keys: Sequence[tuple[np.ndarray, int]],
-             measures: Iterable[str]) -> dict[str, np.ndarray]:
+             measures: Iterable[str], scale: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Sum ``measures`` over the rows in ``mask`` (None = all) grouped by ``keys``, a list of
         (codes per row, number of codes) pairs. Returns float64 arrays shaped by the key sizes
-        (0-d for no keys); a measure the table lacks sums to zeros.
+        (0-d for no keys); a measure the table lacks sums to zeros. ``scale``: a weight per row
+        multiplying every measure (a PCN's share of each row's LSOA).
         """
         shape = tuple(size for _, size in keys)
         total = int(np.prod(shape)) if shape else 1
@@ -327,6 +353,8 @@ class Cells:
                 out[m] = np.zeros(shape)
                 continue
             weights = pick(self.measures[base]).astype(np.float64)
+            if scale is not None:
+                weights = weights * pick(scale)
             if m in HIGH_RISK_MEASURES:
                 hr = pick(self.codes["high_risk"]) == 1 if hr is None else hr
                 weights = np.where(hr, weights, 0.0)
