@@ -6,8 +6,8 @@ This metric divides the same plans by NHS Digital's registered patients (GP list
 living in the area's LSOAs: *per registered population*. Its numerator is a plain engine call,
 the ``plans`` count at the area's level, as released for the caller's policy (the app's
 ``AppData.controlled`` or the CLI's ``release.control_area_summary``); the denominator is the
-bundle's registrations summed over the same LSOAs the engine counts (each LSOA in the area it is
-drawn in). The rate and CI: :func:`explorer.domain.gaps.coverage_per_registered`.
+bundle's registrations summed over the same LSOAs the engine counts (PCNs: apportioned by the
+registration weights, as the engine's PCN plan counts are). The rate and CI: :func:`explorer.domain.gaps.coverage_per_registered`.
 """
 
 from __future__ import annotations
