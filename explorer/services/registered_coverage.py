@@ -33,8 +33,13 @@ INFO = MetricInfo(
 
 def available(bundle: Bundle, engine_metrics: set[str]) -> bool:
     """Whether the metric can be served: the engine serves plans and the bundle has registrations."""
-    shares = getattr(bundle, "practice_shares", None)
-    return NUMERATOR in engine_metrics and shares is not None and not shares.empty
+    if NUMERATOR not in engine_metrics:
+        return False
+    try:
+        shares = bundle.practice_shares
+    except (FileNotFoundError, AttributeError):  # a bundle without GP registrations (hand-made, or old)
+        return False
+    return shares is not None and not shares.empty
 
 
 def area_index(bundle: Bundle, engine: Any) -> AreaIndex:
