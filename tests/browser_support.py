@@ -352,3 +352,27 @@ def grid_table(driver: WebDriver, grid_id: str) -> tuple[list[str], list[list[st
     order (all pages, not only the rows AG Grid has drawn); ([], []) until the grid is ready."""
     got = driver.execute_script(_GRID_TABLE, grid_id)
     return (got["headers"], got["rows"]) if got else ([], [])
+
+
+# --------------------------------------------------------------------------- servers shared by the browser tests
+class DemoServers:
+    """Demo apps (one per role, made on first use) served on loopback until `close`: the base URL of
+    the `role`'s app is `servers[role]`. tests/conftest.py keeps one for the whole session, so every
+    browser test file drives the same servers over one warm AppData."""
+
+    def __init__(self, make_app: Callable[[str], Any]) -> None:
+        from contextlib import ExitStack
+
+        self._make_app = make_app
+        self._stack = ExitStack()
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, role: str) -> str:
+        with self._lock:
+            if role not in self._urls:
+                self._urls[role] = self._stack.enter_context(serve_in_thread(self._make_app(role).server))
+            return self._urls[role]
+
+    def close(self) -> None:
+        self._stack.close()

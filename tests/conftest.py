@@ -1,9 +1,10 @@
 """Shared fixtures: the public-data mirror and bundles built once per test session.
 
 Under pytest-xdist (scripts/test.sh runs two workers) the London chain (bundle, synthetic records,
-risk model) is built once, by whichever worker asks first, into a directory the workers share, and
+risk model) and the England bundle are built once, by whichever worker asks first, into a directory the workers share, and
 each worker copies the finished stage into its own session directory: the workers never write to
-each other's files, and the two cores are not both spent building the same thing.
+each other's files, and the two cores are not both spent building the same thing. The browser tests
+run on one worker against servers shared by every browser test file (`demo_urls`, at the end).
 """
 
 from __future__ import annotations
@@ -133,6 +134,41 @@ def cli_env(settings: Settings, london_bundle: Bundle, monkeypatch: pytest.Monke
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(settings.cache_dir))
     monkeypatch.setenv("EXPLORER_MIRROR", str(settings.mirror))
     return settings
+
+
+# --------------------------------------------------------------------------- browser tests: one worker, shared servers
+BROWSER_GROUP = "browser"
+LONDON_CHAIN = frozenset({"london_bundle", "london_records", "london_model", "london_app_data", "cli_env"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test goes in one xdist group: under `--dist loadgroup` (scripts/test.sh) one
+    worker drives Chromium against one set of servers and one warm AppData; it is the largest unit of
+    work, so xdist hands it out first. The other worker takes the rest test by test, first those that
+    do not need the London chain (so it does not sit waiting while the browser worker builds it),
+    modules with slow tests first in each kind, so that no long test is left for the end."""
+    slow_modules = set()
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group(BROWSER_GROUP))
+        if item.get_closest_marker("slow"):
+            slow_modules.add(item.module)
+    items.sort(key=lambda item: (bool(LONDON_CHAIN & set(getattr(item, "fixturenames", ()))),
+                                 item.module not in slow_modules))  # a module's tests stay together
+
+
+@pytest.fixture(scope="session")
+def demo_urls(settings: Settings, london_app_data):
+    """Role -> base URL of that role's London demo app, served on loopback for the whole session and
+    shared by every browser test file (each app is made on first use, over the session's AppData)."""
+    from explorer.app.factory import create_app
+    from tests.browser_support import DemoServers
+
+    servers = DemoServers(lambda role: create_app(settings, "london", demo_role=role, data=london_app_data,
+                                                  warm=False))
+    yield servers
+    servers.close()
 
 
 from tests.england_world import *  # noqa: E402,F401,F403 - England: bundle once, one ICS's records

@@ -9,6 +9,8 @@ a test asks for them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from explorer.bundle.store import Bundle, load_bundle
@@ -29,8 +31,10 @@ def _built_once(*args: object) -> object:
 
 @pytest.fixture(scope="session")
 def england_bundle(settings: Settings, shared_settings: Settings | None) -> Bundle:
+    """The England bundle (about two minutes to build), built once for all xdist workers. It fetches
+    its sources into a cache of its own: the London build may be fetching into the shared one meanwhile."""
     _built_once(settings, shared_settings, "england-bundle", ("bundles/england",),
-                lambda s: build_region(s, "england"))
+                lambda s: build_region(replace(s, cache_dir=s.cache_dir.with_name("cache-england")), "england"))
     return load_bundle(settings, "england")
 
 

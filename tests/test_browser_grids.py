@@ -1,5 +1,6 @@
 """The tables (AG Grids, explorer.app.grid) in a real Chromium: sorted from the keyboard, the map's
-LSOA table paged on the server one page per request, every grid named and clean under axe."""
+LSOA table paged on the server one page per request. That every grid is named and clean under axe is
+checked in tests/test_browser.py's one visit per page (with its rows drawn, on the pages with tables)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium_axe_python import Axe
 
 from explorer.app import ids
 from explorer.app.grid import TABLE_PAGE_SIZE
@@ -25,7 +25,6 @@ from tests.browser_support import (
 from tests.test_browser import live_url, open_page  # noqa: F401 - the app served for this module
 
 pytestmark = pytest.mark.browser
-GRID_PAGES = ["/", "/profile", "/inequalities", "/outreach", "/spc"]
 SLOW = 180  # seconds: the first LSOA view on a loaded 2-core machine
 
 
@@ -104,29 +103,3 @@ def test_grid_headers_are_reached_and_sorted_by_keyboard(browser, live_url):
         wait_for(browser, lambda d, order=ordered: _in_order(_numbers(grid_column(d, ids.MAP_TABLE, "numerator")),
                                                              order), f"rows sorted {direction} by numerator")
         assert f"sorted by numerator, {direction}" in browser.find_element(By.ID, ids.MAP_TABLE_CAPTION).text
-
-
-_NAMES = """
-return Array.from(document.querySelectorAll('.grid-frame')).map(f => {
-  const by = f.getAttribute('aria-labelledby');
-  return by ? (document.getElementById(by) || {}).textContent || '' : f.getAttribute('aria-label') || '';
-});
-"""
-
-
-@pytest.mark.parametrize("path", GRID_PAGES)
-def test_every_grid_is_named_and_axe_finds_no_serious_violation_in_it(browser, live_url, path):
-    open_page(browser, live_url + path)
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".grid-frame .ag-row[row-index]"), "a grid's rows",
-             timeout=SLOW)
-    wait_for_page(browser, has_map=False)
-    names = browser.execute_script(_NAMES)
-    assert names and all(n.strip() for n in names), names
-    assert not browser.find_elements(By.CSS_SELECTOR, ".grid-unnamed")
-    axe = Axe(browser)
-    axe.inject()
-    browser.set_script_timeout(SLOW)
-    results = axe.run("{include: [['.grid-frame']]}")  # the grids (the page as a whole: test_browser.py)
-    assert results["passes"], "axe ran no checks"
-    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
-    assert bad == [], Axe.report(bad)

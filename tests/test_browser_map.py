@@ -23,7 +23,7 @@ from explorer.app.components import dom_id
 from explorer.app.pages import PAGES
 from explorer.app.presenters.map import hover_details
 from explorer.app.state import MapView
-from explorer.domain.access import Role, disclosure_policy_for
+from explorer.domain.access import disclosure_policy_for
 from explorer.domain.metrics import Filters
 from tests.browser_support import (
     OUTSIDE_LINKS,
@@ -32,7 +32,6 @@ from tests.browser_support import (
     hover_label_text,
     reset_screen,
     rest_pointer_at,
-    serve_in_thread,
     start_chromium,
     text_of,
     wait_for,
@@ -55,15 +54,9 @@ def browser() -> Iterator[WebDriver]:
 
 
 @pytest.fixture(scope="module")
-def apps(settings, london_app_data) -> Iterator[dict[str, str]]:
-    """One demo app per role, served on loopback: role -> base URL."""
-    from contextlib import ExitStack
-
-    from explorer.app.factory import create_app
-
-    with ExitStack() as stack:
-        yield {role.value: stack.enter_context(serve_in_thread(create_app(
-            settings, "london", demo_role=role.value, data=london_app_data, warm=False).server)) for role in Role}
+def apps(demo_urls):
+    """Role -> base URL of its demo app (the session's servers, shared with the other browser files)."""
+    return demo_urls
 
 
 def press(browser: WebDriver, css: str, key: str) -> None:

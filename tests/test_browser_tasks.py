@@ -34,7 +34,6 @@ from tests.browser_support import (
     act,
     allow_downloads,
     readable_console_errors,
-    serve_in_thread,
     severe_console_messages,
     start_chromium,
     text_of,
@@ -53,14 +52,9 @@ GAP = f"#{ids.PROFILE_GAP}"
 
 
 @pytest.fixture(scope="module")
-def urls(settings, london_app_data) -> Iterator[dict[str, str]]:
-    from explorer.app.factory import create_app
-
-    apps = {role: create_app(settings, "london", demo_role=role, data=london_app_data, warm=False)
-            for role in ("strategist", "commissioner")}
-    with serve_in_thread(apps["strategist"].server) as strategist, \
-            serve_in_thread(apps["commissioner"].server) as commissioner:
-        yield {"strategist": strategist, "commissioner": commissioner}
+def urls(demo_urls):
+    """Role -> base URL of its demo app (the session's servers, shared with the other browser files)."""
+    return demo_urls
 
 
 @pytest.fixture(scope="module")
