@@ -133,7 +133,7 @@ def chart_section(data: AppData, view: dict[str, Any], policy: Any, role: Any) -
     summary = describe.describe_series(list(table["Month"])[-6:], list(chart.table["value"])[-6:],
                                        what=f"{rate.label}, last 6 months", unit=rate.unit)
     rules = ui.data_table(ids.ACT_CHART + "-table", [{"name": c, "id": c} for c in table.columns],
-                          ui.records(table), page_size=len(table))
+                          ui.records(table), page_size=len(table), label=f"{title}: table")
     block = html.Section([
         html.H2(title, className="block-title"),
         html.Div([html.Div([ui.graph(ids.ACT_CHART + "-graph", figure, synthetic=data.synthetic),
@@ -157,11 +157,11 @@ def orgs_section(data: AppData, view: dict[str, Any], policy: Any, role: Any) ->
                                                  "active_share", "active_10plus_share", "logins_per_active")}
     shown = display(frame, {"organisation": "Organisation type"}, columns,
                     {"active_share": 1, "active_10plus_share": 1, "logins_per_active": 1})
+    heading = f"Users and logins by organisation type, {data.name_of(view['area'])}, {month}"
     table = ui.data_table(ids.ACT_ORGS + "-table", [{"name": c, "id": c} for c in shown.columns], ui.records(shown),
-                          page_size=10)
+                          page_size=10, label=f"{heading}: table")
     return html.Section([
-        html.H2(f"Users and logins by organisation type, {data.name_of(view['area'])}, {month}",
-                className="block-title"),
+        html.H2(heading, className="block-title"),
         html.Div([html.Div([ui.graph(ids.ACT_ORGS + "-graph", figure, synthetic=data.synthetic),
                             ui.sr_only(describe.describe_series(list(bars["category"]), list(bars["value"]),
                                                                 what="Users logging in", unit="%"))]),
@@ -181,10 +181,11 @@ def areas_section(data: AppData, view: dict[str, Any], policy: Any, role: Any) -
     shown = display(frame, {"area_code": "Code", "area_name": "Area"}, columns,
                     {"active_share": 1, "active_10plus_share": 1, "plans_created_per_active": 2,
                      "plans_updated_per_active": 2})
+    heading = f"{rate.label} by area, {latest_month(data)}"
     table = ui.data_table(ids.ACT_AREAS + "-table", [{"name": c, "id": c} for c in shown.columns], ui.records(shown),
-                          page_size=12)
+                          page_size=12, label=f"{heading}: table")
     return html.Section([
-        html.H2(f"{rate.label} by area, {latest_month(data)}", className="block-title"),
+        html.H2(heading, className="block-title"),
         html.Div([html.Div([ui.graph(ids.ACT_AREAS + "-graph", figure, synthetic=data.synthetic),
                             ui.sr_only(describe.describe_series(list(bars["category"])[:3], list(bars["value"])[:3],
                                                                 what=f"{rate.label}, highest", unit=rate.unit))]),

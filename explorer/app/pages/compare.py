@@ -128,7 +128,8 @@ def compare_section(data: AppData, view: AreasView, role: Role) -> html.Section:
                 ui.graph(ids.CMP_GRAPH, figure, synthetic=synthetic)], className="compare-figure"),
             html.Div([html.H2("Table", className="block-title"),
                       ui.data_table(ids.CMP_TABLE, numeric_columns(table, decimals), ui.records(table),
-                                    page_size=25)], className="compare-table"),
+                                    page_size=25, label=f"Table: {metric_title(info)}, {where}")],
+                     className="compare-table"),
         ], className="side-by-side"),
         ui.sr_only(summary),
     ], className="figure-block")

@@ -123,7 +123,8 @@ def _chart_and_table(data: AppData, frame: Any, category: str, measure: str, tit
     summary = describe.describe_series(list(bars["category"])[:3], list(bars["value"])[:3],
                                        what=f"{label}, highest", unit=unit) if len(bars) else "No value to show."
     shown = display(frame, first, GAP_COLUMNS, {RATIO: 1, "ethnicity_not_stated": 1, "plans_missing_key_items": 1})
-    table = ui.data_table(table_id, [{"name": c, "id": c} for c in shown.columns], ui.records(shown), page_size=12)
+    table = ui.data_table(table_id, [{"name": c, "id": c} for c in shown.columns], ui.records(shown), page_size=12,
+                          label=title)
     more = f" (the {BAR_LIMIT} highest shown; all in the table)" if len(frame) > BAR_LIMIT else ""
     return html.Section([
         html.H2(title, className="block-title"),
