@@ -22,7 +22,7 @@ from explorer.config import load_settings
 from explorer.export.files import export_table
 from explorer.export.items import ExportRequest
 from explorer.export.pack import build_pack, pack_bytes
-from explorer.export.render import render
+from explorer.export.renderer import render
 from explorer.services.app_data import AppData
 
 RESULTS = Path(__file__).resolve().parent / "results" / "export_pack.json"

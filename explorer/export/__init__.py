@@ -6,7 +6,7 @@ Layer: cli > app > export > services. Public face:
 - :func:`build_item` (``items``): an :class:`ExportRequest` -> :class:`ExportItem` (figure framed for
   print, the disclosure-controlled table behind it, title, subtitle, footnote, alt text, units);
   ExportError for a request that cannot be made, AccessDenied beyond the role's rights.
-- :func:`render` (``render``): a figure -> PNG/SVG/PDF bytes with a warm kaleido renderer;
+- :func:`render` (``renderer``): a figure -> PNG/SVG/PDF bytes with a warm kaleido renderer;
   :func:`write_export` writes bytes atomically.
 - :func:`export_figure`: build, render, audit and (optionally) write, in one call.
 """
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         ExportRequest,
         build_item,
     )
-    from explorer.export.render import (
+    from explorer.export.renderer import (
         FORMATS,
         RenderError,
         render,
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 #: table goes through) must not bring plotly and the app's data with it
 _EXPORTS = {"audit_export": "figure", "export_figure": "figure", "BY_CHOICES": "items", "FIGURE_KINDS": "items",
             "ExportError": "items", "ExportItem": "items", "ExportRequest": "items", "build_item": "items",
-            "FORMATS": "render", "RenderError": "render", "render": "render", "stop_renderer": "render",
-            "write_export": "render"}
+            "FORMATS": "renderer", "RenderError": "renderer", "render": "renderer", "stop_renderer": "renderer",
+            "write_export": "renderer"}
 
 __all__ = ["BY_CHOICES", "FIGURE_KINDS", "FORMATS", "ExportError", "ExportItem", "ExportRequest", "RenderError",
            "audit_export", "build_item", "export_figure", "render", "stop_renderer", "write_export"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from explorer.export.items import ExportItem, ExportRequest, build_item
-from explorer.export.render import FORMATS, RenderError, render, write_export
+from explorer.export.renderer import FORMATS, RenderError, render, write_export
 from explorer.services.app_data import AppData
 
 __all__ = ["audit_export", "export_figure"]

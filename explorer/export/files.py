@@ -22,7 +22,7 @@ from explorer.export.pack import (
     pack_bytes,
     pack_filename,
 )
-from explorer.export.render import write_export
+from explorer.export.renderer import write_export
 from explorer.export.tables import TABLE_FORMATS, table_bytes
 from explorer.services.app_data import AppData
 

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from explorer.export import _kinds
 from explorer.export.items import ExportRequest, resolve, subtitle
 from explorer.export.pack._model import PICTURE_PX, Picture
-from explorer.export.render import render
+from explorer.export.renderer import render
 from explorer.export.style import Frame, frame_figure
 from explorer.figures import theme
 from explorer.services.app_data import AppData
