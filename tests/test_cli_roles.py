@@ -165,7 +165,9 @@ def test_inequality_suppresses_small_groups_and_their_complements(env):
         for key in ("area_code", "group"):
             per = hidden.groupby(shown[key]).sum()
             assert not (per == 1).any(), f"{col}: a lone hidden cell by {key}: {per[per == 1].index[:3].tolist()}"
-        assert hidden.sum() > small_cells(raw, [col])[col]  # complements were hidden too
+        # every small cell is hidden (complements, where needed, are checked by the lone-cell rule above:
+        # with PCN figures apportioned, every PCN here already has two or more small groups)
+        assert hidden.sum() >= small_cells(raw, [col])[col]
     ok = shown[~shown["suppressed"] & (shown["denominator"] > 0)]
     assert ok["value"].to_numpy() == pytest.approx((ok["numerator"] / ok["denominator"] * 1000).to_numpy(),
                                                    rel=1e-5)

@@ -390,12 +390,12 @@ def test_cli_synth_without_a_bundle_says_how_to_build_it(tmp_path, monkeypatch):
 def test_cli_synth_passes_region_and_seed(cli_env, monkeypatch, london_records):
     calls = []
 
-    def fake(settings, bundle, seed):
-        calls.append((bundle.region, seed))
+    def fake(settings, bundle, seed, ics=None):
+        calls.append((bundle.region, seed, ics))
         return {**london_records, "generation_seconds": 0.1}
 
     monkeypatch.setattr(careplans, "generate_records", fake)
     result = CliRunner().invoke(app, ["data", "synth", "--region", "london", "--seed", "42", "--no-cells"])
     assert result.exit_code == 0, result.output
-    assert calls == [("london", 42)]
+    assert calls == [("london", 42, None)]
     assert f"{london_records['rows']['people']:,} people" in result.output

@@ -85,7 +85,7 @@ def test_map_rows_send_no_number_for_a_suppressed_cell():
     frame = pd.DataFrame({"area_name": ["A", "B"], "area_code": ["E1", "E2"], "value": [12.3456, 3.0],
                           "lower": [10.0, 1.0], "upper": [15.0, 6.0], "numerator": [25.0, 3.0],
                           "denominator": [200.0, 100.0], "hidden": [False, True], "vs_region": ["better", "suppressed"]})
-    rows = tables.grid_rows(data, SimpleNamespace(metric="coverage"), frame)
+    rows = tables.grid_rows(data, SimpleNamespace(metric="coverage", level="lsoa"), frame)
     assert rows[0]["value"] == 12.35 and rows[0]["numerator"] == 25.0 and rows[0]["denominator"] == 200.0
     assert [rows[1][c] for c in ("value", "lower", "upper", "numerator")] == [SUPPRESSED] * 4
     assert rows[1]["denominator"] == 100.0

@@ -230,7 +230,8 @@ def _funnel(r: Resolved) -> Drawn:
 
 def _outreach(r: Resolved) -> Drawn:
     data = r.data
-    ranked = target_areas(data.outreach(r.level, r.filters, r.risk, r.policy, within=r.area), r.capacity, r.rank_by)
+    ranked = target_areas(data.outreach(r.level, r.filters, r.risk, r.policy, within=r.area), r.capacity, r.rank_by,
+                          r.policy.statistics_rounding)
     top = ranked.head(OUTREACH_AREAS)
     people = _num(top["high_risk_without_plan"])
     fig = charts.outreach_figure(pd.DataFrame({"area_name": top["area_name"], "people": people,

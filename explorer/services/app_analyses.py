@@ -312,13 +312,18 @@ def _wilson_percent(num: pd.Series, den: pd.Series) -> tuple[np.ndarray, np.ndar
     return value * 100, lo * 100, hi * 100
 
 
-def target_areas(table: pd.DataFrame, capacity: int, rank_by: str = "high_risk_without_plan") -> pd.DataFrame:
+def target_areas(table: pd.DataFrame, capacity: int, rank_by: str = "high_risk_without_plan",
+                 step: int | None = None) -> pd.DataFrame:
     """Rank areas and mark those a team with `capacity` planning conversations should start with.
 
     Areas are taken in rank order (largest `rank_by` first, suppressed last) until their high-risk
     people without a plan reach the capacity; `reach` is how many of those people the
-    conversations cover (never more than the capacity). Works on controlled counts only.
+    conversations cover (never more than the capacity). Works on controlled counts only. `step`: the
+    policy's rounding base (None: raw); the capacity is then spent in whole steps, so the last area's
+    part is a multiple of it like every count shown beside it, never a count of 1-7.
     """
+    if step:
+        capacity = capacity // step * step
     out = table.copy()
     people = pd.to_numeric(out["high_risk_without_plan"], errors="coerce").astype(float)
     key = pd.to_numeric(out[rank_by], errors="coerce").astype(float)

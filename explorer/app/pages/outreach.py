@@ -207,7 +207,7 @@ def _ranked(data: AppData, view: OutreachView, policy: Any) -> pd.DataFrame:
     table = data.outreach(view.level, view.filters, view.risk, policy)
     if view.area is not None:
         table = table[table["area_code"].isin(data.codes_within(view.level, view.area))]
-    return target_areas(table.reset_index(drop=True), view.capacity, view.rank_by)
+    return target_areas(table.reset_index(drop=True), view.capacity, view.rank_by, policy.statistics_rounding)
 
 
 def csv_bytes(data: AppData, view: OutreachView) -> str:
