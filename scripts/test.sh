@@ -3,9 +3,9 @@
 # the tests drive are present (Chromium for the browser tests and kaleido, poppler and fonts for
 # reading exports back, a Java runtime for the Spark tests), then run the whole suite. Extra
 # arguments go to pytest. The suite runs on two pytest-xdist workers (PYTEST_WORKERS, default 2:
-# the CI machines have 2 cores; four were slower). `--dist loadgroup`: the browser tests are one
-# group (tests/conftest.py), run first by one worker against one set of servers while the other
-# worker takes the rest test by test; the London (and England) fixtures are built once for both.
+# the CI machines have 2 cores; four were slower). `--dist loadgroup`: the browser tests are two
+# groups (tests/conftest.py), one per worker, each against its own servers; then both workers take the
+# rest test by test; the London (and England) fixtures are built once for both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"

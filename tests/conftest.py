@@ -137,21 +137,25 @@ def cli_env(settings: Settings, london_bundle: Bundle, monkeypatch: pytest.Monke
 
 
 # --------------------------------------------------------------------------- browser tests: one worker, shared servers
-BROWSER_GROUP = "browser"
+#: browser tests in two xdist groups, one per worker: each drives its own Chromium against its own servers,
+#: so one worker's page waits overlap the other's (one group left a core idle for minutes)
+BROWSER_GROUPS = {"test_browser": "browser-pages", "test_browser_grids": "browser-pages"}
+BROWSER_DEFAULT_GROUP = "browser-tasks"  # map, areas, tasks, England
 LONDON_CHAIN = frozenset({"london_bundle", "london_records", "london_model", "london_app_data", "cli_env"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every browser test goes in one xdist group: under `--dist loadgroup` (scripts/test.sh) one
-    worker drives Chromium against one set of servers and one warm AppData; it is the largest unit of
-    work, so xdist hands it out first. The other worker takes the rest test by test, first those that
+    """Browser tests go in two xdist groups (BROWSER_GROUPS): under `--dist loadgroup` (scripts/test.sh)
+    each worker takes one, driving Chromium against its own servers and warm AppData; they are the
+    largest units of work, so xdist hands them out first. Then the workers take the rest test by test, first those that
     do not need the London chain (so it does not sit waiting while the browser worker builds it),
     modules with slow tests first in each kind, so that no long test is left for the end."""
     slow_modules = set()
     for item in items:
         if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group(BROWSER_GROUP))
+            item.add_marker(pytest.mark.xdist_group(BROWSER_GROUPS.get(item.module.__name__.rsplit(".", 1)[-1],
+                                                                        BROWSER_DEFAULT_GROUP)))
         if item.get_closest_marker("slow"):
             slow_modules.add(item.module)
     items.sort(key=lambda item: (bool(LONDON_CHAIN & set(getattr(item, "fixturenames", ()))),
