@@ -13,8 +13,9 @@ Layer: cli > app > export > services. Public face:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from explorer.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from explorer.export.figure import audit_export, export_figure
@@ -45,9 +46,4 @@ __all__ = ["BY_CHOICES", "FIGURE_KINDS", "FORMATS", "ExportError", "ExportItem",
            "audit_export", "build_item", "export_figure", "render", "stop_renderer", "write_export"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"explorer.export.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

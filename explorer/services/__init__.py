@@ -12,8 +12,9 @@ released tables and the ``ReleasedEngine`` the app runs on them).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from explorer.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from explorer.services.engine import load_engine
@@ -26,9 +27,4 @@ _EXPORTS = {"load_engine": "engine", "train_region": "models"}
 __all__ = ["load_engine", "train_region"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"explorer.services.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -55,11 +55,11 @@ two seconds), which a query such as `explorer summary` never needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from explorer.domain.risk._definition import DEFAULT_DEFINITION, RiskDefinition
 from explorer.domain.risk._errors import RiskModelError
+from explorer.lazy import lazy_exports
 
 #: public name -> the submodule that defines it
 _EXPORTS = {
@@ -116,30 +116,69 @@ _EXPORTS = {
 
 if TYPE_CHECKING:  # the names for type checkers and readers; at run time they load on first use
     from explorer.domain.risk._card import (
-        DIMENSION_LABELS, GROUP_DIMENSIONS, OE_TOLERANCE, PEOPLE_COLUMNS, Oracle, TrainingResult, calibration,
-        compare_with_gbm, gbm_features, model_card, report_dict, train_with_report,
+        DIMENSION_LABELS,
+        GROUP_DIMENSIONS,
+        OE_TOLERANCE,
+        PEOPLE_COLUMNS,
+        Oracle,
+        TrainingResult,
+        calibration,
+        compare_with_gbm,
+        gbm_features,
+        model_card,
+        report_dict,
+        train_with_report,
     )
     from explorer.domain.risk._encoding import (
-        AGE_ENCODINGS, DEFAULT_SEED, DEFAULT_VALIDATION_SHARE, MODEL_COLUMNS, OUTCOME, RiskEncoder, age_band_codes,
-        encode, encoding_spec, feature_names, join_deprivation, person_uniform, split_by_person,
+        AGE_ENCODINGS,
+        DEFAULT_SEED,
+        DEFAULT_VALIDATION_SHARE,
+        MODEL_COLUMNS,
+        OUTCOME,
+        RiskEncoder,
+        age_band_codes,
+        encode,
+        encoding_spec,
+        feature_names,
+        join_deprivation,
+        person_uniform,
+        split_by_person,
     )
-    from explorer.domain.risk._model import DesignFit, RiskModel, build_pipeline, fit_on_design, fit_risk_model
+    from explorer.domain.risk._model import (
+        DesignFit,
+        RiskModel,
+        build_pipeline,
+        fit_on_design,
+        fit_risk_model,
+    )
     from explorer.domain.risk._outreach import (
-        Scorer, combine_outreach, flag_high_risk, outreach_by_area, risk_threshold, score_frame, score_people,
+        Scorer,
+        combine_outreach,
+        flag_high_risk,
+        outreach_by_area,
+        risk_threshold,
+        score_frame,
+        score_people,
     )
-    from explorer.domain.risk._render import headline, render_card, render_html, render_markdown
+    from explorer.domain.risk._render import (
+        headline,
+        render_card,
+        render_html,
+        render_markdown,
+    )
     from explorer.domain.risk._serialise import (
-        FORMAT, FORMAT_VERSION, MAX_MODEL_FILE_BYTES, json_safe, model_from_dict, model_from_json, model_to_dict,
+        FORMAT,
+        FORMAT_VERSION,
+        MAX_MODEL_FILE_BYTES,
+        json_safe,
+        model_from_dict,
+        model_from_json,
+        model_to_dict,
         model_to_json,
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"explorer.domain.risk.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
